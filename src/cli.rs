@@ -1,0 +1,162 @@
+//! The command line of SPEC.md §3 (the scripted interface; keep it stable).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "caredesk",
+    version,
+    about = "Support console and bulk-credit tool for the October 2009 data-loss incident",
+    long_about = "Support console and bulk-credit tool for a cloud data-loss incident.\n\n\
+                  Run without a command to open the agents' screen; every command below is the\n\
+                  scripted interface over the same rules."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Database: sqlite:PATH or postgres://… (default: a SQLite file in the data directory)
+    #[arg(long, global = true, env = "CAREDESK_DB", value_name = "URL", hide_env_values = true)]
+    pub db: Option<String>,
+    /// Act as this agent (SQLite only; on PostgreSQL you are your database login)
+    #[arg(long, global = true, env = "CAREDESK_AGENT", value_name = "LOGIN")]
+    pub agent: Option<String>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// No colour (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a realistic demo database, then open the agents' screen
+    Demo(DemoArgs),
+    /// Create an empty database and its first supervisor
+    Init {
+        /// Login of the first supervisor (on PostgreSQL, your database login is used)
+        #[arg(long, value_name = "LOGIN")]
+        admin: String,
+    },
+    /// Database maintenance
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Import accounts or impact rows from a CSV file (all or nothing)
+    Import {
+        #[arg(value_enum)]
+        what: ImportKind,
+        /// CSV file with a header, as spreadsheets save it ("-" for standard input)
+        file: PathBuf,
+    },
+    /// Find accounts by account number, phone number, name or e-mail
+    Lookup {
+        /// What to look for; "-" reads one query per line from standard input
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show an account: profile, plan, categories, backups, credits, timeline
+    Show {
+        /// Account number or phone number in any common format
+        account: String,
+    },
+    /// Accounts needing action, most urgent first
+    Worklist {
+        /// Only accounts in this status
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Add a note to an account's timeline
+    Note {
+        account: String,
+        /// The note's text
+        text: String,
+    },
+    /// The audit chain
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Agents and their roles
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Number of accounts
+    #[arg(long, default_value_t = 5000)]
+    pub accounts: u64,
+    /// Seed of the generator (the same seed builds the same database)
+    #[arg(long, default_value_t = 2009)]
+    pub seed: u64,
+    /// Build the database only; do not open the screen
+    #[arg(long)]
+    pub no_tui: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportKind {
+    Accounts,
+    Impact,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations (backing up a database that holds data first)
+    Migrate {
+        /// PostgreSQL: confirm that a backup (pg_dump) of this database exists
+        #[arg(long)]
+        backup_taken: bool,
+    },
+    /// Write a consistent copy of the SQLite database to PATH
+    Backup { path: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain and name the first record that does not match
+    Verify,
+    /// List audit records
+    Log {
+        /// Only records of this account
+        #[arg(long)]
+        account: Option<String>,
+        /// Only records at or after this time (RFC 3339 or YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Register an agent
+    Add {
+        login: String,
+        #[arg(long)]
+        role: String,
+        /// Display name (default: the login)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List agents
+    List,
+    /// Disable an agent (agents are never deleted, so the audit can always name them)
+    Disable { login: String },
+}

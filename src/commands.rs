@@ -1,0 +1,333 @@
+//! Carries out one command line: opens the database, resolves the acting agent before anything
+//! is read or written, calls the service, prints the result in the chosen format.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::{AgentCommand, AuditCommand, Cli, Command, DbCommand, DemoArgs, Format, ImportKind};
+use crate::domain::{CategoryStatus, Role, SystemClock};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::service::{OpenMode, Service, os_login};
+use crate::store::{ConnectOptions, DbUrl, Store};
+use crate::with_store;
+
+/// Where caredesk keeps its files when `--db` and `CAREDESK_DB` say nothing.
+pub fn data_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "caredesk")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".caredesk"))
+}
+
+pub fn default_db() -> DbUrl {
+    DbUrl::Sqlite(data_dir().join("caredesk.db"))
+}
+
+pub fn default_demo_db() -> DbUrl {
+    DbUrl::Sqlite(data_dir().join("demo.db"))
+}
+
+fn print(format: Format, text: String, value: serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Text => out.write_all(text.as_bytes()),
+        Format::Json => writeln!(out, "{value}"),
+    };
+}
+
+async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
+    let opts = ConnectOptions { create: false, ..Default::default() };
+    Service::open(url, &opts, Arc::new(SystemClock), mode).await
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    let g = cli.global.clone();
+    let Some(command) = cli.command else {
+        return Err(Error::invalid(
+            "the agents' screen is not part of this build yet; use the commands (see `caredesk --help`), \
+             for example `caredesk demo --no-tui` and then `caredesk lookup NAME`",
+        ));
+    };
+    let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
+    let url = explicit_db.clone().unwrap_or_else(default_db);
+    match command {
+        Command::Demo(args) => demo(explicit_db.unwrap_or_else(default_demo_db), g.agent.as_deref(), g.format, args).await,
+        Command::Init { admin } => {
+            let svc = Service::open(&url, &ConnectOptions::default(), Arc::new(SystemClock), OpenMode::Normal).await?;
+            let login = svc.init_admin(&admin).await?;
+            print(
+                g.format,
+                format!("created {} with the supervisor \"{}\"\n", url.display(), login),
+                json!({"db": url.display(), "admin": login}),
+            );
+            Ok(())
+        }
+        Command::Db(DbCommand::Migrate { backup_taken }) => migrate(&url, backup_taken, g.format).await,
+        Command::Db(DbCommand::Backup { path }) => {
+            let svc = open(&url, OpenMode::Raw).await?;
+            if path.exists() {
+                return Err(Error::invalid(format!("{} already exists; choose a new file", path.display())));
+            }
+            with_store!(svc.store(), s => s.backup_to(&path).await)?;
+            print(g.format, format!("backed up to {}\n", path.display()), json!({"backup": path}));
+            Ok(())
+        }
+        command => {
+            let svc = open(&url, OpenMode::Normal).await?;
+            let actor = svc.actor(g.agent.as_deref()).await?;
+            let result = account_command(&svc, &actor, g.format, command).await;
+            svc.close().await;
+            result
+        }
+    }
+}
+
+async fn account_command(svc: &Service, actor: &crate::store::Actor, format: Format, command: Command) -> Result<()> {
+    match command {
+        Command::Import { what, file } => {
+            let source = file.display().to_string();
+            let data = crate::import::read_input(&file)?;
+            let counts = match what {
+                ImportKind::Accounts => svc.import_accounts(actor, &crate::import::parse_accounts(&source, &data)?, &source).await?,
+                ImportKind::Impact => svc.import_impact(actor, &crate::import::parse_impact(&source, &data)?, &source).await?,
+            };
+            print(
+                format,
+                format!(
+                    "{source}: {} rows: {} new, {} changed, {} unchanged\n",
+                    counts.rows, counts.inserted, counts.updated, counts.unchanged
+                ),
+                serde_json::to_value(&counts).unwrap_or_default(),
+            );
+        }
+        Command::Lookup { query, limit } if query == "-" => {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let q = line.map_err(|e| Error::io("cannot read standard input", e))?;
+                let results = svc.lookup(&q, limit).await?;
+                let text = match results.first() {
+                    Some(a) => format!(
+                        "{}\t{}\t{}\t{}\t{}\n",
+                        output::clean(q.trim()),
+                        a.account_no,
+                        a.msisdn,
+                        output::clean(&a.name),
+                        a.status.as_str()
+                    ),
+                    None => format!("{}\t-\n", output::clean(q.trim())),
+                };
+                let mut v = output::summaries_json(&results);
+                v["query"] = json!(q.trim());
+                print(format, text, v);
+            }
+        }
+        Command::Lookup { query, limit } => {
+            let results = svc.lookup(&query, limit).await?;
+            print(format, output::summaries_text(&results), output::summaries_json(&results));
+        }
+        Command::Show { account } => {
+            let d = svc.show(actor, &account).await?;
+            print(format, output::detail_text(&d), output::detail_json(&d));
+        }
+        Command::Worklist { status, limit } => {
+            let status = status
+                .map(|s| s.parse::<CategoryStatus>())
+                .transpose()
+                .map_err(Error::invalid)?;
+            let list = svc.worklist(actor, status, limit).await?;
+            print(format, output::summaries_text(&list), output::summaries_json(&list));
+        }
+        Command::Note { account, text } => {
+            let (a, id) = svc.add_note(actor, &account, &text).await?;
+            print(
+                format,
+                format!("note #{id} added to account {}\n", a.account_no),
+                json!({"note_id": id, "account_no": a.account_no}),
+            );
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let v = svc.audit_verify(actor).await?;
+            match &v.first_bad {
+                None => print(
+                    format,
+                    format!("the audit chain is valid: {} records, head {} {}\n", v.records, v.head_seq, v.head_hash),
+                    output::verification_json(&v),
+                ),
+                Some((_, problem)) => {
+                    if format == Format::Json {
+                        print(format, String::new(), output::verification_json(&v));
+                    }
+                    return Err(Error::refused(format!("the audit chain does not verify: {problem}")));
+                }
+            }
+        }
+        Command::Audit(AuditCommand::Log { account, since, limit }) => {
+            let since = since
+                .map(|s| {
+                    crate::import::parse_time(&s).ok_or_else(|| {
+                        Error::invalid(format!("--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)", output::clean(&s)))
+                    })
+                })
+                .transpose()?;
+            let list = svc.audit_log(actor, account.as_deref(), since, limit).await?;
+            print(format, output::audit_text(&list), output::audit_json(&list));
+        }
+        Command::Agent(AgentCommand::Add { login, role, name }) => {
+            let role: Role = role.parse().map_err(Error::invalid)?;
+            svc.add_agent(actor, &login, name.as_deref(), role).await?;
+            print(format, format!("added {login} as {role}\n"), json!({"login": login, "role": role.as_str(), "active": true}));
+        }
+        Command::Agent(AgentCommand::List) => {
+            let list = svc.agents(actor).await?;
+            print(format, output::agents_text(&list), output::agents_json(&list));
+        }
+        Command::Agent(AgentCommand::Disable { login }) => {
+            let changed = svc.disable_agent(actor, &login).await?;
+            let text = if changed { format!("disabled {login}\n") } else { format!("{login} was already disabled\n") };
+            print(format, text, json!({"login": login, "active": false, "changed": changed}));
+        }
+        Command::Demo(_) | Command::Init { .. } | Command::Db(_) => unreachable_command()?,
+    }
+    Ok(())
+}
+
+fn unreachable_command() -> Result<()> {
+    Err(Error::System("this command is dispatched elsewhere".to_string()))
+}
+
+/// A SQLite demo file may be rebuilt; anything else is never deleted.
+async fn clear_old_demo(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let url = DbUrl::Sqlite(path.to_path_buf());
+    let store = Store::connect(&url, &ConnectOptions { create: false, max_connections: 1, ..Default::default() }).await?;
+    let is_demo = with_store!(&store, s => s.meta("demo").await).ok().flatten().is_some();
+    with_store!(&store, s => s.close().await);
+    if !is_demo {
+        return Err(Error::refused(format!(
+            "{} is not a demo database; the demo never overwrites it (choose another --db)",
+            path.display()
+        )));
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Error::io(format!("cannot remove the old demo {}", p.display()), e))?;
+        }
+    }
+    Ok(())
+}
+
+async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -> Result<()> {
+    if args.accounts == 0 {
+        return Err(Error::invalid("--accounts must be at least 1"));
+    }
+    if let DbUrl::Sqlite(path) = &url {
+        clear_old_demo(path).await?;
+    }
+    let started = Instant::now();
+    let svc = Service::open(&url, &ConnectOptions::default(), Arc::new(SystemClock), OpenMode::Normal).await?;
+    let admin = match with_store!(svc.store(), s => s.session_user().await)? {
+        Some(db_login) => db_login,
+        None => agent.map(str::to_string).unwrap_or_else(os_login),
+    };
+    let bar = (std::io::stderr().is_terminal() && args.accounts >= 50_000).then(|| {
+        let bar = indicatif::ProgressBar::new(args.accounts);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("building demo {bar:40} {pos}/{len} accounts ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let summary = crate::demo::build(&svc, args.accounts, args.seed, &admin, bar.as_ref()).await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let elapsed = started.elapsed();
+    svc.close().await;
+    let size = match &url {
+        DbUrl::Sqlite(p) => std::fs::metadata(p).map(|m| m.len()).ok(),
+        DbUrl::Postgres(_) => None,
+    };
+    let logins: Vec<String> = crate::demo::AGENTS
+        .iter()
+        .map(|(l, _, r)| format!("{l} ({r})"))
+        .chain((!crate::demo::AGENTS.iter().any(|(l, _, _)| *l == admin)).then(|| format!("{admin} (supervisor)")))
+        .collect();
+    let mut text = format!(
+        "demo database: {}\n  {} accounts, {} plans, {} impact rows, {} backups, {} backup items, {} live items\n  built in {:.1} s{}\n  agents: {}\n",
+        url.display(),
+        summary.accounts,
+        summary.plans,
+        summary.impact_rows,
+        summary.backups,
+        summary.backup_items,
+        summary.live_items,
+        elapsed.as_secs_f64(),
+        size.map(|s| format!(", {:.1} MB on disk", s as f64 / 1e6)).unwrap_or_default(),
+        logins.join(", "),
+    );
+    let db_arg = url.display();
+    text.push_str(&format!(
+        "  try: caredesk --db {db_arg} lookup nunez   |   caredesk --db {db_arg} show 310000001\n"
+    ));
+    if !args.no_tui {
+        text.push_str("  (the agents' screen is not part of this build yet; the commands above work now)\n");
+    }
+    print(
+        format,
+        text,
+        json!({
+            "db": url.display(),
+            "summary": summary,
+            "seconds": elapsed.as_secs_f64(),
+            "bytes": size,
+            "agents": crate::demo::AGENTS.iter().map(|(l, _, r)| json!({"login": l, "role": r.as_str()})).collect::<Vec<_>>(),
+            "admin": admin,
+        }),
+    );
+    Ok(())
+}
+
+async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> {
+    let svc = open(url, OpenMode::Raw).await?;
+    let pending = with_store!(svc.store(), s => s.pending_migrations().await)?;
+    if pending.is_empty() {
+        print(format, "the database is up to date\n".to_string(), json!({"applied": 0, "backup": null}));
+        return Ok(());
+    }
+    let holds = with_store!(svc.store(), s => s.holds_data().await)?;
+    let mut backup = None;
+    if holds {
+        match url {
+            DbUrl::Sqlite(path) => {
+                let stamp = svc.now().format("%Y%m%dT%H%M%SZ");
+                let mut target = path.as_os_str().to_owned();
+                target.push(format!(".pre-migrate-{stamp}.bak"));
+                let target = PathBuf::from(target);
+                with_store!(svc.store(), s => s.backup_to(&target).await)?;
+                backup = Some(target);
+            }
+            DbUrl::Postgres(_) if !backup_taken => {
+                return Err(Error::refused(
+                    "this PostgreSQL database holds data; back it up (pg_dump) and run again with --backup-taken",
+                ));
+            }
+            DbUrl::Postgres(_) => {}
+        }
+    }
+    with_store!(svc.store(), s => s.migrate().await)?;
+    let text = match &backup {
+        Some(b) => format!("backed up to {}; applied {} migration(s)\n", b.display(), pending.len()),
+        None => format!("applied {} migration(s)\n", pending.len()),
+    };
+    print(format, text, json!({"applied": pending.len(), "backup": backup}));
+    Ok(())
+}

@@ -1,0 +1,29 @@
+//! The pure domain layer: the incident's vocabulary, rules and value types, with no I/O.
+//!
+//! Everything here is deterministic and side-effect free (the clock is a trait so callers can
+//! inject time), which lets storage, the CLI and the TUI share one definition of every rule.
+
+pub mod account;
+pub mod category;
+pub mod clock;
+pub mod items;
+pub mod money;
+pub mod parse;
+pub mod phone;
+pub mod role;
+pub mod status;
+pub mod text;
+
+pub use account::{AccountStatus, is_account_no};
+pub use category::Category;
+pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
+pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
+pub use parse::UnknownValue;
+pub use phone::{
+    Msisdn, PhoneError, PhoneErrorKind, digits_only, looks_like_phone, normalize_msisdn,
+};
+pub use role::{Permission, Role};
+pub use status::{
+    CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,
+};
+pub use text::{normalize_email, normalize_name, sanitize};

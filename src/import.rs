@@ -1,0 +1,382 @@
+//! Reading the import files of SPEC.md §3 (CSV as spreadsheets save it: BOM, CRLF, quoted
+//! fields) into checked rows. Every bad row is reported with its line number; a file with any
+//! bad row yields no rows at all, so an import is all or nothing.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{self, AccountStatus, Category, DeviceState};
+use crate::error::{Error, Result};
+use crate::store::{NewAccount, NewImpact, NewPlan};
+
+/// Most bad rows listed in one error before the rest are only counted.
+const MAX_REPORTED: usize = 20;
+
+/// Reads a whole input file ("-" is standard input).
+pub fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("cannot read standard input", e))?;
+    } else {
+        buf = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    }
+    Ok(buf)
+}
+
+/// A CSV file's header, with the position of each named column.
+struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    fn new(record: &csv::StringRecord) -> Self {
+        Self {
+            names: record
+                .iter()
+                .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    fn require(&self, source: &str, columns: &[&str]) -> Result<()> {
+        let missing: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| !self.names.iter().any(|n| n == c))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid(format!(
+                "{source}: the header lacks the column(s) {}",
+                missing.join(", ")
+            )))
+        }
+    }
+
+    fn get<'r>(&self, record: &'r csv::StringRecord, column: &str) -> &'r str {
+        self.names
+            .iter()
+            .position(|n| n == column)
+            .and_then(|i| record.get(i))
+            .map(str::trim)
+            .unwrap_or("")
+    }
+}
+
+/// Collects per-line problems and turns them into one error.
+struct Problems {
+    source: String,
+    lines: Vec<String>,
+    count: usize,
+}
+
+impl Problems {
+    fn new(source: &str) -> Self {
+        Self { source: source.to_string(), lines: Vec::new(), count: 0 }
+    }
+
+    fn add(&mut self, line: u64, msg: impl std::fmt::Display) {
+        self.count += 1;
+        if self.lines.len() < MAX_REPORTED {
+            self.lines.push(format!("{} line {line}: {msg}", self.source));
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        let mut msg = format!(
+            "{} has {} bad row(s); nothing was imported:\n{}",
+            self.source,
+            self.count,
+            self.lines.join("\n")
+        );
+        if self.count > self.lines.len() {
+            msg.push_str(&format!("\n… and {} more", self.count - self.lines.len()));
+        }
+        Err(Error::invalid(msg))
+    }
+}
+
+fn reader(data: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(data)
+}
+
+fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRecord)>)> {
+    let mut rdr = reader(data);
+    let header = Header::new(
+        rdr.headers()
+            .map_err(|e| Error::invalid(format!("{source}: the header cannot be read: {e}")))?,
+    );
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            Error::invalid(format!("{source} line {line}: {e}"))
+        })?;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        rows.push((line, rec));
+    }
+    if rows.is_empty() {
+        return Err(Error::invalid(format!("{source} holds no rows")));
+    }
+    Ok((header, rows))
+}
+
+/// A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" => Some(true),
+        "false" | "no" | "n" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// `import accounts`: account_no, msisdn, name, email, status, plan_code, plan_cents
+/// (optional device, plan_from, currency). A row with an empty plan_code or plan_cents of 0 is
+/// an account without a data plan.
+pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
+    let (h, rows) = records(source, data)?;
+    h.require(source, &["account_no", "msisdn", "name", "email", "status", "plan_code", "plan_cents"])?;
+    let mut problems = Problems::new(source);
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (line, rec) in &rows {
+        let line = *line;
+        let account_no = h.get(rec, "account_no");
+        if !domain::is_account_no(account_no) {
+            problems.add(line, format!("account_no \"{}\" is not 6 to 12 digits", domain::sanitize(account_no)));
+            continue;
+        }
+        if !seen.insert(account_no.to_string()) {
+            problems.add(line, format!("account {account_no} appears twice"));
+            continue;
+        }
+        let msisdn = match domain::normalize_msisdn(h.get(rec, "msisdn")) {
+            Ok(m) => m,
+            Err(e) => {
+                problems.add(line, e);
+                continue;
+            }
+        };
+        let name = domain::sanitize(h.get(rec, "name")).trim().to_string();
+        if name.is_empty() {
+            problems.add(line, "the name is empty");
+            continue;
+        }
+        let email = domain::normalize_email(&domain::sanitize(h.get(rec, "email")));
+        if !email.is_empty() && (!email.contains('@') || email.contains(' ')) {
+            problems.add(line, format!("the e-mail of account {account_no} is not an address"));
+            continue;
+        }
+        let status = match h.get(rec, "status").parse::<AccountStatus>() {
+            Ok(s) => s,
+            Err(e) => {
+                problems.add(line, e);
+                continue;
+            }
+        };
+        let plan_code = domain::sanitize(h.get(rec, "plan_code")).trim().to_string();
+        let cents_text = h.get(rec, "plan_cents");
+        let price_cents = if cents_text.is_empty() {
+            0
+        } else {
+            match cents_text.parse::<i64>() {
+                Ok(c) if c >= 0 => c,
+                _ => {
+                    problems.add(line, format!("plan_cents \"{}\" is not a whole number of cents", domain::sanitize(cents_text)));
+                    continue;
+                }
+            }
+        };
+        if price_cents > 0 && plan_code.is_empty() {
+            problems.add(line, "plan_cents is given without a plan_code");
+            continue;
+        }
+        let plan_from = match h.get(rec, "plan_from") {
+            "" => None,
+            t => match parse_time(t) {
+                Some(t) => Some(t),
+                None => {
+                    problems.add(line, format!("plan_from \"{}\" is not a date (YYYY-MM-DD)", domain::sanitize(t)));
+                    continue;
+                }
+            },
+        };
+        let currency = match h.get(rec, "currency") {
+            "" => "USD".to_string(),
+            c if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => c.to_ascii_uppercase(),
+            c => {
+                problems.add(line, format!("currency \"{}\" is not a 3-letter code", domain::sanitize(c)));
+                continue;
+            }
+        };
+        let plans = if plan_code.is_empty() {
+            Vec::new()
+        } else {
+            vec![NewPlan {
+                plan_code,
+                data_plan: price_cents > 0,
+                price_cents,
+                currency,
+                valid_from: plan_from,
+                valid_to: None,
+            }]
+        };
+        out.push(NewAccount {
+            line,
+            account_no: account_no.to_string(),
+            msisdn: msisdn.as_str().to_string(),
+            name,
+            email,
+            status,
+            device_model: domain::sanitize(h.get(rec, "device")).trim().to_string(),
+            plans,
+        });
+    }
+    problems.finish()?;
+    Ok(out)
+}
+
+/// `import impact`: account_no, incident, category, server_lost, device_state, items_before.
+pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
+    let (h, rows) = records(source, data)?;
+    h.require(source, &["account_no", "incident", "category", "server_lost", "device_state", "items_before"])?;
+    let mut problems = Problems::new(source);
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for (line, rec) in &rows {
+        let line = *line;
+        let account_no = h.get(rec, "account_no");
+        if !domain::is_account_no(account_no) {
+            problems.add(line, format!("account_no \"{}\" is not 6 to 12 digits", domain::sanitize(account_no)));
+            continue;
+        }
+        let incident = h.get(rec, "incident");
+        if incident.is_empty() {
+            problems.add(line, "the incident is empty");
+            continue;
+        }
+        let category = match h.get(rec, "category").parse::<Category>() {
+            Ok(c) => c,
+            Err(e) => {
+                problems.add(line, e);
+                continue;
+            }
+        };
+        let Some(server_lost) = parse_bool(h.get(rec, "server_lost")) else {
+            problems.add(line, format!("server_lost \"{}\" is not true or false", domain::sanitize(h.get(rec, "server_lost"))));
+            continue;
+        };
+        let device_state = match h.get(rec, "device_state").parse::<DeviceState>() {
+            Ok(d) => d,
+            Err(e) => {
+                problems.add(line, e);
+                continue;
+            }
+        };
+        let items_before = match h.get(rec, "items_before").parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                problems.add(line, format!("items_before \"{}\" is not a count", domain::sanitize(h.get(rec, "items_before"))));
+                continue;
+            }
+        };
+        if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
+            problems.add(line, format!("account {account_no}, {incident}, {category} appears twice"));
+            continue;
+        }
+        out.push(NewImpact {
+            line,
+            account_no: account_no.to_string(),
+            incident: incident.to_string(),
+            category,
+            server_lost,
+            device_state,
+            items_before,
+        });
+    }
+    problems.finish()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNTS: &str = "\u{feff}account_no,msisdn,name,email,status,plan_code,plan_cents,device\r\n\
+        310000001,(206) 555-0123,\"Núñez, José\",JOSE@example.com,active,SK-DATA,1999,Sidekick LX\r\n\
+        310000002,+1 425 555 0199,Ann Lee,,closed,,,\r\n";
+
+    #[test]
+    fn a_spreadsheet_saved_file_with_bom_crlf_and_quotes_is_read() {
+        let rows = parse_accounts("a.csv", ACCOUNTS.as_bytes()).expect("valid file");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].msisdn, "+12065550123");
+        assert_eq!(rows[0].name, "Núñez, José");
+        assert_eq!(rows[0].email, "jose@example.com");
+        assert_eq!(rows[0].plans[0].price_cents, 1999);
+        assert!(rows[1].plans.is_empty(), "no plan code means no data plan");
+    }
+
+    #[test]
+    fn every_bad_row_is_named_by_its_line_and_nothing_is_returned() {
+        let data = "account_no,msisdn,name,email,status,plan_code,plan_cents\n\
+                    310000001,2065550123,Ann,,active,SK,1999\n\
+                    12,2065550124,Bob,,active,SK,1999\n\
+                    310000003,not-a-phone,Cy,,active,SK,1999\n\
+                    310000004,2065550125,Di,,sleeping,SK,1999\n\
+                    310000005,2065550126,Ed,,active,SK,19.99\n";
+        let err = parse_accounts("a.csv", data.as_bytes()).expect_err("bad rows");
+        let msg = err.to_string();
+        assert_eq!(err.exit_code(), 2);
+        assert!(msg.contains("4 bad row(s)"), "{msg}");
+        for line in ["line 3", "line 4", "line 5", "line 6"] {
+            assert!(msg.contains(line), "{line} missing from {msg}");
+        }
+        assert!(!msg.contains("line 2:"), "{msg}");
+    }
+
+    #[test]
+    fn a_missing_column_is_named() {
+        let err = parse_accounts("a.csv", b"account_no,name\n1,2\n").expect_err("missing");
+        assert!(err.to_string().contains("msisdn"), "{err}");
+    }
+
+    #[test]
+    fn impact_rows_are_checked_and_duplicates_refused() {
+        let data = "account_no,incident,category,server_lost,device_state,items_before\n\
+                    310000001,danger-2009-10,contacts,yes,wiped,300\n\
+                    310000001,danger-2009-10,Contacts,true,wiped,300\n\
+                    310000001,danger-2009-10,music,true,wiped,3\n";
+        let err = parse_impact("i.csv", data.as_bytes()).expect_err("bad rows");
+        let msg = err.to_string();
+        assert!(msg.contains("line 3") && msg.contains("appears twice"), "{msg}");
+        assert!(msg.contains("line 4"), "{msg}");
+    }
+}

@@ -1,0 +1,15 @@
+//! caredesk: the support console and bulk-credit tool for a cloud data-loss incident.
+//! The library holds everything; `main.rs` only parses the command line and dispatches.
+
+pub mod audit;
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod import;
+pub mod output;
+pub mod service;
+pub mod store;
+
+pub use error::{Error, Result};

@@ -1,0 +1,35 @@
+//! The caredesk binary: parse the command line, set up logging, dispatch, map errors to the
+//! exit codes of SPEC.md §3.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = caredesk::cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CAREDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("caredesk: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(caredesk::commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("caredesk: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! How results are printed: plain text for people (every database string sanitized first)
+//! and one JSON object per result for scripts (the fields of SPEC.md §3).
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::domain::{format_cents, sanitize};
+use crate::store::{AccountDetail, AccountSummary, Agent, AuditRecord, AuditVerification};
+
+/// Text for the terminal: control characters and escape sequences removed.
+pub fn clean(s: &str) -> String {
+    sanitize(s).into_owned()
+}
+
+pub fn summary_json(a: &AccountSummary) -> Value {
+    json!({
+        "account_no": a.account_no,
+        "msisdn": a.msisdn,
+        "name": a.name,
+        "email": a.email,
+        "account_status": a.account_status.as_str(),
+        "status": a.status.as_str(),
+    })
+}
+
+pub fn summaries_json(list: &[AccountSummary]) -> Value {
+    json!({ "results": list.iter().map(summary_json).collect::<Vec<_>>() })
+}
+
+/// One line per account: number, phone, status badge, name, e-mail.
+pub fn summaries_text(list: &[AccountSummary]) -> String {
+    if list.is_empty() {
+        return "no accounts found\n".to_string();
+    }
+    let mut out = String::new();
+    for a in list {
+        let _ = writeln!(
+            out,
+            "{:<10} {:<13} {:<17} {:<9} {} {}",
+            clean(&a.account_no),
+            clean(&a.msisdn),
+            format!("[{}]", a.status.as_str()),
+            a.account_status.as_str(),
+            clean(&a.name),
+            if a.email.is_empty() { String::new() } else { format!("<{}>", clean(&a.email)) }
+        );
+    }
+    out
+}
+
+pub fn detail_json(d: &AccountDetail) -> Value {
+    let plan_at_start = d
+        .incident
+        .as_ref()
+        .and_then(|i| d.plan_at(i.started_at))
+        .map(|p| p.plan_code.clone());
+    json!({
+        "account_no": d.summary.account_no,
+        "msisdn": d.summary.msisdn,
+        "name": d.summary.name,
+        "email": d.summary.email,
+        "account_status": d.summary.account_status.as_str(),
+        "status": d.summary.status.as_str(),
+        "device_model": d.device_model,
+        "plan": d.current_plan().map(|p| json!({
+            "plan_code": p.plan_code,
+            "data_plan": p.data_plan,
+            "price_cents": p.price_cents,
+            "currency": p.currency,
+            "valid_from": p.valid_from,
+        })),
+        "plan_at_incident_start": plan_at_start,
+        "plans": d.plans,
+        "advisory": if d.at_risk().is_empty() { None } else { d.incident.as_ref().map(|i| i.advisory.clone()) },
+        "categories": d.categories.iter().map(|c| json!({
+            "incident": c.incident,
+            "category": c.category.as_str(),
+            "status": c.status.as_str(),
+            "server_lost": c.server_lost,
+            "device_state": c.device_state.as_str(),
+            "items_before": c.items_before,
+            "items_live": c.items_live,
+            "items_backup": c.items_backup,
+        })).collect::<Vec<_>>(),
+        "credits": d.credits.iter().map(|c| json!({
+            "id": c.id,
+            "kind": c.kind,
+            "amount_cents": c.amount_cents,
+            "currency": c.currency,
+            "incident": c.incident,
+            "agent": c.agent,
+            "approver": c.approver,
+            "reverses": c.reverses,
+            "created_at": c.created_at,
+        })).collect::<Vec<_>>(),
+        "requests": d.requests,
+        "backups": d.backups.iter().map(|b| json!({
+            "id": b.id,
+            "taken_at": b.taken_at,
+            "source": b.source,
+            "verification": b.verification,
+            "verified": b.verified(),
+            "categories": b.categories.iter().map(|c| json!({
+                "category": c.category.as_str(),
+                "items": c.item_count,
+                "bad_items": c.bad_items,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "notes": d.notes,
+        "timeline": d.timeline,
+    })
+}
+
+pub fn detail_text(d: &AccountDetail) -> String {
+    let mut o = String::new();
+    let s = &d.summary;
+    let _ = writeln!(o, "{}  {}  [{}]", clean(&s.account_no), clean(&s.name), s.status.as_str());
+    let _ = writeln!(o, "  phone {}   e-mail {}   account {}   device {}",
+        clean(&s.msisdn),
+        if s.email.is_empty() { "-".to_string() } else { clean(&s.email) },
+        s.account_status.as_str(),
+        if d.device_model.is_empty() { "-".to_string() } else { clean(&d.device_model) });
+    match d.current_plan() {
+        Some(p) => {
+            let _ = write!(o, "  plan {} {}/month{}", clean(&p.plan_code), format_cents(p.price_cents, &p.currency),
+                if p.data_plan { "" } else { " (no data plan)" });
+        }
+        None => {
+            let _ = write!(o, "  no plan");
+        }
+    }
+    if let Some(inc) = &d.incident {
+        match d.plan_at(inc.started_at) {
+            Some(p) if Some(p) != d.current_plan() => {
+                let _ = write!(o, "   at the incident's start: {} {}", clean(&p.plan_code), format_cents(p.price_cents, &p.currency));
+            }
+            None => {
+                let _ = write!(o, "   no plan at the incident's start");
+            }
+            _ => {}
+        }
+    }
+    o.push('\n');
+    let at_risk = d.at_risk();
+    if let (false, Some(inc)) = (at_risk.is_empty(), &d.incident) {
+        let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
+        let _ = writeln!(o, "\n  !! AT RISK ({}) — read this to the customer:\n  {}", cats.join(", "), clean(&inc.advisory));
+    }
+    let _ = writeln!(o, "\n  {:<9} {:<17} {:>7} {:>6} {:>7}  device", "category", "status", "before", "live", "backup");
+    for c in &d.categories {
+        let _ = writeln!(o, "  {:<9} {:<17} {:>7} {:>6} {:>7}  {}",
+            c.category.as_str(), c.status.as_str(), c.items_before, c.items_live,
+            c.items_backup.map(|n| n.to_string()).unwrap_or_else(|| "-".to_string()),
+            c.device_state.as_str());
+    }
+    if d.categories.is_empty() {
+        let _ = writeln!(o, "  (no impact recorded)");
+    }
+    let _ = writeln!(o, "\n  backups:");
+    if d.backups.is_empty() {
+        let _ = writeln!(o, "    none");
+    }
+    for b in &d.backups {
+        let cats: Vec<String> = b.categories.iter().map(|c| {
+            if c.bad_items > 0 { format!("{} {} ({} bad)", c.category.as_str(), c.item_count, c.bad_items) } else { format!("{} {}", c.category.as_str(), c.item_count) }
+        }).collect();
+        let _ = writeln!(o, "    {}  {}  {}  {}", clean(&b.id), b.taken_at.format("%Y-%m-%d %H:%M"), b.verification, cats.join(", "));
+    }
+    let _ = writeln!(o, "\n  credits:");
+    if d.credits.is_empty() && d.requests.is_empty() {
+        let _ = writeln!(o, "    none");
+    }
+    for c in &d.credits {
+        let _ = writeln!(o, "    #{} {} {} by {}{} {}", c.id, c.kind, format_cents(c.amount_cents, &c.currency), clean(&c.agent),
+            c.approver.as_ref().map(|a| format!(" approved by {}", clean(a))).unwrap_or_default(),
+            c.created_at.format("%Y-%m-%d %H:%M"));
+    }
+    for r in &d.requests {
+        let state = match (&r.decided_by, r.credit_id) {
+            (Some(by), Some(id)) => format!("approved by {} (credit #{id})", clean(by)),
+            (Some(by), None) => format!("declined by {}", clean(by)),
+            _ => "pending approval".to_string(),
+        };
+        let _ = writeln!(o, "    request #{} {} {} by {}: {}", r.id, r.kind, format_cents(r.amount_cents, "USD"), clean(&r.requested_by), state);
+    }
+    let _ = writeln!(o, "\n  timeline:");
+    if d.timeline.is_empty() {
+        let _ = writeln!(o, "    nothing yet");
+    }
+    for e in d.timeline.iter().take(20) {
+        let _ = writeln!(o, "    {}  {:<10} {:<16} {}", e.at.format("%Y-%m-%d %H:%M"), clean(&e.agent), clean(&e.action), clean(&e.text));
+    }
+    o
+}
+
+pub fn agents_json(list: &[Agent]) -> Value {
+    json!({ "results": list.iter().map(|a| json!({
+        "login": a.login, "display_name": a.display_name, "role": a.role.as_str(), "active": a.active,
+    })).collect::<Vec<_>>() })
+}
+
+pub fn agents_text(list: &[Agent]) -> String {
+    let mut o = String::new();
+    for a in list {
+        let _ = writeln!(o, "{:<16} {:<10} {:<8} {}", clean(&a.login), a.role.as_str(), if a.active { "active" } else { "disabled" }, clean(&a.display_name));
+    }
+    o
+}
+
+pub fn audit_json(list: &[AuditRecord]) -> Value {
+    json!({ "results": list })
+}
+
+pub fn audit_text(list: &[AuditRecord]) -> String {
+    let mut o = String::new();
+    for r in list {
+        let _ = writeln!(o, "{:>7} {} {:<10} {:<10} {:<18} {:<10} {:<6} {}",
+            r.seq, r.at.format("%Y-%m-%d %H:%M:%S"), clean(&r.agent), r.role, clean(&r.action),
+            r.account_no.as_deref().map(clean).unwrap_or_else(|| "-".to_string()), clean(&r.outcome), clean(&r.detail));
+    }
+    o
+}
+
+pub fn verification_json(v: &AuditVerification) -> Value {
+    json!({
+        "valid": v.first_bad.is_none(),
+        "records": v.records,
+        "head_seq": v.head_seq,
+        "head_hash": v.head_hash,
+        "first_bad_seq": v.first_bad.as_ref().map(|(s, _)| s),
+        "problem": v.first_bad.as_ref().map(|(_, m)| m),
+    })
+}

@@ -1,0 +1,342 @@
+//! The use cases both faces share: who is acting, what they may do, and the store calls that
+//! carry each request out. A rule lives here once; the CLI and the TUI only present it.
+
+use std::sync::Arc;
+
+use crate::domain::{self, CategoryStatus, Clock, Permission, Role};
+use crate::error::{Error, Result};
+use crate::store::{
+    AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions, DbUrl,
+    ImportCounts, Incident, IncidentTotals, NewAccount, NewImpact, Store,
+};
+use crate::with_store;
+
+/// Longest note an agent can add, in characters.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    url: DbUrl,
+    clock: Arc<dyn Clock>,
+}
+
+/// How `Service::open` treats a database whose schema is behind this binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Migrate an empty database; refuse one with data and pending migrations (the operator
+    /// runs `db migrate`, which takes a backup first).
+    Normal,
+    /// Connect without looking at the schema (for `db migrate` and `db backup`).
+    Raw,
+}
+
+impl Service {
+    pub async fn open(url: &DbUrl, opts: &ConnectOptions, clock: Arc<dyn Clock>, mode: OpenMode) -> Result<Self> {
+        let store = Store::connect(url, opts).await?;
+        let svc = Self { store, url: url.clone(), clock };
+        if mode == OpenMode::Normal {
+            let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
+            if !pending.is_empty() {
+                let holds_data = with_store!(&svc.store, s => s.holds_data().await)?;
+                if holds_data {
+                    return Err(Error::refused(format!(
+                        "the database {} needs {} migration(s); run `caredesk db migrate`, which backs it up first",
+                        url.display(),
+                        pending.len()
+                    )));
+                }
+                with_store!(&svc.store, s => s.migrate().await)?;
+            }
+        }
+        Ok(svc)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub async fn close(&self) {
+        with_store!(&self.store, s => s.close().await);
+    }
+
+    // ----- identity -----------------------------------------------------------------------
+
+    /// The login this process acts as: on PostgreSQL the connection's database login (nobody
+    /// can act as someone else); on SQLite `--agent`, else `CAREDESK_AGENT`, else the OS login.
+    pub async fn acting_login(&self, requested: Option<&str>) -> Result<String> {
+        let session = with_store!(&self.store, s => s.session_user().await)?;
+        match (session, requested) {
+            (Some(db_login), Some(asked)) if asked != db_login => Err(Error::refused(format!(
+                "on PostgreSQL you act as your database login \"{db_login}\"; --agent \"{asked}\" cannot override it"
+            ))),
+            (Some(db_login), _) => Ok(db_login),
+            (None, Some(asked)) => Ok(asked.to_string()),
+            (None, None) => Ok(os_login()),
+        }
+    }
+
+    /// Resolves and checks the acting agent before anything is read or written.
+    pub async fn actor(&self, requested: Option<&str>) -> Result<Actor> {
+        let login = self.acting_login(requested).await?;
+        match with_store!(&self.store, s => s.agent(&login).await)? {
+            None => Err(Error::refused(format!(
+                "\"{login}\" is not an agent of this database; a supervisor can add it with `caredesk agent add {login} --role agent`"
+            ))),
+            Some(a) if !a.active => Err(Error::refused(format!("the agent \"{login}\" is disabled"))),
+            Some(a) => Ok(Actor { login: a.login, role: a.role }),
+        }
+    }
+
+    pub fn require(actor: &Actor, permission: Permission) -> Result<()> {
+        if actor.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(Error::refused(format!(
+                "{} ({}) may not {}",
+                actor.login,
+                actor.role.as_str(),
+                permission.describe()
+            )))
+        }
+    }
+
+    // ----- set-up -------------------------------------------------------------------------
+
+    /// `init --admin`: migrates a new database and registers its first supervisor.
+    pub async fn init_admin(&self, requested: &str) -> Result<String> {
+        let login = match with_store!(&self.store, s => s.session_user().await)? {
+            Some(db_login) => db_login,
+            None => requested.to_string(),
+        };
+        validate_login(&login)?;
+        with_store!(&self.store, s => s.bootstrap_admin(&login, self.now()).await)?;
+        Ok(login)
+    }
+
+    // ----- agents -------------------------------------------------------------------------
+
+    pub async fn add_agent(&self, actor: &Actor, login: &str, display_name: Option<&str>, role: Role) -> Result<()> {
+        Self::require(actor, Permission::ManageAgents)?;
+        validate_login(login)?;
+        let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(login);
+        with_store!(&self.store, s => s.add_agent(actor, login, name, role, self.now()).await)
+    }
+
+    pub async fn disable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
+        Self::require(actor, Permission::ManageAgents)?;
+        if login == actor.login {
+            return Err(Error::refused("you cannot disable yourself; ask another supervisor"));
+        }
+        with_store!(&self.store, s => s.disable_agent(actor, login, self.now()).await)
+    }
+
+    pub async fn agents(&self, actor: &Actor) -> Result<Vec<Agent>> {
+        Self::require(actor, Permission::Read)?;
+        with_store!(&self.store, s => s.agents().await)
+    }
+
+    // ----- accounts -----------------------------------------------------------------------
+
+    /// Search as you type: exact account number, exact phone number, name prefix, then
+    /// substrings of name, e-mail or phone digits; ranked in that order, then by urgency.
+    pub async fn lookup(&self, query: &str, limit: usize) -> Result<Vec<AccountSummary>> {
+        let q = query.trim();
+        if q.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut ranked: Vec<(u8, AccountSummary)> = Vec::new();
+        if domain::is_account_no(q) {
+            if let Some(id) = with_store!(&self.store, s => s.account_id_by_no(q).await)? {
+                for a in with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)? {
+                    ranked.push((0, a));
+                }
+            }
+        }
+        if let Ok(msisdn) = domain::normalize_msisdn(q) {
+            let ids = with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
+            for a in with_store!(&self.store, s => s.summaries_by_ids(&ids).await)? {
+                ranked.push((1, a));
+            }
+        }
+        let digits = domain::digits_only(q);
+        let phone_like = domain::looks_like_phone(q) || (!digits.is_empty() && digits.len() == q.len());
+        let name = domain::normalize_name(q);
+        if !phone_like && !name.is_empty() {
+            for a in with_store!(&self.store, s => s.search_name_prefix(&name, limit_i).await)? {
+                ranked.push((2, a));
+            }
+        }
+        let needle = if phone_like { digits.clone() } else { name.clone() };
+        if needle.chars().count() >= 3 {
+            for a in with_store!(&self.store, s => s.search_substring(&needle, phone_like).await)? {
+                let word_start = !phone_like
+                    && domain::normalize_name(&a.name)
+                        .split(' ')
+                        .any(|w| w.starts_with(&needle));
+                ranked.push((if word_start { 3 } else { 4 }, a));
+            }
+        }
+        ranked.sort_by(|(ra, a), (rb, b)| {
+            ra.cmp(rb)
+                .then(a.status.cmp(&b.status))
+                .then_with(|| a.name.cmp(&b.name))
+                .then_with(|| a.account_no.cmp(&b.account_no))
+        });
+        let mut seen = std::collections::HashSet::new();
+        Ok(ranked
+            .into_iter()
+            .map(|(_, a)| a)
+            .filter(|a| seen.insert(a.id))
+            .take(limit)
+            .collect())
+    }
+
+    /// The one account an ACCOUNT argument names: an account number or a phone number in any
+    /// common format.
+    pub async fn resolve_account(&self, input: &str) -> Result<AccountSummary> {
+        let q = input.trim();
+        if domain::is_account_no(q) {
+            if let Some(id) = with_store!(&self.store, s => s.account_id_by_no(q).await)? {
+                if let Some(a) = with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)?.pop() {
+                    return Ok(a);
+                }
+            }
+        }
+        match domain::normalize_msisdn(q) {
+            Ok(msisdn) => {
+                let ids = with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
+                match ids.len() {
+                    0 => Err(Error::invalid(format!("no account has the number or phone \"{}\"", domain::sanitize(q)))),
+                    1 => Ok(with_store!(&self.store, s => s.summaries_by_ids(&ids).await)?
+                        .pop()
+                        .ok_or_else(|| Error::invalid(format!("no account has the phone \"{}\"", domain::sanitize(q))))?),
+                    n => Err(Error::invalid(format!(
+                        "the phone {} belongs to {n} accounts; give the account number",
+                        msisdn.masked()
+                    ))),
+                }
+            }
+            Err(_) if domain::is_account_no(q) => Err(Error::invalid(format!("there is no account {q}"))),
+            Err(_) => Err(Error::invalid(format!(
+                "\"{}\" is neither an account number nor a phone number",
+                domain::sanitize(q)
+            ))),
+        }
+    }
+
+    pub async fn show(&self, actor: &Actor, account: &str) -> Result<AccountDetail> {
+        Self::require(actor, Permission::ViewAccount)?;
+        let a = self.resolve_account(account).await?;
+        self.detail(actor, a.id).await
+    }
+
+    /// The account screen's data by id (the view is audited).
+    pub async fn detail(&self, actor: &Actor, account_id: i64) -> Result<AccountDetail> {
+        Self::require(actor, Permission::ViewAccount)?;
+        with_store!(&self.store, s => s.account_detail(actor, account_id, self.now()).await)
+    }
+
+    pub async fn worklist(&self, actor: &Actor, status: Option<CategoryStatus>, limit: usize) -> Result<Vec<AccountSummary>> {
+        Self::require(actor, Permission::Read)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        with_store!(&self.store, s => s.worklist(status, limit).await)
+    }
+
+    pub async fn add_note(&self, actor: &Actor, account: &str, text: &str) -> Result<(AccountSummary, i64)> {
+        Self::require(actor, Permission::AddNote)?;
+        let body = domain::sanitize(text.trim()).into_owned();
+        if body.is_empty() {
+            return Err(Error::invalid("the note is empty"));
+        }
+        if body.chars().count() > MAX_NOTE_CHARS {
+            return Err(Error::invalid(format!("the note is longer than {MAX_NOTE_CHARS} characters")));
+        }
+        let a = self.resolve_account(account).await?;
+        let id = with_store!(&self.store, s => s.add_note(actor, a.id, &body, self.now()).await)?;
+        Ok((a, id))
+    }
+
+    pub async fn incidents(&self) -> Result<Vec<Incident>> {
+        with_store!(&self.store, s => s.incidents().await)
+    }
+
+    pub async fn totals(&self, actor: &Actor) -> Result<IncidentTotals> {
+        Self::require(actor, Permission::Read)?;
+        with_store!(&self.store, s => s.totals().await)
+    }
+
+    // ----- imports ------------------------------------------------------------------------
+
+    pub async fn import_accounts(&self, actor: &Actor, rows: &[NewAccount], source: &str) -> Result<ImportCounts> {
+        Self::require(actor, Permission::Import)?;
+        with_store!(&self.store, s => s.import_accounts(actor, rows, source, self.now()).await)
+    }
+
+    pub async fn import_impact(&self, actor: &Actor, rows: &[NewImpact], source: &str) -> Result<ImportCounts> {
+        Self::require(actor, Permission::Import)?;
+        let known: Vec<String> = self.incidents().await?.into_iter().map(|i| i.id).collect();
+        if let Some(bad) = rows.iter().find(|r| !known.contains(&r.incident)) {
+            return Err(Error::invalid(format!(
+                "{source} line {}: there is no incident \"{}\" (known: {})",
+                bad.line,
+                domain::sanitize(&bad.incident),
+                known.join(", ")
+            )));
+        }
+        with_store!(&self.store, s => s.import_impact(actor, rows, source, self.now()).await)
+    }
+
+    // ----- audit --------------------------------------------------------------------------
+
+    pub async fn audit_verify(&self, actor: &Actor) -> Result<AuditVerification> {
+        Self::require(actor, Permission::Read)?;
+        with_store!(&self.store, s => s.audit_verify().await)
+    }
+
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        account: Option<&str>,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>> {
+        Self::require(actor, Permission::Read)?;
+        let account_no = match account {
+            Some(a) => Some(self.resolve_account(a).await?.account_no),
+            None => None,
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        with_store!(&self.store, s => s.audit_log(account_no.as_deref(), since, limit).await)
+    }
+}
+
+/// The OS login, the last fallback for the acting agent on SQLite.
+pub fn os_login() -> String {
+    whoami::username()
+}
+
+fn validate_login(login: &str) -> Result<()> {
+    let ok = !login.is_empty()
+        && login.len() <= 64
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "\"{}\" is not a valid login (letters, digits, '.', '_', '-', '@'; at most 64)",
+            domain::sanitize(login)
+        )))
+    }
+}

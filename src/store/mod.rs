@@ -1,0 +1,163 @@
+//! Storage: one set of use-case transactions written once (`ops.rs`) and compiled for each
+//! backend (`sqlite.rs`, `postgres.rs`), chosen at run time from the database URL.
+//!
+//! `ops.rs` is included as a module of both backend files with `Db` fixed to the backend's
+//! sqlx database type, so every query is monomorphised and checked for both without a wall of
+//! generic bounds; dialect differences are explicit `pick(sqlite, postgres)` choices between
+//! static SQL strings. All SQL is static text with bound parameters.
+
+pub mod postgres;
+pub mod sqlite;
+pub mod types;
+
+use std::path::PathBuf;
+
+pub use types::*;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Where the database is, as the user gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DbUrl {
+    /// `sqlite:PATH`, `sqlite://PATH`, `postgres://…` or `postgresql://…`.
+    pub fn parse(url: &str) -> Result<Self> {
+        let url = url.trim();
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err(Error::invalid(
+                    "the database URL \"sqlite:\" names no file; use sqlite:PATH",
+                ));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_string()));
+        }
+        Err(Error::invalid(format!(
+            "the database URL \"{}\" is neither sqlite:PATH nor postgres://…",
+            redact_url(url)
+        )))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL with any password hidden, for messages and the status bar.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Self::Postgres(u) => redact_url(u),
+        }
+    }
+}
+
+/// Hides the password of any `scheme://user:password@host` in `s`.
+pub fn redact_url(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: std::time::Duration,
+    /// Create the SQLite file when it does not exist.
+    pub create: bool,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: std::time::Duration::from_secs(10),
+            create: true,
+        }
+    }
+}
+
+/// The store of either backend.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqlStore),
+    Postgres(postgres::SqlStore),
+}
+
+/// Runs the same expression against whichever backend the store holds.
+#[macro_export]
+macro_rules! with_store {
+    ($store:expr, $s:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite($s) => $body,
+            $crate::store::Store::Postgres($s) => $body,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and for SQLite creates) the database, without migrating it.
+    pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<Self> {
+        Ok(match url {
+            DbUrl::Sqlite(path) => Self::Sqlite(sqlite::SqlStore::connect_sqlite(path, opts).await?),
+            DbUrl::Postgres(u) => Self::Postgres(postgres::SqlStore::connect_postgres(u, opts).await?),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The shared PostgreSQL backend: the shared operations with `Db = Postgres`, plus how to open
+//! a pool.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{Backend, ConnectOptions};
+use crate::error::{Error, Result};
+
+type Db = sqlx::Postgres;
+const BACKEND: Backend = Backend::Postgres;
+
+#[path = "ops.rs"]
+mod ops;
+pub use ops::SqlStore;
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl SqlStore {
+    pub async fn connect_postgres(url: &str, opts: &ConnectOptions) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| Error::invalid(format!("the database URL \"{}\" is not a valid PostgreSQL URL", super::redact_url(url))))?
+            .application_name("caredesk");
+        let pool = PgPoolOptions::new()
+            .max_connections(opts.max_connections)
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_with(options)
+            .await?;
+        Ok(Self::from_pool(pool, &MIGRATOR))
+    }
+}

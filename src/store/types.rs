@@ -1,0 +1,294 @@
+//! Plain data the store hands to the service layer and both faces; no I/O here.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{AccountStatus, Category, CategoryStatus, DeviceState, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The agent a command or screen acts as, resolved and checked before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub login: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    pub title: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub snapshot_as_of: DateTime<Utc>,
+    pub categories: Vec<Category>,
+    pub advisory: String,
+    pub credit_months: i64,
+    pub appreciation_cents: i64,
+    pub currency: String,
+}
+
+/// One line of a search result or worklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountSummary {
+    #[serde(skip)]
+    pub id: i64,
+    pub account_no: String,
+    pub msisdn: String,
+    pub name: String,
+    pub email: String,
+    pub account_status: AccountStatus,
+    /// The derived loss status of SPEC.md §2 (the most urgent category).
+    pub status: CategoryStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub plan_code: String,
+    pub data_plan: bool,
+    pub price_cents: i64,
+    pub currency: String,
+    pub valid_from: DateTime<Utc>,
+    pub valid_to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryState {
+    pub incident: String,
+    pub category: Category,
+    pub status: CategoryStatus,
+    pub server_lost: bool,
+    pub device_state: DeviceState,
+    pub items_before: i64,
+    pub items_live: i64,
+    /// Items the best usable backup holds for this category, if any backup covers it.
+    pub items_backup: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupCategory {
+    pub category: Category,
+    pub item_count: i64,
+    pub bad_items: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backup {
+    pub id: String,
+    pub taken_at: DateTime<Utc>,
+    pub source: String,
+    /// verified, partial, corrupt or manifest (items not loaded yet).
+    pub verification: String,
+    pub categories: Vec<BackupCategory>,
+}
+
+impl Backup {
+    /// Whether items can be restored from it (SPEC.md §2: never from a corrupt snapshot).
+    pub fn verified(&self) -> bool {
+        matches!(self.verification.as_str(), "verified" | "partial")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Credit {
+    pub id: i64,
+    pub account_no: String,
+    pub incident: String,
+    pub kind: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub agent: String,
+    pub approver: Option<String>,
+    pub reason: String,
+    pub batch_run_id: Option<i64>,
+    pub reverses: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreditRequest {
+    pub id: i64,
+    pub incident: String,
+    pub kind: String,
+    pub amount_cents: i64,
+    pub reason: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub credit_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub agent: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event on an account's timeline, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    pub at: DateTime<Utc>,
+    pub agent: String,
+    pub action: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountDetail {
+    pub summary: AccountSummary,
+    pub device_model: String,
+    pub created_at: DateTime<Utc>,
+    pub plans: Vec<Plan>,
+    pub categories: Vec<CategoryState>,
+    pub backups: Vec<Backup>,
+    pub credits: Vec<Credit>,
+    pub requests: Vec<CreditRequest>,
+    pub notes: Vec<Note>,
+    pub timeline: Vec<TimelineEvent>,
+    pub incident: Option<Incident>,
+}
+
+impl AccountDetail {
+    /// The plan in force at `at`.
+    pub fn plan_at(&self, at: DateTime<Utc>) -> Option<&Plan> {
+        self.plans
+            .iter()
+            .find(|p| p.valid_from <= at && p.valid_to.is_none_or(|to| at < to))
+    }
+
+    /// The plan in force now: the open-ended one, else the latest.
+    pub fn current_plan(&self) -> Option<&Plan> {
+        self.plans
+            .iter()
+            .find(|p| p.valid_to.is_none())
+            .or_else(|| self.plans.last())
+    }
+
+    pub fn at_risk(&self) -> Vec<Category> {
+        self.categories
+            .iter()
+            .filter(|c| c.status == CategoryStatus::AtRisk)
+            .map(|c| c.category)
+            .collect()
+    }
+}
+
+/// What an audit record says, before the chain gives it a sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub action: String,
+    pub account_no: Option<String>,
+    pub object_id: Option<String>,
+    pub outcome: String,
+    /// Masked: account numbers and counts, never names, e-mails or full phone numbers.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    pub fn new(action: &str, outcome: &str, detail: impl Into<String>) -> Self {
+        Self {
+            action: action.to_string(),
+            account_no: None,
+            object_id: None,
+            outcome: outcome.to_string(),
+            detail: detail.into(),
+        }
+    }
+    pub fn account(mut self, account_no: &str) -> Self {
+        self.account_no = Some(account_no.to_string());
+        self
+    }
+    pub fn object(mut self, object_id: impl ToString) -> Self {
+        self.object_id = Some(object_id.to_string());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub agent: String,
+    pub role: String,
+    pub action: String,
+    pub account_no: Option<String>,
+    pub object_id: Option<String>,
+    pub outcome: String,
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditVerification {
+    pub records: i64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The first record that does not match, and why.
+    pub first_bad: Option<(i64, String)>,
+}
+
+/// Counts of an import, for the summary line and the audit record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub rows: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+}
+
+/// Totals for the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IncidentTotals {
+    pub accounts: i64,
+    pub affected: i64,
+    pub by_status: Vec<(CategoryStatus, i64)>,
+    pub credited: i64,
+    pub credited_cents: i64,
+}
+
+/// An account to import (from a CSV file or the demo generator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub line: u64,
+    pub account_no: String,
+    pub msisdn: String,
+    pub name: String,
+    pub email: String,
+    pub status: AccountStatus,
+    pub device_model: String,
+    pub plans: Vec<NewPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlan {
+    pub plan_code: String,
+    pub data_plan: bool,
+    pub price_cents: i64,
+    pub currency: String,
+    /// None: from the start of the account's history for its first plan, else from the
+    /// import's time.
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+}
+
+/// One impact row to import: per account, incident and category.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImpact {
+    pub line: u64,
+    pub account_no: String,
+    pub incident: String,
+    pub category: Category,
+    pub server_lost: bool,
+    pub device_state: DeviceState,
+    pub items_before: i64,
+}
