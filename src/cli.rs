@@ -23,7 +23,13 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// Database: sqlite:PATH or postgres://… (default: a SQLite file in the data directory)
-    #[arg(long, global = true, env = "CAREDESK_DB", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "CAREDESK_DB",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub db: Option<String>,
     /// Act as this agent (SQLite only; on PostgreSQL you are your database login)
     #[arg(long, global = true, env = "CAREDESK_AGENT", value_name = "LOGIN")]

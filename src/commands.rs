@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::cli::{AgentCommand, AuditCommand, Cli, Command, DbCommand, DemoArgs, Format, ImportKind};
+use crate::cli::{
+    AgentCommand, AuditCommand, Cli, Command, DbCommand, DemoArgs, Format, ImportKind,
+};
 use crate::domain::{CategoryStatus, Role, SystemClock};
 use crate::error::{Error, Result};
 use crate::output;
@@ -40,7 +42,10 @@ fn print(format: Format, text: String, value: serde_json::Value) {
 }
 
 async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
-    let opts = ConnectOptions { create: false, ..Default::default() };
+    let opts = ConnectOptions {
+        create: false,
+        ..Default::default()
+    };
     Service::open(url, &opts, Arc::new(SystemClock), mode).await
 }
 
@@ -55,25 +60,52 @@ pub async fn run(cli: Cli) -> Result<()> {
     let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
     let url = explicit_db.clone().unwrap_or_else(default_db);
     match command {
-        Command::Demo(args) => demo(explicit_db.unwrap_or_else(default_demo_db), g.agent.as_deref(), g.format, args).await,
+        Command::Demo(args) => {
+            demo(
+                explicit_db.unwrap_or_else(default_demo_db),
+                g.agent.as_deref(),
+                g.format,
+                args,
+            )
+            .await
+        }
         Command::Init { admin } => {
-            let svc = Service::open(&url, &ConnectOptions::default(), Arc::new(SystemClock), OpenMode::Normal).await?;
+            let svc = Service::open(
+                &url,
+                &ConnectOptions::default(),
+                Arc::new(SystemClock),
+                OpenMode::Normal,
+            )
+            .await?;
             let login = svc.init_admin(&admin).await?;
             print(
                 g.format,
-                format!("created {} with the supervisor \"{}\"\n", url.display(), login),
+                format!(
+                    "created {} with the supervisor \"{}\"\n",
+                    url.display(),
+                    login
+                ),
                 json!({"db": url.display(), "admin": login}),
             );
             Ok(())
         }
-        Command::Db(DbCommand::Migrate { backup_taken }) => migrate(&url, backup_taken, g.format).await,
+        Command::Db(DbCommand::Migrate { backup_taken }) => {
+            migrate(&url, backup_taken, g.format).await
+        }
         Command::Db(DbCommand::Backup { path }) => {
             let svc = open(&url, OpenMode::Raw).await?;
             if path.exists() {
-                return Err(Error::invalid(format!("{} already exists; choose a new file", path.display())));
+                return Err(Error::invalid(format!(
+                    "{} already exists; choose a new file",
+                    path.display()
+                )));
             }
             with_store!(svc.store(), s => s.backup_to(&path).await)?;
-            print(g.format, format!("backed up to {}\n", path.display()), json!({"backup": path}));
+            print(
+                g.format,
+                format!("backed up to {}\n", path.display()),
+                json!({"backup": path}),
+            );
             Ok(())
         }
         command => {
@@ -86,14 +118,33 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn account_command(svc: &Service, actor: &crate::store::Actor, format: Format, command: Command) -> Result<()> {
+async fn account_command(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    command: Command,
+) -> Result<()> {
     match command {
         Command::Import { what, file } => {
             let source = file.display().to_string();
             let data = crate::import::read_input(&file)?;
             let counts = match what {
-                ImportKind::Accounts => svc.import_accounts(actor, &crate::import::parse_accounts(&source, &data)?, &source).await?,
-                ImportKind::Impact => svc.import_impact(actor, &crate::import::parse_impact(&source, &data)?, &source).await?,
+                ImportKind::Accounts => {
+                    svc.import_accounts(
+                        actor,
+                        &crate::import::parse_accounts(&source, &data)?,
+                        &source,
+                    )
+                    .await?
+                }
+                ImportKind::Impact => {
+                    svc.import_impact(
+                        actor,
+                        &crate::import::parse_impact(&source, &data)?,
+                        &source,
+                    )
+                    .await?
+                }
             };
             print(
                 format,
@@ -127,7 +178,11 @@ async fn account_command(svc: &Service, actor: &crate::store::Actor, format: For
         }
         Command::Lookup { query, limit } => {
             let results = svc.lookup(&query, limit).await?;
-            print(format, output::summaries_text(&results), output::summaries_json(&results));
+            print(
+                format,
+                output::summaries_text(&results),
+                output::summaries_json(&results),
+            );
         }
         Command::Show { account } => {
             let d = svc.show(actor, &account).await?;
@@ -139,7 +194,11 @@ async fn account_command(svc: &Service, actor: &crate::store::Actor, format: For
                 .transpose()
                 .map_err(Error::invalid)?;
             let list = svc.worklist(actor, status, limit).await?;
-            print(format, output::summaries_text(&list), output::summaries_json(&list));
+            print(
+                format,
+                output::summaries_text(&list),
+                output::summaries_json(&list),
+            );
         }
         Command::Note { account, text } => {
             let (a, id) = svc.add_note(actor, &account, &text).await?;
@@ -154,41 +213,71 @@ async fn account_command(svc: &Service, actor: &crate::store::Actor, format: For
             match &v.first_bad {
                 None => print(
                     format,
-                    format!("the audit chain is valid: {} records, head {} {}\n", v.records, v.head_seq, v.head_hash),
+                    format!(
+                        "the audit chain is valid: {} records, head {} {}\n",
+                        v.records, v.head_seq, v.head_hash
+                    ),
                     output::verification_json(&v),
                 ),
                 Some((_, problem)) => {
                     if format == Format::Json {
                         print(format, String::new(), output::verification_json(&v));
                     }
-                    return Err(Error::refused(format!("the audit chain does not verify: {problem}")));
+                    return Err(Error::refused(format!(
+                        "the audit chain does not verify: {problem}"
+                    )));
                 }
             }
         }
-        Command::Audit(AuditCommand::Log { account, since, limit }) => {
+        Command::Audit(AuditCommand::Log {
+            account,
+            since,
+            limit,
+        }) => {
             let since = since
                 .map(|s| {
                     crate::import::parse_time(&s).ok_or_else(|| {
-                        Error::invalid(format!("--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)", output::clean(&s)))
+                        Error::invalid(format!(
+                            "--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)",
+                            output::clean(&s)
+                        ))
                     })
                 })
                 .transpose()?;
-            let list = svc.audit_log(actor, account.as_deref(), since, limit).await?;
+            let list = svc
+                .audit_log(actor, account.as_deref(), since, limit)
+                .await?;
             print(format, output::audit_text(&list), output::audit_json(&list));
         }
         Command::Agent(AgentCommand::Add { login, role, name }) => {
             let role: Role = role.parse().map_err(Error::invalid)?;
             svc.add_agent(actor, &login, name.as_deref(), role).await?;
-            print(format, format!("added {login} as {role}\n"), json!({"login": login, "role": role.as_str(), "active": true}));
+            print(
+                format,
+                format!("added {login} as {role}\n"),
+                json!({"login": login, "role": role.as_str(), "active": true}),
+            );
         }
         Command::Agent(AgentCommand::List) => {
             let list = svc.agents(actor).await?;
-            print(format, output::agents_text(&list), output::agents_json(&list));
+            print(
+                format,
+                output::agents_text(&list),
+                output::agents_json(&list),
+            );
         }
         Command::Agent(AgentCommand::Disable { login }) => {
             let changed = svc.disable_agent(actor, &login).await?;
-            let text = if changed { format!("disabled {login}\n") } else { format!("{login} was already disabled\n") };
-            print(format, text, json!({"login": login, "active": false, "changed": changed}));
+            let text = if changed {
+                format!("disabled {login}\n")
+            } else {
+                format!("{login} was already disabled\n")
+            };
+            print(
+                format,
+                text,
+                json!({"login": login, "active": false, "changed": changed}),
+            );
         }
         Command::Demo(_) | Command::Init { .. } | Command::Db(_) => unreachable_command()?,
     }
@@ -196,7 +285,9 @@ async fn account_command(svc: &Service, actor: &crate::store::Actor, format: For
 }
 
 fn unreachable_command() -> Result<()> {
-    Err(Error::System("this command is dispatched elsewhere".to_string()))
+    Err(Error::System(
+        "this command is dispatched elsewhere".to_string(),
+    ))
 }
 
 /// A SQLite demo file may be rebuilt; anything else is never deleted.
@@ -205,8 +296,19 @@ async fn clear_old_demo(path: &Path) -> Result<()> {
         return Ok(());
     }
     let url = DbUrl::Sqlite(path.to_path_buf());
-    let store = Store::connect(&url, &ConnectOptions { create: false, max_connections: 1, ..Default::default() }).await?;
-    let is_demo = with_store!(&store, s => s.meta("demo").await).ok().flatten().is_some();
+    let store = Store::connect(
+        &url,
+        &ConnectOptions {
+            create: false,
+            max_connections: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let is_demo = with_store!(&store, s => s.meta("demo").await)
+        .ok()
+        .flatten()
+        .is_some();
     with_store!(&store, s => s.close().await);
     if !is_demo {
         return Err(Error::refused(format!(
@@ -219,7 +321,8 @@ async fn clear_old_demo(path: &Path) -> Result<()> {
         p.push(suffix);
         let p = PathBuf::from(p);
         if p.exists() {
-            std::fs::remove_file(&p).map_err(|e| Error::io(format!("cannot remove the old demo {}", p.display()), e))?;
+            std::fs::remove_file(&p)
+                .map_err(|e| Error::io(format!("cannot remove the old demo {}", p.display()), e))?;
         }
     }
     Ok(())
@@ -233,7 +336,13 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
         clear_old_demo(path).await?;
     }
     let started = Instant::now();
-    let svc = Service::open(&url, &ConnectOptions::default(), Arc::new(SystemClock), OpenMode::Normal).await?;
+    let svc = Service::open(
+        &url,
+        &ConnectOptions::default(),
+        Arc::new(SystemClock),
+        OpenMode::Normal,
+    )
+    .await?;
     let admin = match with_store!(svc.store(), s => s.session_user().await)? {
         Some(db_login) => db_login,
         None => agent.map(str::to_string).unwrap_or_else(os_login),
@@ -241,8 +350,10 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
     let bar = (std::io::stderr().is_terminal() && args.accounts >= 50_000).then(|| {
         let bar = indicatif::ProgressBar::new(args.accounts);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("building demo {bar:40} {pos}/{len} accounts ({eta})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "building demo {bar:40} {pos}/{len} accounts ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar
     });
@@ -259,7 +370,10 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
     let logins: Vec<String> = crate::demo::AGENTS
         .iter()
         .map(|(l, _, r)| format!("{l} ({r})"))
-        .chain((!crate::demo::AGENTS.iter().any(|(l, _, _)| *l == admin)).then(|| format!("{admin} (supervisor)")))
+        .chain(
+            (!crate::demo::AGENTS.iter().any(|(l, _, _)| *l == admin))
+                .then(|| format!("{admin} (supervisor)")),
+        )
         .collect();
     let mut text = format!(
         "demo database: {}\n  {} accounts, {} plans, {} impact rows, {} backups, {} backup items, {} live items\n  built in {:.1} s{}\n  agents: {}\n",
@@ -271,7 +385,8 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
         summary.backup_items,
         summary.live_items,
         elapsed.as_secs_f64(),
-        size.map(|s| format!(", {:.1} MB on disk", s as f64 / 1e6)).unwrap_or_default(),
+        size.map(|s| format!(", {:.1} MB on disk", s as f64 / 1e6))
+            .unwrap_or_default(),
         logins.join(", "),
     );
     let db_arg = url.display();
@@ -279,7 +394,9 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
         "  try: caredesk --db {db_arg} lookup nunez   |   caredesk --db {db_arg} show 310000001\n"
     ));
     if !args.no_tui {
-        text.push_str("  (the agents' screen is not part of this build yet; the commands above work now)\n");
+        text.push_str(
+            "  (the agents' screen is not part of this build yet; the commands above work now)\n",
+        );
     }
     print(
         format,
@@ -300,7 +417,11 @@ async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> 
     let svc = open(url, OpenMode::Raw).await?;
     let pending = with_store!(svc.store(), s => s.pending_migrations().await)?;
     if pending.is_empty() {
-        print(format, "the database is up to date\n".to_string(), json!({"applied": 0, "backup": null}));
+        print(
+            format,
+            "the database is up to date\n".to_string(),
+            json!({"applied": 0, "backup": null}),
+        );
         return Ok(());
     }
     let holds = with_store!(svc.store(), s => s.holds_data().await)?;
@@ -325,9 +446,17 @@ async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> 
     }
     with_store!(svc.store(), s => s.migrate().await)?;
     let text = match &backup {
-        Some(b) => format!("backed up to {}; applied {} migration(s)\n", b.display(), pending.len()),
+        Some(b) => format!(
+            "backed up to {}; applied {} migration(s)\n",
+            b.display(),
+            pending.len()
+        ),
         None => format!("applied {} migration(s)\n", pending.len()),
     };
-    print(format, text, json!({"applied": pending.len(), "backup": backup}));
+    print(
+        format,
+        text,
+        json!({"applied": pending.len(), "backup": backup}),
+    );
     Ok(())
 }

@@ -57,25 +57,138 @@ pub fn incident() -> Incident {
 }
 
 const FIRST: &[&str] = &[
-    "James", "Mary", "José", "María", "Zoë", "Björn", "Siobhán", "François", "Łukasz", "Ahmed",
-    "Aisha", "Wei", "Yuki", "Olga", "Dmitri", "Chloé", "Renée", "Søren", "Ingrid", "Mohammed",
-    "Fatima", "Priya", "Raj", "Kwame", "Amara", "Ana", "Miguel", "Sarah", "David", "Jennifer",
-    "Michael", "Jessica", "Christopher", "Ashley", "Matthew", "Emily", "Joshua", "Amanda",
-    "Daniel", "Brittany", "Andrew", "Stephanie", "Justin", "Lauren", "Tyler", "Megan", "Noémie",
-    "Jürgen", "Thảo", "Oğuz",
+    "James",
+    "Mary",
+    "José",
+    "María",
+    "Zoë",
+    "Björn",
+    "Siobhán",
+    "François",
+    "Łukasz",
+    "Ahmed",
+    "Aisha",
+    "Wei",
+    "Yuki",
+    "Olga",
+    "Dmitri",
+    "Chloé",
+    "Renée",
+    "Søren",
+    "Ingrid",
+    "Mohammed",
+    "Fatima",
+    "Priya",
+    "Raj",
+    "Kwame",
+    "Amara",
+    "Ana",
+    "Miguel",
+    "Sarah",
+    "David",
+    "Jennifer",
+    "Michael",
+    "Jessica",
+    "Christopher",
+    "Ashley",
+    "Matthew",
+    "Emily",
+    "Joshua",
+    "Amanda",
+    "Daniel",
+    "Brittany",
+    "Andrew",
+    "Stephanie",
+    "Justin",
+    "Lauren",
+    "Tyler",
+    "Megan",
+    "Noémie",
+    "Jürgen",
+    "Thảo",
+    "Oğuz",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "García", "Martínez", "Rodríguez",
-    "Hernández", "López", "González", "Nguyen", "Kim", "Lee", "Patel", "Müller", "Schröder",
-    "Østergaard", "Dvořák", "Kowalski", "O'Brien", "Núñez", "Peña", "Ibáñez", "Çelik", "Yılmaz",
-    "Lefèvre", "Davis", "Miller", "Wilson", "Moore", "Taylor", "Anderson", "Thomas", "Jackson",
-    "White", "Harris", "Martin", "Thompson", "Robinson", "Clark", "Lewis", "Walker", "Hall",
-    "Allen", "Young", "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill",
-    "Campbell", "Mitchell", "Roberts", "Carter", "Phillips", "Evans", "Turner", "Torres",
-    "Parker", "Collins", "Edwards", "Stewart", "Morris", "Murphy", "Cook", "Rogers",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "García",
+    "Martínez",
+    "Rodríguez",
+    "Hernández",
+    "López",
+    "González",
+    "Nguyen",
+    "Kim",
+    "Lee",
+    "Patel",
+    "Müller",
+    "Schröder",
+    "Østergaard",
+    "Dvořák",
+    "Kowalski",
+    "O'Brien",
+    "Núñez",
+    "Peña",
+    "Ibáñez",
+    "Çelik",
+    "Yılmaz",
+    "Lefèvre",
+    "Davis",
+    "Miller",
+    "Wilson",
+    "Moore",
+    "Taylor",
+    "Anderson",
+    "Thomas",
+    "Jackson",
+    "White",
+    "Harris",
+    "Martin",
+    "Thompson",
+    "Robinson",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Allen",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Carter",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Torres",
+    "Parker",
+    "Collins",
+    "Edwards",
+    "Stewart",
+    "Morris",
+    "Murphy",
+    "Cook",
+    "Rogers",
 ];
 /// Names written in other scripts, a small share of customers.
-const WHOLE_NAMES: &[&str] = &["王芳", "李伟", "佐藤 花子", "Иван Петров", "Σοφία Παπαδοπούλου", "김민준"];
+const WHOLE_NAMES: &[&str] = &[
+    "王芳",
+    "李伟",
+    "佐藤 花子",
+    "Иван Петров",
+    "Σοφία Παπαδοπούλου",
+    "김민준",
+];
 const DEVICES: &[(&str, u32)] = &[
     ("Sidekick LX 2009", 22),
     ("Sidekick 2008", 30),
@@ -85,7 +198,12 @@ const DEVICES: &[(&str, u32)] = &[
     ("Sidekick 3", 8),
 ];
 const AREAS: &[u32] = &[206, 425, 253, 360, 503, 415, 212, 312, 713, 305];
-const MAIL_DOMAINS: &[&str] = &["sidekick.example", "example.net", "mail.example.org", "example.com"];
+const MAIL_DOMAINS: &[&str] = &[
+    "sidekick.example",
+    "example.net",
+    "mail.example.org",
+    "example.com",
+];
 
 /// The demo's supervisor-facing summary.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -178,12 +296,16 @@ fn item_payload(rng: &mut ChaCha8Rng, cat: Category, n: u64) -> Value {
                    "start": ts(start), "end": ts(start + Duration::hours(1)),
                    "location": pick(rng, &["Seattle", "Portland", "Home", "Office"])})
         }
-        Category::Notes => json!({"title": format!("Note {n}"), "body": format!("Remember item {n}")}),
+        Category::Notes => {
+            json!({"title": format!("Note {n}"), "body": format!("Remember item {n}")})
+        }
         Category::Tasks => json!({"title": format!("Task {n}"),
                                   "due": ts(t(2009, 10, 1, 0, 0) + Duration::days(rng.random_range(0..60))),
                                   "done": rng.random_bool(0.3)}),
-        Category::Photos => json!({"filename": format!("IMG_{:04}.JPG", n), "taken_at": ts(t(2009, 1, 1, 0, 0) + Duration::hours(rng.random_range(0..6500))),
-                                   "bytes": rng.random_range(40_000..400_000), "width": 640, "height": 480}),
+        Category::Photos => {
+            json!({"filename": format!("IMG_{:04}.JPG", n), "taken_at": ts(t(2009, 1, 1, 0, 0) + Duration::hours(rng.random_range(0..6500))),
+                                   "bytes": rng.random_range(40_000..400_000), "width": 640, "height": 480})
+        }
         Category::Email => json!({"from": format!("{}@example.org", ascii_fold(*pick(rng, LAST))),
                                   "subject": format!("Re: {}", pick(rng, &["Dinner", "Tickets", "Photos", "Invoice", "Hello"])),
                                   "date": ts(t(2009, 9, 1, 0, 0) + Duration::minutes(rng.random_range(0..43_000))),
@@ -219,7 +341,11 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
             String::new()
         } else {
             let local = ascii_fold(&name.replace(' ', "."));
-            let local = if local.is_empty() { "user".to_string() } else { local };
+            let local = if local.is_empty() {
+                "user".to_string()
+            } else {
+                local
+            };
             format!("{local}{}@{}", i % 997, pick(&mut rng, MAIL_DOMAINS))
         };
         let status = match rng.random_range(0..100) {
@@ -241,7 +367,11 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
         if data && rng.random_bool(0.05) {
             let change = t(2009, 10, 10, 0, 0) + Duration::days(rng.random_range(0..80));
             plans.push((id, code, data, cents, "USD", ts(since), Some(ts(change))));
-            let (code2, cents2) = if cents == 1999 { ("SK-DATA-PLUS", 2999) } else { ("SK-DATA", 1999) };
+            let (code2, cents2) = if cents == 1999 {
+                ("SK-DATA-PLUS", 2999)
+            } else {
+                ("SK-DATA", 1999)
+            };
             plans.push((id, code2, true, cents2, "USD", ts(change), None));
         } else {
             plans.push((id, code, data, cents, "USD", ts(since), None));
@@ -268,7 +398,11 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
             (Category::Email, 65, 10, 200),
         ] {
             if rng.random_range(0..100) < share {
-                let n = if i == 0 && cat == Category::Contacts { 300 } else { rng.random_range(lo..=hi) };
+                let n = if i == 0 && cat == Category::Contacts {
+                    300
+                } else {
+                    rng.random_range(lo..=hi)
+                };
                 used.push((cat, n));
             }
         }
@@ -296,7 +430,11 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
                 };
                 let mut bad = 0;
                 if items_loaded {
-                    let bad_share = if !corrupt && rng.random_bool(0.05) { rng.random_range(1..=5) } else { 0 };
+                    let bad_share = if !corrupt && rng.random_bool(0.05) {
+                        rng.random_range(1..=5)
+                    } else {
+                        0
+                    };
                     for n in 0..count {
                         let payload = item_payload(&mut rng, cat, n as u64);
                         let hash = content_hash(&payload);
@@ -311,18 +449,43 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
                             any_bad = true;
                         }
                         item_hashes.push(stored_hash.clone());
-                        backup_items.push((backup_id.clone(), cat.as_str(), format!("{}-{n}", cat.as_str()), payload.to_string(), stored_hash, !is_bad));
+                        backup_items.push((
+                            backup_id.clone(),
+                            cat.as_str(),
+                            format!("{}-{n}", cat.as_str()),
+                            payload.to_string(),
+                            stored_hash,
+                            !is_bad,
+                        ));
                         // Customers who re-entered data: some of it matches the backup (same
                         // key), sometimes with other content (a conflict for the restore).
                         if n < 8 && cat == Category::Contacts && affected && i % 4 == 0 {
-                            let live = if n % 2 == 0 { payload.clone() } else {
+                            let live = if n % 2 == 0 {
+                                payload.clone()
+                            } else {
                                 let mut p = payload.clone();
                                 if let Some(o) = p.as_object_mut() {
-                                    o.insert("name".to_string(), json!(format!("{} (new)", o.get("name").and_then(Value::as_str).unwrap_or(""))));
+                                    o.insert(
+                                        "name".to_string(),
+                                        json!(format!(
+                                            "{} (new)",
+                                            o.get("name").and_then(Value::as_str).unwrap_or("")
+                                        )),
+                                    );
                                 }
                                 p
                             };
-                            live_items.push((id, cat.as_str(), format!("live-{n}"), natural_key(cat, &live), live.to_string(), content_hash(&live), "customer", now_s.clone(), now_s.clone()));
+                            live_items.push((
+                                id,
+                                cat.as_str(),
+                                format!("live-{n}"),
+                                natural_key(cat, &live),
+                                live.to_string(),
+                                content_hash(&live),
+                                "customer",
+                                now_s.clone(),
+                                now_s.clone(),
+                            ));
                         }
                     }
                 }
@@ -343,13 +506,31 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
             } else {
                 format!("{:x}", Sha256::digest(backup_id.as_bytes()))
             };
-            backups.push((backup_id, id, ts(t(2009, 10, 1, 3, 0)), "server-snapshot", checksum, verification, now_s.clone()));
+            backups.push((
+                backup_id,
+                id,
+                ts(t(2009, 10, 1, 3, 0)),
+                "server-snapshot",
+                checksum,
+                verification,
+                now_s.clone(),
+            ));
         }
         // Contacts re-entered from scratch since the incident (new items, no backup match).
         if items_loaded && affected && i % 3 == 0 {
             for n in 0..rng.random_range(3..15) {
                 let p = item_payload(&mut rng, Category::Contacts, 10_000 + n);
-                live_items.push((id, "contacts", format!("new-{n}"), natural_key(Category::Contacts, &p), p.to_string(), content_hash(&p), "customer", now_s.clone(), now_s.clone()));
+                live_items.push((
+                    id,
+                    "contacts",
+                    format!("new-{n}"),
+                    natural_key(Category::Contacts, &p),
+                    p.to_string(),
+                    content_hash(&p),
+                    "customer",
+                    now_s.clone(),
+                    now_s.clone(),
+                ));
             }
         }
 
@@ -359,7 +540,11 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
                 && backup_cover.iter().any(|&(c, n, bad)| c == cat && n > bad);
             let facts = CategoryFacts {
                 server_lost: affected,
-                device_state: if affected { device_state } else { DeviceState::HoldsCopy },
+                device_state: if affected {
+                    device_state
+                } else {
+                    DeviceState::HoldsCopy
+                },
                 items_before: before,
                 verified_backup: covered,
                 permanent_loss: false,
@@ -367,9 +552,29 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
             };
             let status = domain::derive_category_status(&facts);
             worst = worst.min(status);
-            impact.push((id, INCIDENT_ID, cat.as_str(), facts.server_lost, facts.device_state.as_str(), before, status.as_str(), now_s.clone()));
+            impact.push((
+                id,
+                INCIDENT_ID,
+                cat.as_str(),
+                facts.server_lost,
+                facts.device_state.as_str(),
+                before,
+                status.as_str(),
+                now_s.clone(),
+            ));
         }
-        accounts.push((id, account_no, msisdn_for(i), name.clone(), domain::normalize_name(&name), email, status, device, worst.rank(), created.clone()));
+        accounts.push((
+            id,
+            account_no,
+            msisdn_for(i),
+            name.clone(),
+            domain::search_fold(&name),
+            email,
+            status,
+            device,
+            worst.rank(),
+            created.clone(),
+        ));
     }
     c.counts = DemoSummary {
         accounts: accounts.len() as u64,
@@ -391,7 +596,8 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
 }
 
 /// Builds the demo into an empty, migrated database: incident, agents (plus `extra_admin`,
-/// the login that ran it, as a supervisor), accounts and all their rows, one audit record.
+/// the login that ran it, as a supervisor; on PostgreSQL always the connection's login),
+/// accounts and all their rows, one audit record.
 pub async fn build(
     svc: &crate::service::Service,
     accounts: u64,
@@ -437,13 +643,23 @@ pub async fn build(
     generator
         .join()
         .map_err(|_| Error::System("the demo generator crashed".to_string()))?;
-    let admin = Actor { login: extra_admin.to_string(), role: Role::Supervisor };
+    let extra_admin =
+        with_store!(store, s => s.session_user().await)?.unwrap_or_else(|| extra_admin.to_string());
+    let extra_admin = extra_admin.as_str();
+    let admin = Actor {
+        login: extra_admin.to_string(),
+        role: Role::Supervisor,
+    };
     let mut agents: Vec<(String, String, Role)> = AGENTS
         .iter()
         .map(|(l, n, r)| (l.to_string(), n.to_string(), *r))
         .collect();
     if !agents.iter().any(|(l, _, _)| l == extra_admin) {
-        agents.push((extra_admin.to_string(), extra_admin.to_string(), Role::Supervisor));
+        agents.push((
+            extra_admin.to_string(),
+            extra_admin.to_string(),
+            Role::Supervisor,
+        ));
     }
     let detail = format!(
         "demo seed {seed}: {} accounts, {} backups, {} backup items",
@@ -483,6 +699,10 @@ mod tests {
     fn the_showcase_account_lost_contacts_and_has_a_partial_backup() {
         let c = chunk(2009, 0, 1, t(2026, 1, 1, 0, 0)).expect("chunk");
         assert!(c.accounts.contains("José Núñez"));
-        assert!(c.backup_categories.contains("\"contacts\",64,0"), "{}", c.backup_categories);
+        assert!(
+            c.backup_categories.contains("\"contacts\",64,0"),
+            "{}",
+            c.backup_categories
+        );
     }
 }

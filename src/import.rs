@@ -23,7 +23,8 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
             .read_to_end(&mut buf)
             .map_err(|e| Error::io("cannot read standard input", e))?;
     } else {
-        buf = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        buf = std::fs::read(path)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
     }
     Ok(buf)
 }
@@ -78,13 +79,18 @@ struct Problems {
 
 impl Problems {
     fn new(source: &str) -> Self {
-        Self { source: source.to_string(), lines: Vec::new(), count: 0 }
+        Self {
+            source: source.to_string(),
+            lines: Vec::new(),
+            count: 0,
+        }
     }
 
     fn add(&mut self, line: u64, msg: impl std::fmt::Display) {
         self.count += 1;
         if self.lines.len() < MAX_REPORTED {
-            self.lines.push(format!("{} line {line}: {msg}", self.source));
+            self.lines
+                .push(format!("{} line {line}: {msg}", self.source));
         }
     }
 
@@ -162,7 +168,18 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// an account without a data plan.
 pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
     let (h, rows) = records(source, data)?;
-    h.require(source, &["account_no", "msisdn", "name", "email", "status", "plan_code", "plan_cents"])?;
+    h.require(
+        source,
+        &[
+            "account_no",
+            "msisdn",
+            "name",
+            "email",
+            "status",
+            "plan_code",
+            "plan_cents",
+        ],
+    )?;
     let mut problems = Problems::new(source);
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(rows.len());
@@ -170,7 +187,13 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
         let line = *line;
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
-            problems.add(line, format!("account_no \"{}\" is not 6 to 12 digits", domain::sanitize(account_no)));
+            problems.add(
+                line,
+                format!(
+                    "account_no \"{}\" is not 6 to 12 digits",
+                    domain::sanitize(account_no)
+                ),
+            );
             continue;
         }
         if !seen.insert(account_no.to_string()) {
@@ -191,7 +214,10 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
         }
         let email = domain::normalize_email(&domain::sanitize(h.get(rec, "email")));
         if !email.is_empty() && (!email.contains('@') || email.contains(' ')) {
-            problems.add(line, format!("the e-mail of account {account_no} is not an address"));
+            problems.add(
+                line,
+                format!("the e-mail of account {account_no} is not an address"),
+            );
             continue;
         }
         let status = match h.get(rec, "status").parse::<AccountStatus>() {
@@ -209,7 +235,13 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
             match cents_text.parse::<i64>() {
                 Ok(c) if c >= 0 => c,
                 _ => {
-                    problems.add(line, format!("plan_cents \"{}\" is not a whole number of cents", domain::sanitize(cents_text)));
+                    problems.add(
+                        line,
+                        format!(
+                            "plan_cents \"{}\" is not a whole number of cents",
+                            domain::sanitize(cents_text)
+                        ),
+                    );
                     continue;
                 }
             }
@@ -223,16 +255,30 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
             t => match parse_time(t) {
                 Some(t) => Some(t),
                 None => {
-                    problems.add(line, format!("plan_from \"{}\" is not a date (YYYY-MM-DD)", domain::sanitize(t)));
+                    problems.add(
+                        line,
+                        format!(
+                            "plan_from \"{}\" is not a date (YYYY-MM-DD)",
+                            domain::sanitize(t)
+                        ),
+                    );
                     continue;
                 }
             },
         };
         let currency = match h.get(rec, "currency") {
             "" => "USD".to_string(),
-            c if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => c.to_ascii_uppercase(),
+            c if c.len() == 3 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => {
+                c.to_ascii_uppercase()
+            }
             c => {
-                problems.add(line, format!("currency \"{}\" is not a 3-letter code", domain::sanitize(c)));
+                problems.add(
+                    line,
+                    format!(
+                        "currency \"{}\" is not a 3-letter code",
+                        domain::sanitize(c)
+                    ),
+                );
                 continue;
             }
         };
@@ -266,7 +312,17 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
 /// `import impact`: account_no, incident, category, server_lost, device_state, items_before.
 pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
     let (h, rows) = records(source, data)?;
-    h.require(source, &["account_no", "incident", "category", "server_lost", "device_state", "items_before"])?;
+    h.require(
+        source,
+        &[
+            "account_no",
+            "incident",
+            "category",
+            "server_lost",
+            "device_state",
+            "items_before",
+        ],
+    )?;
     let mut problems = Problems::new(source);
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(rows.len());
@@ -274,7 +330,13 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         let line = *line;
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
-            problems.add(line, format!("account_no \"{}\" is not 6 to 12 digits", domain::sanitize(account_no)));
+            problems.add(
+                line,
+                format!(
+                    "account_no \"{}\" is not 6 to 12 digits",
+                    domain::sanitize(account_no)
+                ),
+            );
             continue;
         }
         let incident = h.get(rec, "incident");
@@ -290,7 +352,13 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
             }
         };
         let Some(server_lost) = parse_bool(h.get(rec, "server_lost")) else {
-            problems.add(line, format!("server_lost \"{}\" is not true or false", domain::sanitize(h.get(rec, "server_lost"))));
+            problems.add(
+                line,
+                format!(
+                    "server_lost \"{}\" is not true or false",
+                    domain::sanitize(h.get(rec, "server_lost"))
+                ),
+            );
             continue;
         };
         let device_state = match h.get(rec, "device_state").parse::<DeviceState>() {
@@ -303,12 +371,21 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         let items_before = match h.get(rec, "items_before").parse::<i64>() {
             Ok(n) if n >= 0 => n,
             _ => {
-                problems.add(line, format!("items_before \"{}\" is not a count", domain::sanitize(h.get(rec, "items_before"))));
+                problems.add(
+                    line,
+                    format!(
+                        "items_before \"{}\" is not a count",
+                        domain::sanitize(h.get(rec, "items_before"))
+                    ),
+                );
                 continue;
             }
         };
         if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
-            problems.add(line, format!("account {account_no}, {incident}, {category} appears twice"));
+            problems.add(
+                line,
+                format!("account {account_no}, {incident}, {category} appears twice"),
+            );
             continue;
         }
         out.push(NewImpact {
@@ -376,7 +453,10 @@ mod tests {
                     310000001,danger-2009-10,music,true,wiped,3\n";
         let err = parse_impact("i.csv", data.as_bytes()).expect_err("bad rows");
         let msg = err.to_string();
-        assert!(msg.contains("line 3") && msg.contains("appears twice"), "{msg}");
+        assert!(
+            msg.contains("line 3") && msg.contains("appears twice"),
+            "{msg}"
+        );
         assert!(msg.contains("line 4"), "{msg}");
     }
 }

@@ -43,7 +43,11 @@ pub fn summaries_text(list: &[AccountSummary]) -> String {
             format!("[{}]", a.status.as_str()),
             a.account_status.as_str(),
             clean(&a.name),
-            if a.email.is_empty() { String::new() } else { format!("<{}>", clean(&a.email)) }
+            if a.email.is_empty() {
+                String::new()
+            } else {
+                format!("<{}>", clean(&a.email))
+            }
         );
     }
     out
@@ -115,16 +119,38 @@ pub fn detail_json(d: &AccountDetail) -> Value {
 pub fn detail_text(d: &AccountDetail) -> String {
     let mut o = String::new();
     let s = &d.summary;
-    let _ = writeln!(o, "{}  {}  [{}]", clean(&s.account_no), clean(&s.name), s.status.as_str());
-    let _ = writeln!(o, "  phone {}   e-mail {}   account {}   device {}",
+    let _ = writeln!(
+        o,
+        "{}  {}  [{}]",
+        clean(&s.account_no),
+        clean(&s.name),
+        s.status.as_str()
+    );
+    let _ = writeln!(
+        o,
+        "  phone {}   e-mail {}   account {}   device {}",
         clean(&s.msisdn),
-        if s.email.is_empty() { "-".to_string() } else { clean(&s.email) },
+        if s.email.is_empty() {
+            "-".to_string()
+        } else {
+            clean(&s.email)
+        },
         s.account_status.as_str(),
-        if d.device_model.is_empty() { "-".to_string() } else { clean(&d.device_model) });
+        if d.device_model.is_empty() {
+            "-".to_string()
+        } else {
+            clean(&d.device_model)
+        }
+    );
     match d.current_plan() {
         Some(p) => {
-            let _ = write!(o, "  plan {} {}/month{}", clean(&p.plan_code), format_cents(p.price_cents, &p.currency),
-                if p.data_plan { "" } else { " (no data plan)" });
+            let _ = write!(
+                o,
+                "  plan {} {}/month{}",
+                clean(&p.plan_code),
+                format_cents(p.price_cents, &p.currency),
+                if p.data_plan { "" } else { " (no data plan)" }
+            );
         }
         None => {
             let _ = write!(o, "  no plan");
@@ -133,7 +159,12 @@ pub fn detail_text(d: &AccountDetail) -> String {
     if let Some(inc) = &d.incident {
         match d.plan_at(inc.started_at) {
             Some(p) if Some(p) != d.current_plan() => {
-                let _ = write!(o, "   at the incident's start: {} {}", clean(&p.plan_code), format_cents(p.price_cents, &p.currency));
+                let _ = write!(
+                    o,
+                    "   at the incident's start: {} {}",
+                    clean(&p.plan_code),
+                    format_cents(p.price_cents, &p.currency)
+                );
             }
             None => {
                 let _ = write!(o, "   no plan at the incident's start");
@@ -145,14 +176,31 @@ pub fn detail_text(d: &AccountDetail) -> String {
     let at_risk = d.at_risk();
     if let (false, Some(inc)) = (at_risk.is_empty(), &d.incident) {
         let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
-        let _ = writeln!(o, "\n  !! AT RISK ({}) — read this to the customer:\n  {}", cats.join(", "), clean(&inc.advisory));
+        let _ = writeln!(
+            o,
+            "\n  !! AT RISK ({}) — read this to the customer:\n  {}",
+            cats.join(", "),
+            clean(&inc.advisory)
+        );
     }
-    let _ = writeln!(o, "\n  {:<9} {:<17} {:>7} {:>6} {:>7}  device", "category", "status", "before", "live", "backup");
+    let _ = writeln!(
+        o,
+        "\n  {:<9} {:<17} {:>7} {:>6} {:>7}  device",
+        "category", "status", "before", "live", "backup"
+    );
     for c in &d.categories {
-        let _ = writeln!(o, "  {:<9} {:<17} {:>7} {:>6} {:>7}  {}",
-            c.category.as_str(), c.status.as_str(), c.items_before, c.items_live,
-            c.items_backup.map(|n| n.to_string()).unwrap_or_else(|| "-".to_string()),
-            c.device_state.as_str());
+        let _ = writeln!(
+            o,
+            "  {:<9} {:<17} {:>7} {:>6} {:>7}  {}",
+            c.category.as_str(),
+            c.status.as_str(),
+            c.items_before,
+            c.items_live,
+            c.items_backup
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".to_string()),
+            c.device_state.as_str()
+        );
     }
     if d.categories.is_empty() {
         let _ = writeln!(o, "  (no impact recorded)");
@@ -162,19 +210,49 @@ pub fn detail_text(d: &AccountDetail) -> String {
         let _ = writeln!(o, "    none");
     }
     for b in &d.backups {
-        let cats: Vec<String> = b.categories.iter().map(|c| {
-            if c.bad_items > 0 { format!("{} {} ({} bad)", c.category.as_str(), c.item_count, c.bad_items) } else { format!("{} {}", c.category.as_str(), c.item_count) }
-        }).collect();
-        let _ = writeln!(o, "    {}  {}  {}  {}", clean(&b.id), b.taken_at.format("%Y-%m-%d %H:%M"), b.verification, cats.join(", "));
+        let cats: Vec<String> = b
+            .categories
+            .iter()
+            .map(|c| {
+                if c.bad_items > 0 {
+                    format!(
+                        "{} {} ({} bad)",
+                        c.category.as_str(),
+                        c.item_count,
+                        c.bad_items
+                    )
+                } else {
+                    format!("{} {}", c.category.as_str(), c.item_count)
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "    {}  {}  {}  {}",
+            clean(&b.id),
+            b.taken_at.format("%Y-%m-%d %H:%M"),
+            b.verification,
+            cats.join(", ")
+        );
     }
     let _ = writeln!(o, "\n  credits:");
     if d.credits.is_empty() && d.requests.is_empty() {
         let _ = writeln!(o, "    none");
     }
     for c in &d.credits {
-        let _ = writeln!(o, "    #{} {} {} by {}{} {}", c.id, c.kind, format_cents(c.amount_cents, &c.currency), clean(&c.agent),
-            c.approver.as_ref().map(|a| format!(" approved by {}", clean(a))).unwrap_or_default(),
-            c.created_at.format("%Y-%m-%d %H:%M"));
+        let _ = writeln!(
+            o,
+            "    #{} {} {} by {}{} {}",
+            c.id,
+            c.kind,
+            format_cents(c.amount_cents, &c.currency),
+            clean(&c.agent),
+            c.approver
+                .as_ref()
+                .map(|a| format!(" approved by {}", clean(a)))
+                .unwrap_or_default(),
+            c.created_at.format("%Y-%m-%d %H:%M")
+        );
     }
     for r in &d.requests {
         let state = match (&r.decided_by, r.credit_id) {
@@ -182,14 +260,29 @@ pub fn detail_text(d: &AccountDetail) -> String {
             (Some(by), None) => format!("declined by {}", clean(by)),
             _ => "pending approval".to_string(),
         };
-        let _ = writeln!(o, "    request #{} {} {} by {}: {}", r.id, r.kind, format_cents(r.amount_cents, "USD"), clean(&r.requested_by), state);
+        let _ = writeln!(
+            o,
+            "    request #{} {} {} by {}: {}",
+            r.id,
+            r.kind,
+            format_cents(r.amount_cents, "USD"),
+            clean(&r.requested_by),
+            state
+        );
     }
     let _ = writeln!(o, "\n  timeline:");
     if d.timeline.is_empty() {
         let _ = writeln!(o, "    nothing yet");
     }
     for e in d.timeline.iter().take(20) {
-        let _ = writeln!(o, "    {}  {:<10} {:<16} {}", e.at.format("%Y-%m-%d %H:%M"), clean(&e.agent), clean(&e.action), clean(&e.text));
+        let _ = writeln!(
+            o,
+            "    {}  {:<10} {:<16} {}",
+            e.at.format("%Y-%m-%d %H:%M"),
+            clean(&e.agent),
+            clean(&e.action),
+            clean(&e.text)
+        );
     }
     o
 }
@@ -203,7 +296,14 @@ pub fn agents_json(list: &[Agent]) -> Value {
 pub fn agents_text(list: &[Agent]) -> String {
     let mut o = String::new();
     for a in list {
-        let _ = writeln!(o, "{:<16} {:<10} {:<8} {}", clean(&a.login), a.role.as_str(), if a.active { "active" } else { "disabled" }, clean(&a.display_name));
+        let _ = writeln!(
+            o,
+            "{:<16} {:<10} {:<8} {}",
+            clean(&a.login),
+            a.role.as_str(),
+            if a.active { "active" } else { "disabled" },
+            clean(&a.display_name)
+        );
     }
     o
 }
@@ -215,9 +315,21 @@ pub fn audit_json(list: &[AuditRecord]) -> Value {
 pub fn audit_text(list: &[AuditRecord]) -> String {
     let mut o = String::new();
     for r in list {
-        let _ = writeln!(o, "{:>7} {} {:<10} {:<10} {:<18} {:<10} {:<6} {}",
-            r.seq, r.at.format("%Y-%m-%d %H:%M:%S"), clean(&r.agent), r.role, clean(&r.action),
-            r.account_no.as_deref().map(clean).unwrap_or_else(|| "-".to_string()), clean(&r.outcome), clean(&r.detail));
+        let _ = writeln!(
+            o,
+            "{:>7} {} {:<10} {:<10} {:<18} {:<10} {:<6} {}",
+            r.seq,
+            r.at.format("%Y-%m-%d %H:%M:%S"),
+            clean(&r.agent),
+            r.role,
+            clean(&r.action),
+            r.account_no
+                .as_deref()
+                .map(clean)
+                .unwrap_or_else(|| "-".to_string()),
+            clean(&r.outcome),
+            clean(&r.detail)
+        );
     }
     o
 }

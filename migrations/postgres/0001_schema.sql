@@ -45,6 +45,7 @@ CREATE TABLE accounts (
 CREATE INDEX accounts_msisdn ON accounts (msisdn);
 -- The worklist: most urgent first, then by account number.
 -- Name-prefix matches rank first in search, and answer queries too short for trigrams.
+-- name_norm is the lowercased name without diacritics (domain::search_fold).
 CREATE INDEX accounts_name_norm ON accounts (name_norm text_pattern_ops);
 CREATE INDEX accounts_loss_rank ON accounts (loss_rank, account_no);
 
@@ -52,7 +53,7 @@ CREATE INDEX accounts_loss_rank ON accounts (loss_rank, account_no);
 -- answers LIKE '%fragment%' without scanning the table.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 ALTER TABLE accounts ADD COLUMN search_text TEXT GENERATED ALWAYS AS
-    (lower(name) || ' ' || lower(email) || ' ' || substr(msisdn, 2)) STORED;
+    (name_norm || ' ' || lower(email) || ' ' || substr(msisdn, 2)) STORED;
 CREATE INDEX accounts_search_trgm ON accounts USING gin (search_text gin_trgm_ops);
 
 -- Plan history: the incident credit uses the plan in force at the incident's start, so plans

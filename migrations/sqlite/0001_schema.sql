@@ -45,6 +45,7 @@ CREATE TABLE accounts (
 CREATE INDEX accounts_msisdn ON accounts (msisdn);
 -- The worklist: most urgent first, then by account number.
 -- Name-prefix matches rank first in search, and answer queries too short for trigrams.
+-- name_norm is the lowercased name without diacritics (domain::search_fold).
 CREATE INDEX accounts_name_norm ON accounts (name_norm);
 CREATE INDEX accounts_loss_rank ON accounts (loss_rank, account_no);
 

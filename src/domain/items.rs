@@ -15,9 +15,9 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::Category;
 use super::phone::normalize_msisdn;
 use super::text::{normalize_email, normalize_name};
-use super::Category;
 
 /// SHA-256 (hex) of the payload's canonical JSON: objects with sorted keys, no spaces.
 pub fn content_hash(payload: &Value) -> String {
@@ -87,7 +87,10 @@ mod tests {
     fn contacts_match_by_phone_digits_whatever_the_format() {
         let a = json!({"name": "Ann", "phone": "(206) 555-0123"});
         let b = json!({"name": "Ann Lee", "phone": "+1 206 555 0123"});
-        assert_eq!(natural_key(Category::Contacts, &a), natural_key(Category::Contacts, &b));
+        assert_eq!(
+            natural_key(Category::Contacts, &a),
+            natural_key(Category::Contacts, &b)
+        );
         assert_ne!(content_hash(&a), content_hash(&b));
     }
 

@@ -156,6 +156,17 @@ pub fn normalize_name(s: &str) -> String {
     out
 }
 
+/// The form names are searched by: `normalize_name` without diacritics, so "nunez" finds
+/// "Núñez" on both backends (SQLite's trigram index folds diacritics itself; PostgreSQL's
+/// search column is built from this form).
+pub fn search_fold(s: &str) -> String {
+    normalize_name(s)
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .nfc()
+        .collect()
+}
+
 /// The form e-mail addresses are matched by: trimmed and lowercased.
 pub fn normalize_email(s: &str) -> String {
     s.trim().to_lowercase()
@@ -164,6 +175,13 @@ pub fn normalize_email(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_fold_drops_diacritics_and_case() {
+        assert_eq!(search_fold("  José  NÚÑEZ "), "jose nunez");
+        assert_eq!(search_fold("Zoë Østergaard"), "zoe østergaard");
+        assert_eq!(search_fold("王芳"), "王芳");
+    }
     use proptest::prelude::*;
 
     fn is_forbidden(c: char) -> bool {

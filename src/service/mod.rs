@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::domain::{self, CategoryStatus, Clock, Permission, Role};
 use crate::error::{Error, Result};
 use crate::store::{
-    AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions, DbUrl,
-    ImportCounts, Incident, IncidentTotals, NewAccount, NewImpact, Store,
+    AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions,
+    DbUrl, ImportCounts, Incident, IncidentTotals, NewAccount, NewImpact, Store,
 };
 use crate::with_store;
 
@@ -32,9 +32,18 @@ pub enum OpenMode {
 }
 
 impl Service {
-    pub async fn open(url: &DbUrl, opts: &ConnectOptions, clock: Arc<dyn Clock>, mode: OpenMode) -> Result<Self> {
+    pub async fn open(
+        url: &DbUrl,
+        opts: &ConnectOptions,
+        clock: Arc<dyn Clock>,
+        mode: OpenMode,
+    ) -> Result<Self> {
         let store = Store::connect(url, opts).await?;
-        let svc = Self { store, url: url.clone(), clock };
+        let svc = Self {
+            store,
+            url: url.clone(),
+            clock,
+        };
         if mode == OpenMode::Normal {
             let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
             if !pending.is_empty() {
@@ -91,8 +100,13 @@ impl Service {
             None => Err(Error::refused(format!(
                 "\"{login}\" is not an agent of this database; a supervisor can add it with `caredesk agent add {login} --role agent`"
             ))),
-            Some(a) if !a.active => Err(Error::refused(format!("the agent \"{login}\" is disabled"))),
-            Some(a) => Ok(Actor { login: a.login, role: a.role }),
+            Some(a) if !a.active => {
+                Err(Error::refused(format!("the agent \"{login}\" is disabled")))
+            }
+            Some(a) => Ok(Actor {
+                login: a.login,
+                role: a.role,
+            }),
         }
     }
 
@@ -124,17 +138,28 @@ impl Service {
 
     // ----- agents -------------------------------------------------------------------------
 
-    pub async fn add_agent(&self, actor: &Actor, login: &str, display_name: Option<&str>, role: Role) -> Result<()> {
+    pub async fn add_agent(
+        &self,
+        actor: &Actor,
+        login: &str,
+        display_name: Option<&str>,
+        role: Role,
+    ) -> Result<()> {
         Self::require(actor, Permission::ManageAgents)?;
         validate_login(login)?;
-        let name = display_name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(login);
+        let name = display_name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(login);
         with_store!(&self.store, s => s.add_agent(actor, login, name, role, self.now()).await)
     }
 
     pub async fn disable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
         Self::require(actor, Permission::ManageAgents)?;
         if login == actor.login {
-            return Err(Error::refused("you cannot disable yourself; ask another supervisor"));
+            return Err(Error::refused(
+                "you cannot disable yourself; ask another supervisor",
+            ));
         }
         with_store!(&self.store, s => s.disable_agent(actor, login, self.now()).await)
     }
@@ -163,24 +188,30 @@ impl Service {
             }
         }
         if let Ok(msisdn) = domain::normalize_msisdn(q) {
-            let ids = with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
+            let ids =
+                with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
             for a in with_store!(&self.store, s => s.summaries_by_ids(&ids).await)? {
                 ranked.push((1, a));
             }
         }
         let digits = domain::digits_only(q);
-        let phone_like = domain::looks_like_phone(q) || (!digits.is_empty() && digits.len() == q.len());
-        let name = domain::normalize_name(q);
+        let phone_like =
+            domain::looks_like_phone(q) || (!digits.is_empty() && digits.len() == q.len());
+        let name = domain::search_fold(q);
         if !phone_like && !name.is_empty() {
             for a in with_store!(&self.store, s => s.search_name_prefix(&name, limit_i).await)? {
                 ranked.push((2, a));
             }
         }
-        let needle = if phone_like { digits.clone() } else { name.clone() };
+        let needle = if phone_like {
+            digits.clone()
+        } else {
+            name.clone()
+        };
         if needle.chars().count() >= 3 {
             for a in with_store!(&self.store, s => s.search_substring(&needle, phone_like).await)? {
                 let word_start = !phone_like
-                    && domain::normalize_name(&a.name)
+                    && domain::search_fold(&a.name)
                         .split(' ')
                         .any(|w| w.starts_with(&needle));
                 ranked.push((if word_start { 3 } else { 4 }, a));
@@ -207,26 +238,41 @@ impl Service {
         let q = input.trim();
         if domain::is_account_no(q) {
             if let Some(id) = with_store!(&self.store, s => s.account_id_by_no(q).await)? {
-                if let Some(a) = with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)?.pop() {
+                if let Some(a) =
+                    with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)?.pop()
+                {
                     return Ok(a);
                 }
             }
         }
         match domain::normalize_msisdn(q) {
             Ok(msisdn) => {
-                let ids = with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
+                let ids =
+                    with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
                 match ids.len() {
-                    0 => Err(Error::invalid(format!("no account has the number or phone \"{}\"", domain::sanitize(q)))),
-                    1 => Ok(with_store!(&self.store, s => s.summaries_by_ids(&ids).await)?
-                        .pop()
-                        .ok_or_else(|| Error::invalid(format!("no account has the phone \"{}\"", domain::sanitize(q))))?),
+                    0 => Err(Error::invalid(format!(
+                        "no account has the number or phone \"{}\"",
+                        domain::sanitize(q)
+                    ))),
+                    1 => Ok(
+                        with_store!(&self.store, s => s.summaries_by_ids(&ids).await)?
+                            .pop()
+                            .ok_or_else(|| {
+                                Error::invalid(format!(
+                                    "no account has the phone \"{}\"",
+                                    domain::sanitize(q)
+                                ))
+                            })?,
+                    ),
                     n => Err(Error::invalid(format!(
                         "the phone {} belongs to {n} accounts; give the account number",
                         msisdn.masked()
                     ))),
                 }
             }
-            Err(_) if domain::is_account_no(q) => Err(Error::invalid(format!("there is no account {q}"))),
+            Err(_) if domain::is_account_no(q) => {
+                Err(Error::invalid(format!("there is no account {q}")))
+            }
             Err(_) => Err(Error::invalid(format!(
                 "\"{}\" is neither an account number nor a phone number",
                 domain::sanitize(q)
@@ -246,20 +292,32 @@ impl Service {
         with_store!(&self.store, s => s.account_detail(actor, account_id, self.now()).await)
     }
 
-    pub async fn worklist(&self, actor: &Actor, status: Option<CategoryStatus>, limit: usize) -> Result<Vec<AccountSummary>> {
+    pub async fn worklist(
+        &self,
+        actor: &Actor,
+        status: Option<CategoryStatus>,
+        limit: usize,
+    ) -> Result<Vec<AccountSummary>> {
         Self::require(actor, Permission::Read)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         with_store!(&self.store, s => s.worklist(status, limit).await)
     }
 
-    pub async fn add_note(&self, actor: &Actor, account: &str, text: &str) -> Result<(AccountSummary, i64)> {
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        account: &str,
+        text: &str,
+    ) -> Result<(AccountSummary, i64)> {
         Self::require(actor, Permission::AddNote)?;
         let body = domain::sanitize(text.trim()).into_owned();
         if body.is_empty() {
             return Err(Error::invalid("the note is empty"));
         }
         if body.chars().count() > MAX_NOTE_CHARS {
-            return Err(Error::invalid(format!("the note is longer than {MAX_NOTE_CHARS} characters")));
+            return Err(Error::invalid(format!(
+                "the note is longer than {MAX_NOTE_CHARS} characters"
+            )));
         }
         let a = self.resolve_account(account).await?;
         let id = with_store!(&self.store, s => s.add_note(actor, a.id, &body, self.now()).await)?;
@@ -277,12 +335,22 @@ impl Service {
 
     // ----- imports ------------------------------------------------------------------------
 
-    pub async fn import_accounts(&self, actor: &Actor, rows: &[NewAccount], source: &str) -> Result<ImportCounts> {
+    pub async fn import_accounts(
+        &self,
+        actor: &Actor,
+        rows: &[NewAccount],
+        source: &str,
+    ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
         with_store!(&self.store, s => s.import_accounts(actor, rows, source, self.now()).await)
     }
 
-    pub async fn import_impact(&self, actor: &Actor, rows: &[NewImpact], source: &str) -> Result<ImportCounts> {
+    pub async fn import_impact(
+        &self,
+        actor: &Actor,
+        rows: &[NewImpact],
+        source: &str,
+    ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
         let known: Vec<String> = self.incidents().await?.into_iter().map(|i| i.id).collect();
         if let Some(bad) = rows.iter().find(|r| !known.contains(&r.incident)) {

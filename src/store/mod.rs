@@ -149,8 +149,12 @@ impl Store {
     /// Opens (and for SQLite creates) the database, without migrating it.
     pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<Self> {
         Ok(match url {
-            DbUrl::Sqlite(path) => Self::Sqlite(sqlite::SqlStore::connect_sqlite(path, opts).await?),
-            DbUrl::Postgres(u) => Self::Postgres(postgres::SqlStore::connect_postgres(u, opts).await?),
+            DbUrl::Sqlite(path) => {
+                Self::Sqlite(sqlite::SqlStore::connect_sqlite(path, opts).await?)
+            }
+            DbUrl::Postgres(u) => {
+                Self::Postgres(postgres::SqlStore::connect_postgres(u, opts).await?)
+            }
         })
     }
 

@@ -7,11 +7,9 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Transaction};
 
-use super::{Backend, Db, BACKEND};
+use super::{BACKEND, Backend, Db};
 use crate::audit::Canonical;
-use crate::domain::{
-    self, Category, CategoryFacts, CategoryStatus, DeviceState, Role,
-};
+use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState, Role};
 use crate::error::{Error, Result};
 use crate::store::types::*;
 
@@ -52,7 +50,6 @@ fn summary(row: &DbRow) -> Result<AccountSummary> {
         status: CategoryStatus::from_rank(rank).unwrap_or(CategoryStatus::NotAffected),
     })
 }
-
 
 fn incident(row: &DbRow) -> Result<Incident> {
     let cats: String = row.try_get("categories")?;
@@ -167,7 +164,11 @@ pub(crate) async fn append_audit(
 
 /// Recomputes the derived statuses of one account's categories and the account's rank, from
 /// the impact facts and the backups, inside the transaction that changed them.
-pub(crate) async fn refresh_status(tx: &mut Transaction<'_, Db>, account_id: i64, now: DateTime<Utc>) -> Result<()> {
+pub(crate) async fn refresh_status(
+    tx: &mut Transaction<'_, Db>,
+    account_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let rows = sqlx::query(
         "SELECT i.incident_id, i.category, i.server_lost, i.device_state, i.items_before, \
                 i.permanent_loss, i.recovered_items, i.status, \
@@ -215,7 +216,10 @@ pub(crate) async fn refresh_status(tx: &mut Transaction<'_, Db>, account_id: i64
 }
 
 impl SqlStore {
-    pub(crate) fn from_pool(pool: sqlx::Pool<Db>, migrator: &'static sqlx::migrate::Migrator) -> Self {
+    pub(crate) fn from_pool(
+        pool: sqlx::Pool<Db>,
+        migrator: &'static sqlx::migrate::Migrator,
+    ) -> Self {
         Self { pool, migrator }
     }
 
@@ -288,7 +292,10 @@ impl SqlStore {
         match BACKEND {
             Backend::Sqlite => {
                 let target = path.to_string_lossy().to_string();
-                sqlx::query("VACUUM INTO $1").bind(target).execute(&self.pool).await?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(&self.pool)
+                    .await?;
                 Ok(())
             }
             Backend::Postgres => Err(Error::refused(
@@ -319,17 +326,21 @@ impl SqlStore {
     // ----- agents -------------------------------------------------------------------------
 
     pub async fn agent(&self, login: &str) -> Result<Option<Agent>> {
-        let row = sqlx::query("SELECT login, display_name, role, active, created_at FROM agents WHERE login = $1")
-            .bind(login)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT login, display_name, role, active, created_at FROM agents WHERE login = $1",
+        )
+        .bind(login)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(agent_row).transpose()
     }
 
     pub async fn agents(&self) -> Result<Vec<Agent>> {
-        let rows = sqlx::query("SELECT login, display_name, role, active, created_at FROM agents ORDER BY login")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT login, display_name, role, active, created_at FROM agents ORDER BY login",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(agent_row).collect()
     }
 
@@ -346,28 +357,61 @@ impl SqlStore {
             ));
         }
         insert_agent(&mut tx, login, login, Role::Supervisor, now).await?;
-        let actor = Actor { login: login.to_string(), role: Role::Supervisor };
-        append_audit(&mut tx, &actor, now, &[AuditEntry::new("agent.init", "ok", format!("first supervisor {login}")).object(login)]).await?;
+        let actor = Actor {
+            login: login.to_string(),
+            role: Role::Supervisor,
+        };
+        append_audit(
+            &mut tx,
+            &actor,
+            now,
+            &[
+                AuditEntry::new("agent.init", "ok", format!("first supervisor {login}"))
+                    .object(login),
+            ],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn add_agent(&self, actor: &Actor, login: &str, display_name: &str, role: Role, now: DateTime<Utc>) -> Result<()> {
+    pub async fn add_agent(
+        &self,
+        actor: &Actor,
+        login: &str,
+        display_name: &str,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents WHERE login = $1)")
-            .bind(login)
-            .fetch_one(&mut *tx)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents WHERE login = $1)")
+                .bind(login)
+                .fetch_one(&mut *tx)
+                .await?;
         if exists {
-            return Err(Error::invalid(format!("the agent \"{login}\" already exists")));
+            return Err(Error::invalid(format!(
+                "the agent \"{login}\" already exists"
+            )));
         }
         insert_agent(&mut tx, login, display_name, role, now).await?;
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("agent.add", "ok", format!("role {}", role.as_str())).object(login)]).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new("agent.add", "ok", format!("role {}", role.as_str())).object(login)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn disable_agent(&self, actor: &Actor, login: &str, now: DateTime<Utc>) -> Result<bool> {
+    pub async fn disable_agent(
+        &self,
+        actor: &Actor,
+        login: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query("UPDATE agents SET active = FALSE WHERE login = $1 AND active")
             .bind(login)
@@ -375,16 +419,23 @@ impl SqlStore {
             .await?
             .rows_affected();
         if changed == 0 {
-            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents WHERE login = $1)")
-                .bind(login)
-                .fetch_one(&mut *tx)
-                .await?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents WHERE login = $1)")
+                    .bind(login)
+                    .fetch_one(&mut *tx)
+                    .await?;
             if !exists {
                 return Err(Error::invalid(format!("there is no agent \"{login}\"")));
             }
             return Ok(false);
         }
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("agent.disable", "ok", "").object(login)]).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new("agent.disable", "ok", "").object(login)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -398,10 +449,21 @@ impl SqlStore {
         rows.iter().map(incident).collect()
     }
 
-    pub async fn upsert_incident(&self, actor: &Actor, inc: &Incident, now: DateTime<Utc>) -> Result<()> {
+    pub async fn upsert_incident(
+        &self,
+        actor: &Actor,
+        inc: &Incident,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         insert_incident(&mut tx, inc).await?;
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("incident.define", "ok", "").object(&inc.id)]).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new("incident.define", "ok", "").object(&inc.id)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -409,17 +471,21 @@ impl SqlStore {
     // ----- lookup -------------------------------------------------------------------------
 
     pub async fn account_id_by_no(&self, account_no: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
-            .bind(account_no)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
+                .bind(account_no)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn account_ids_by_msisdn(&self, msisdn: &str) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id")
-            .bind(msisdn)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id")
+                .bind(msisdn)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn summaries_by_ids(&self, ids: &[i64]) -> Result<Vec<AccountSummary>> {
@@ -437,7 +503,11 @@ impl SqlStore {
     }
 
     /// Accounts whose normalized name starts with `prefix`, by index.
-    pub async fn search_name_prefix(&self, prefix: &str, limit: i64) -> Result<Vec<AccountSummary>> {
+    pub async fn search_name_prefix(
+        &self,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<AccountSummary>> {
         let rows = match BACKEND {
             Backend::Sqlite => {
                 let upper = format!("{prefix}\u{10FFFF}");
@@ -463,7 +533,11 @@ impl SqlStore {
 
     /// Accounts whose name or e-mail (`digits == false`) or phone digits (`digits == true`)
     /// contain `needle` (at least three characters), through the trigram index.
-    pub async fn search_substring(&self, needle: &str, digits: bool) -> Result<Vec<AccountSummary>> {
+    pub async fn search_substring(
+        &self,
+        needle: &str,
+        digits: bool,
+    ) -> Result<Vec<AccountSummary>> {
         let rows = match BACKEND {
             Backend::Sqlite => {
                 let quoted = format!("\"{}\"", needle.replace('"', "\"\""));
@@ -489,7 +563,11 @@ impl SqlStore {
     }
 
     /// Accounts needing action, most urgent first (or all accounts of one status).
-    pub async fn worklist(&self, status: Option<CategoryStatus>, limit: i64) -> Result<Vec<AccountSummary>> {
+    pub async fn worklist(
+        &self,
+        status: Option<CategoryStatus>,
+        limit: i64,
+    ) -> Result<Vec<AccountSummary>> {
         let rows = match status {
             Some(s) => sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
                                     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2")
@@ -511,22 +589,40 @@ impl SqlStore {
 
     /// Everything the account screen shows. The view is audited in the same transaction that
     /// reads it (SPEC.md §2: every view of an account's details has its audit record).
-    pub async fn account_detail(&self, actor: &Actor, account_id: i64, now: DateTime<Utc>) -> Result<AccountDetail> {
+    pub async fn account_detail(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<AccountDetail> {
         let mut tx = self.begin_write().await?;
         let detail = read_detail(&mut tx, account_id).await?;
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("account.view", "ok", "").account(&detail.summary.account_no)]).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new("account.view", "ok", "").account(&detail.summary.account_no)],
+        )
+        .await?;
         tx.commit().await?;
         Ok(detail)
     }
 
     // ----- notes --------------------------------------------------------------------------
 
-    pub async fn add_note(&self, actor: &Actor, account_id: i64, body: &str, now: DateTime<Utc>) -> Result<i64> {
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let account_no: String = sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-            .bind(account_id)
-            .fetch_one(&mut *tx)
-            .await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
         let id: i64 = sqlx::query_scalar("INSERT INTO notes (account_id, agent, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(account_id)
             .bind(&actor.login)
@@ -535,9 +631,18 @@ impl SqlStore {
             .fetch_one(&mut *tx)
             .await?;
         // The note's text may carry what the customer said; the audit keeps only its size.
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("note.add", "ok", format!("{} characters", body.chars().count()))
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "note.add",
+                "ok",
+                format!("{} characters", body.chars().count()),
+            )
             .account(&account_no)
-            .object(id)])
+            .object(id)],
+        )
         .await?;
         tx.commit().await?;
         Ok(id)
@@ -547,9 +652,18 @@ impl SqlStore {
 
     /// Inserts new accounts, updates changed ones and appends plan changes, all in one
     /// transaction. A second import of the same rows changes nothing and writes no audit.
-    pub async fn import_accounts(&self, actor: &Actor, rows: &[NewAccount], source: &str, now: DateTime<Utc>) -> Result<ImportCounts> {
+    pub async fn import_accounts(
+        &self,
+        actor: &Actor,
+        rows: &[NewAccount],
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts> {
         let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts { rows: rows.len() as i64, ..Default::default() };
+        let mut counts = ImportCounts {
+            rows: rows.len() as i64,
+            ..Default::default()
+        };
         for acc in rows {
             let existing = sqlx::query("SELECT id, msisdn, name, email, status, device_model FROM accounts WHERE account_no = $1")
                 .bind(&acc.account_no)
@@ -564,7 +678,7 @@ impl SqlStore {
                     .bind(&acc.account_no)
                     .bind(&acc.msisdn)
                     .bind(&acc.name)
-                    .bind(domain::normalize_name(&acc.name))
+                    .bind(domain::search_fold(&acc.name))
                     .bind(&acc.email)
                     .bind(acc.status.as_str())
                     .bind(&acc.device_model)
@@ -586,7 +700,7 @@ impl SqlStore {
                         sqlx::query("UPDATE accounts SET msisdn = $1, name = $2, name_norm = $3, email = $4, status = $5, device_model = $6 WHERE id = $7")
                             .bind(&acc.msisdn)
                             .bind(&acc.name)
-                            .bind(domain::normalize_name(&acc.name))
+                            .bind(domain::search_fold(&acc.name))
                             .bind(&acc.email)
                             .bind(acc.status.as_str())
                             .bind(&acc.device_model)
@@ -606,11 +720,19 @@ impl SqlStore {
         }
         counts.unchanged = counts.rows - counts.inserted - counts.updated;
         if counts.inserted + counts.updated > 0 {
-            append_audit(&mut tx, actor, now, &[AuditEntry::new(
-                "import.accounts",
-                "ok",
-                format!("{source}: {} rows, {} new, {} changed", counts.rows, counts.inserted, counts.updated),
-            )])
+            append_audit(
+                &mut tx,
+                actor,
+                now,
+                &[AuditEntry::new(
+                    "import.accounts",
+                    "ok",
+                    format!(
+                        "{source}: {} rows, {} new, {} changed",
+                        counts.rows, counts.inserted, counts.updated
+                    ),
+                )],
+            )
             .await?;
         }
         tx.commit().await?;
@@ -619,17 +741,30 @@ impl SqlStore {
 
     /// Sets impact rows (per account, incident and category) and recomputes the statuses
     /// they drive, in one transaction.
-    pub async fn import_impact(&self, actor: &Actor, rows: &[NewImpact], source: &str, now: DateTime<Utc>) -> Result<ImportCounts> {
+    pub async fn import_impact(
+        &self,
+        actor: &Actor,
+        rows: &[NewImpact],
+        source: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts> {
         let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts { rows: rows.len() as i64, ..Default::default() };
+        let mut counts = ImportCounts {
+            rows: rows.len() as i64,
+            ..Default::default()
+        };
         let mut touched: Vec<i64> = Vec::new();
         for imp in rows {
-            let account_id: Option<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
-                .bind(&imp.account_no)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let account_id: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
+                    .bind(&imp.account_no)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let Some(account_id) = account_id else {
-                return Err(Error::invalid(format!("{source} line {}: there is no account {}", imp.line, imp.account_no)));
+                return Err(Error::invalid(format!(
+                    "{source} line {}: there is no account {}",
+                    imp.line, imp.account_no
+                )));
             };
             let existing = sqlx::query("SELECT server_lost, device_state, items_before FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
                 .bind(account_id)
@@ -683,11 +818,22 @@ impl SqlStore {
         }
         counts.unchanged = counts.rows - counts.inserted - counts.updated;
         if !touched.is_empty() {
-            append_audit(&mut tx, actor, now, &[AuditEntry::new(
-                "import.impact",
-                "ok",
-                format!("{source}: {} rows, {} new, {} changed, {} accounts", counts.rows, counts.inserted, counts.updated, touched.len()),
-            )])
+            append_audit(
+                &mut tx,
+                actor,
+                now,
+                &[AuditEntry::new(
+                    "import.impact",
+                    "ok",
+                    format!(
+                        "{source}: {} rows, {} new, {} changed, {} accounts",
+                        counts.rows,
+                        counts.inserted,
+                        counts.updated,
+                        touched.len()
+                    ),
+                )],
+            )
             .await?;
         }
         tx.commit().await?;
@@ -725,11 +871,27 @@ impl SqlStore {
             }
             .hash();
             if r.seq != expected_seq {
-                first_bad = Some((r.seq, format!("record {} follows record {} (records are missing)", r.seq, expected_seq - 1)));
+                first_bad = Some((
+                    r.seq,
+                    format!(
+                        "record {} follows record {} (records are missing)",
+                        r.seq,
+                        expected_seq - 1
+                    ),
+                ));
             } else if r.prev_hash != prev {
-                first_bad = Some((r.seq, format!("record {} does not link to record {}", r.seq, r.seq - 1)));
+                first_bad = Some((
+                    r.seq,
+                    format!("record {} does not link to record {}", r.seq, r.seq - 1),
+                ));
             } else if computed != r.hash {
-                first_bad = Some((r.seq, format!("record {} was altered: its content does not match its hash", r.seq)));
+                first_bad = Some((
+                    r.seq,
+                    format!(
+                        "record {} was altered: its content does not match its hash",
+                        r.seq
+                    ),
+                ));
             }
             prev = r.hash.clone();
             expected_seq = r.seq + 1;
@@ -741,12 +903,28 @@ impl SqlStore {
         let head_seq: i64 = head.try_get("seq")?;
         let head_hash: String = head.try_get("hash")?;
         if first_bad.is_none() && (head_seq != expected_seq - 1 || head_hash != prev) {
-            first_bad = Some((head_seq, format!("the chain's head (record {head_seq}) does not match its last record ({}): records were removed or rewritten", expected_seq - 1)));
+            first_bad = Some((
+                head_seq,
+                format!(
+                    "the chain's head (record {head_seq}) does not match its last record ({}): records were removed or rewritten",
+                    expected_seq - 1
+                ),
+            ));
         }
-        Ok(AuditVerification { records, head_seq, head_hash, first_bad })
+        Ok(AuditVerification {
+            records,
+            head_seq,
+            head_hash,
+            first_bad,
+        })
     }
 
-    pub async fn audit_log(&self, account_no: Option<&str>, since: Option<DateTime<Utc>>, limit: i64) -> Result<Vec<AuditRecord>> {
+    pub async fn audit_log(
+        &self,
+        account_no: Option<&str>,
+        since: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT * FROM audit WHERE ($1 IS NULL OR account_no = $1) AND ($2 IS NULL OR at >= $2) \
              ORDER BY seq DESC LIMIT $3) AS recent ORDER BY seq",
@@ -766,57 +944,81 @@ impl SqlStore {
     pub async fn demo_load_chunk(&self, c: &crate::demo::Chunk) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let statements: [(&str, &String); 7] = [
-            (pick(
-                "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
+            (
+                pick(
+                    "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM json_each($1)",
-                "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
+                    "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, \
                         CAST(value->>8 AS BIGINT), CAST(value->>9 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.accounts),
-            (pick(
-                "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
+                ),
+                &c.accounts,
+            ),
+            (
+                pick(
+                    "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each($1)",
-                "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
+                    "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BOOLEAN), CAST(value->>3 AS BIGINT), value->>4, \
                         CAST(value->>5 AS TIMESTAMPTZ), CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.plans),
-            (pick(
-                "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
+                ),
+                &c.plans,
+            ),
+            (
+                pick(
+                    "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each($1)",
-                "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
+                    "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, CAST(value->>3 AS BOOLEAN), value->>4, CAST(value->>5 AS BIGINT), \
                         value->>6, CAST(value->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.impact),
-            (pick(
-                "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
+                ),
+                &c.impact,
+            ),
+            (
+                pick(
+                    "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each($1)",
-                "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
+                    "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
                  SELECT value->>0, CAST(value->>1 AS BIGINT), CAST(value->>2 AS TIMESTAMPTZ), value->>3, value->>4, value->>5, \
                         CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.backups),
-            (pick(
-                "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
+                ),
+                &c.backups,
+            ),
+            (
+                pick(
+                    "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
                  SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each($1)",
-                "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
+                    "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
                  SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.backup_categories),
-            (pick(
-                "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
+                ),
+                &c.backup_categories,
+            ),
+            (
+                pick(
+                    "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each($1)",
-                "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
+                    "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, CAST(value->>5 AS BOOLEAN) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.backup_items),
-            (pick(
-                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
+                ),
+                &c.backup_items,
+            ),
+            (
+                pick(
+                    "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each($1)",
-                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
+                    "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
                         CAST(value->>7 AS TIMESTAMPTZ), CAST(value->>8 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-            ), &c.live_items),
+                ),
+                &c.live_items,
+            ),
         ];
         for (sql, rows) in statements {
             if rows.len() > 2 {
-                sqlx::query(sql).bind(rows.as_str()).execute(&mut *tx).await?;
+                sqlx::query(sql)
+                    .bind(rows.as_str())
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -833,7 +1035,14 @@ impl SqlStore {
 
     /// The demo's last transaction: the incident, its agents, the demo marker and the audit
     /// record of the build; on PostgreSQL the account ids' sequence moves past the demo's.
-    pub async fn demo_finish(&self, actor: &Actor, agents: &[(String, String, Role)], detail: &str, seed: u64, now: DateTime<Utc>) -> Result<()> {
+    pub async fn demo_finish(
+        &self,
+        actor: &Actor,
+        agents: &[(String, String, Role)],
+        detail: &str,
+        seed: u64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for (login, name, role) in agents {
             insert_agent(&mut tx, login, name, *role, now).await?;
@@ -848,7 +1057,13 @@ impl SqlStore {
                 .await?;
             sqlx::query("ANALYZE").execute(&mut *tx).await?;
         }
-        append_audit(&mut tx, actor, now, &[AuditEntry::new("demo.build", "ok", detail)]).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new("demo.build", "ok", detail)],
+        )
+        .await?;
         tx.commit().await?;
         if BACKEND == Backend::Sqlite {
             sqlx::query("ANALYZE").execute(&self.pool).await?;
@@ -860,9 +1075,11 @@ impl SqlStore {
 
     pub async fn totals(&self) -> Result<IncidentTotals> {
         let mut t = IncidentTotals::default();
-        let rows = sqlx::query("SELECT loss_rank, COUNT(*) AS n FROM accounts GROUP BY loss_rank ORDER BY loss_rank")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT loss_rank, COUNT(*) AS n FROM accounts GROUP BY loss_rank ORDER BY loss_rank",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         for row in &rows {
             let rank: i64 = row.try_get("loss_rank")?;
             let n: i64 = row.try_get("n")?;
@@ -909,7 +1126,13 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-async fn insert_agent(tx: &mut Transaction<'_, Db>, login: &str, display_name: &str, role: Role, now: DateTime<Utc>) -> Result<()> {
+async fn insert_agent(
+    tx: &mut Transaction<'_, Db>,
+    login: &str,
+    display_name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("INSERT INTO agents (login, display_name, role, active, created_at) VALUES ($1, $2, $3, TRUE, $4)")
         .bind(login)
         .bind(display_name)
@@ -945,13 +1168,19 @@ pub(crate) async fn insert_incident(tx: &mut Transaction<'_, Db>, inc: &Incident
 /// Makes `plan` part of the account's history: nothing when the same plan already starts
 /// then; otherwise the plan in force at its start is closed there and the new one appended.
 /// Returns whether anything changed.
-async fn apply_plan(tx: &mut Transaction<'_, Db>, account_id: i64, plan: &NewPlan, now: DateTime<Utc>) -> Result<bool> {
+async fn apply_plan(
+    tx: &mut Transaction<'_, Db>,
+    account_id: i64,
+    plan: &NewPlan,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let current = sqlx::query("SELECT id, plan_code, price_cents, valid_from FROM plans WHERE account_id = $1 AND valid_to IS NULL ORDER BY valid_from DESC LIMIT 1")
         .bind(account_id)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(cur) = &current {
-        let same = cur.try_get::<String, _>("plan_code")? == plan.plan_code && cur.try_get::<i64, _>("price_cents")? == plan.price_cents;
+        let same = cur.try_get::<String, _>("plan_code")? == plan.plan_code
+            && cur.try_get::<i64, _>("price_cents")? == plan.price_cents;
         if same {
             return Ok(false);
         }
@@ -1044,13 +1273,20 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
         b.categories.sort_by_key(|c| c.category);
     }
 
-    let live: HashMap<String, i64> = sqlx::query("SELECT category, COUNT(*) AS n FROM live_items WHERE account_id = $1 GROUP BY category")
-        .bind(account_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get::<String, _>("category")?, r.try_get::<i64, _>("n")?)))
-        .collect::<Result<_>>()?;
+    let live: HashMap<String, i64> = sqlx::query(
+        "SELECT category, COUNT(*) AS n FROM live_items WHERE account_id = $1 GROUP BY category",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get::<String, _>("category")?,
+            r.try_get::<i64, _>("n")?,
+        ))
+    })
+    .collect::<Result<_>>()?;
 
     let mut categories = Vec::new();
     for r in sqlx::query("SELECT incident_id, category, status, server_lost, device_state, items_before FROM impact WHERE account_id = $1")
@@ -1107,20 +1343,22 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
         })
         .collect::<Result<Vec<_>>>()?;
 
-    let notes = sqlx::query("SELECT id, agent, body, created_at FROM notes WHERE account_id = $1 ORDER BY id DESC")
-        .bind(account_id)
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Note {
-                id: r.try_get("id")?,
-                agent: r.try_get("agent")?,
-                body: r.try_get("body")?,
-                created_at: r.try_get("created_at")?,
-            })
+    let notes = sqlx::query(
+        "SELECT id, agent, body, created_at FROM notes WHERE account_id = $1 ORDER BY id DESC",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Note {
+            id: r.try_get("id")?,
+            agent: r.try_get("agent")?,
+            body: r.try_get("body")?,
+            created_at: r.try_get("created_at")?,
         })
-        .collect::<Result<Vec<_>>>()?;
+    })
+    .collect::<Result<Vec<_>>>()?;
 
     let mut timeline: Vec<TimelineEvent> = sqlx::query("SELECT at, agent, action, detail FROM audit WHERE account_no = $1 AND action <> 'note.add' ORDER BY seq DESC LIMIT 50")
         .bind(&summary.account_no)

@@ -20,8 +20,19 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 impl SqlStore {
     pub async fn connect_postgres(url: &str, opts: &ConnectOptions) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|_| Error::invalid(format!("the database URL \"{}\" is not a valid PostgreSQL URL", super::redact_url(url))))?
+            .map_err(|_| {
+                Error::invalid(format!(
+                    "the database URL \"{}\" is not a valid PostgreSQL URL",
+                    super::redact_url(url)
+                ))
+            })?
             .application_name("caredesk");
+        // Like psql: without a user in the URL or PGUSER, connect as the OS login.
+        let options = if url_has_user(url) || std::env::var_os("PGUSER").is_some() {
+            options
+        } else {
+            options.username(&crate::service::os_login())
+        };
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
@@ -29,4 +40,10 @@ impl SqlStore {
             .await?;
         Ok(Self::from_pool(pool, &MIGRATOR))
     }
+}
+
+fn url_has_user(url: &str) -> bool {
+    url.split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?']).next().unwrap_or("").contains('@'))
+        .unwrap_or(false)
 }

@@ -1,0 +1,133 @@
+//! Test databases: a fresh SQLite file, or a fresh PostgreSQL database when
+//! CAREDESK_TEST_PG names a server (e.g. postgres://127.0.0.1:5432/test). When it is set,
+//! an unreachable server fails the test; it never falls back silently.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use caredesk::domain::{Clock, FixedClock};
+use caredesk::service::{OpenMode, Service};
+use caredesk::store::{ConnectOptions, DbUrl};
+use chrono::{TimeZone, Utc};
+use sqlx::Connection;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub struct TestDb {
+    pub url: DbUrl,
+    /// The URL as text, for the binary's --db.
+    pub url_text: String,
+    admin_url: Option<String>,
+    db_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn pg_base() -> Option<String> {
+    std::env::var("CAREDESK_TEST_PG")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+impl TestDb {
+    /// A new empty database on the backend the environment selects.
+    pub async fn new() -> Self {
+        match pg_base() {
+            Some(base) => Self::postgres(&base).await,
+            None => Self::sqlite(),
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.db");
+        Self {
+            url_text: format!("sqlite:{}", path.display()),
+            url: DbUrl::Sqlite(path),
+            admin_url: None,
+            db_name: None,
+            _dir: Some(dir),
+        }
+    }
+
+    pub async fn postgres(base: &str) -> Self {
+        let name = format!(
+            "caredesk_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            Utc::now().timestamp_micros() % 1_000_000
+        );
+        let mut conn = sqlx::PgConnection::connect(base).await.unwrap_or_else(|e| {
+            panic!("CAREDESK_TEST_PG is set but its server cannot be reached: {e}")
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        let url_text = replace_db_name(base, &name);
+        Self {
+            url: DbUrl::parse(&url_text).expect("url"),
+            url_text,
+            admin_url: Some(base.to_string()),
+            db_name: Some(name),
+            _dir: None,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.admin_url.is_some()
+    }
+
+    pub async fn service(&self, clock: Arc<dyn Clock>) -> Service {
+        Service::open(
+            &self.url,
+            &ConnectOptions::default(),
+            clock,
+            OpenMode::Normal,
+        )
+        .await
+        .expect("open service")
+    }
+
+    /// Drops a PostgreSQL test database (SQLite's goes with its temp dir).
+    pub async fn cleanup(self) {
+        if let (Some(admin), Some(name)) = (&self.admin_url, &self.db_name) {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        }
+    }
+}
+
+fn replace_db_name(base: &str, name: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let scheme_end = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = head[scheme_end..].find('/').map(|i| i + scheme_end);
+    let mut url = match path_start {
+        Some(i) => format!("{}/{}", &head[..i], name),
+        None => format!("{head}/{name}"),
+    };
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// A clock fixed in the week of the incident's aftermath.
+pub fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new(
+        Utc.with_ymd_and_hms(2009, 10, 14, 16, 0, 0)
+            .single()
+            .expect("time"),
+    ))
+}

@@ -1,0 +1,236 @@
+//! The foundation's story on one backend (SQLite, or PostgreSQL when CAREDESK_TEST_PG is set):
+//! demo data → lookup → show → note → audit verify, and a hand-edited audit record caught.
+
+mod common;
+
+use std::sync::Arc;
+
+use caredesk::domain::{CategoryStatus, Clock, Role};
+use caredesk::service::Service;
+use caredesk::store::Store;
+use common::{TestDb, clock};
+
+/// On SQLite the story acts as the demo's supervisor; on PostgreSQL as the database login.
+async fn supervisor(db: &TestDb, svc: &Service) -> caredesk::store::Actor {
+    let asked = if db.is_postgres() {
+        None
+    } else {
+        Some("sofia")
+    };
+    svc.actor(asked).await.expect("supervisor resolves")
+}
+
+#[tokio::test]
+async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
+    let db = TestDb::new().await;
+    let clk = clock();
+    let svc = db.service(clk.clone() as Arc<dyn Clock>).await;
+    let summary = caredesk::demo::build(&svc, 400, 2009, "sofia", None)
+        .await
+        .expect("demo");
+    assert_eq!(summary.accounts, 400);
+    let actor = supervisor(&db, &svc).await;
+    assert_eq!(actor.role, Role::Supervisor);
+
+    // The same account by three phone formats and by a fragment of its name.
+    for q in ["+12065550123", "(206) 555-0123", "2065550123", "310000001"] {
+        let found = svc.lookup(q, 5).await.expect("lookup");
+        assert_eq!(
+            found.first().map(|a| a.account_no.as_str()),
+            Some("310000001"),
+            "query {q}"
+        );
+    }
+    let by_name = svc.lookup("nune", 50).await.expect("lookup");
+    assert!(
+        by_name.iter().any(|a| a.account_no == "310000001"),
+        "a name fragment finds the account"
+    );
+    assert!(by_name.len() <= 50);
+
+    // Show: the profile, the partial backup (64 of 300 contacts), the view audited.
+    let detail = svc.show(&actor, "(206) 555-0123").await.expect("show");
+    assert_eq!(detail.summary.name, "José Núñez");
+    let contacts = detail
+        .categories
+        .iter()
+        .find(|c| c.category == caredesk::domain::Category::Contacts)
+        .expect("contacts row");
+    assert_eq!(contacts.items_before, 300);
+    assert_eq!(contacts.items_backup, Some(64));
+    assert_eq!(contacts.status, CategoryStatus::Restorable);
+    assert_eq!(detail.current_plan().map(|p| p.price_cents), Some(1999));
+
+    // A note lands on the timeline with its audit record.
+    clk.advance(chrono::TimeDelta::minutes(3));
+    let (_, note_id) = svc
+        .add_note(
+            &actor,
+            "310000001",
+            "Customer advised not to reset the device",
+        )
+        .await
+        .expect("note");
+    let again = svc.show(&actor, "310000001").await.expect("show again");
+    assert!(again.notes.iter().any(|n| n.id == note_id));
+    assert!(again.timeline.iter().any(|e| e.action == "account.view"));
+
+    let log = svc
+        .audit_log(&actor, Some("310000001"), None, 100)
+        .await
+        .expect("audit log");
+    let actions: Vec<&str> = log.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["account.view", "note.add", "account.view"]);
+    assert!(
+        log.iter()
+            .all(|r| !r.detail.contains("Núñez") && !r.detail.contains("reset"))
+    );
+
+    let v = svc.audit_verify(&actor).await.expect("verify");
+    assert_eq!(v.first_bad, None);
+    assert_eq!(v.records, 4, "demo build, two views and a note");
+
+    // Editing a record by hand (past the append-only trigger) is caught and named.
+    let target = log[1].seq;
+    tamper(svc.store(), target).await;
+    let v = svc.audit_verify(&actor).await.expect("verify");
+    let (seq, why) = v.first_bad.expect("tampering detected");
+    assert_eq!(seq, target, "{why}");
+    assert!(why.contains(&format!("record {target}")), "{why}");
+
+    svc.close().await;
+    db.cleanup().await;
+}
+
+async fn tamper(store: &Store, seq: i64) {
+    match store {
+        Store::Sqlite(s) => {
+            let mut tx = s.pool().begin().await.expect("tx");
+            sqlx::query("DROP TRIGGER audit_no_update")
+                .execute(&mut *tx)
+                .await
+                .expect("drop trigger");
+            sqlx::query("UPDATE audit SET detail = 'nothing to see' WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .expect("edit");
+            tx.commit().await.expect("commit");
+        }
+        Store::Postgres(s) => {
+            let mut tx = s.pool().begin().await.expect("tx");
+            sqlx::query("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
+                .execute(&mut *tx)
+                .await
+                .expect("disable trigger");
+            sqlx::query("UPDATE audit SET detail = 'nothing to see' WHERE seq = $1")
+                .bind(seq)
+                .execute(&mut *tx)
+                .await
+                .expect("edit");
+            tx.commit().await.expect("commit");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_and_the_audit_log_refuse_updates_and_deletes() {
+    let db = TestDb::new().await;
+    let svc = db.service(clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&svc, 20, 1, "sofia", None)
+        .await
+        .expect("demo");
+    let (upd, del) = match svc.store() {
+        Store::Sqlite(s) => (
+            sqlx::query("UPDATE audit SET detail = 'x'")
+                .execute(s.pool())
+                .await
+                .map(|_| ()),
+            sqlx::query("DELETE FROM audit")
+                .execute(s.pool())
+                .await
+                .map(|_| ()),
+        ),
+        Store::Postgres(s) => (
+            sqlx::query("UPDATE audit SET detail = 'x'")
+                .execute(s.pool())
+                .await
+                .map(|_| ()),
+            sqlx::query("DELETE FROM audit")
+                .execute(s.pool())
+                .await
+                .map(|_| ()),
+        ),
+    };
+    for r in [upd, del] {
+        let e = r.expect_err("append-only");
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    svc.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn concurrent_writers_keep_the_audit_chain_valid() {
+    let db = TestDb::new().await;
+    let svc = db.service(clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&svc, 50, 3, "sofia", None)
+        .await
+        .expect("demo");
+    let actor = supervisor(&db, &svc).await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let svc = svc.clone();
+        let actor = actor.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..15 {
+                let account = format!("{}", 310_000_001 + (w * 5 + n) % 50);
+                svc.add_note(&actor, &account, &format!("writer {w} note {n}"))
+                    .await
+                    .expect("note");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let v = svc.audit_verify(&actor).await.expect("verify");
+    assert_eq!(v.first_bad, None);
+    assert_eq!(v.records, 1 + 8 * 15);
+    assert_eq!(v.head_seq, v.records);
+    svc.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_unknown_or_disabled_agent_is_refused_before_anything_runs() {
+    let db = TestDb::new().await;
+    let svc = db.service(clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&svc, 10, 3, "sofia", None)
+        .await
+        .expect("demo");
+    if db.is_postgres() {
+        let e = svc
+            .actor(Some("somebody-else"))
+            .await
+            .expect_err("no impersonation");
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("cannot override"), "{e}");
+    } else {
+        let e = svc.actor(Some("mallory")).await.expect_err("unknown");
+        assert_eq!(e.exit_code(), 3);
+        let sup = svc.actor(Some("sofia")).await.expect("sofia");
+        svc.disable_agent(&sup, "bob").await.expect("disable");
+        let e = svc.actor(Some("bob")).await.expect_err("disabled");
+        assert!(e.to_string().contains("disabled"), "{e}");
+        let agent = svc.actor(Some("alice")).await.expect("alice");
+        let e = svc
+            .add_agent(&agent, "eve", None, Role::Supervisor)
+            .await
+            .expect_err("role");
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("may not manage agents"), "{e}");
+    }
+    svc.close().await;
+    db.cleanup().await;
+}
