@@ -276,7 +276,7 @@ fn weighted<'a>(rng: &mut ChaCha8Rng, items: &'a [(&'a str, u32)]) -> &'a str {
 /// Whether account `i` gets real backup and live items (the rest have backup manifests only,
 /// as when a snapshot's items are still being rebuilt).
 fn has_items(i: u64) -> bool {
-    i < 200 || i % 1000 == 0
+    i < 200 || i.is_multiple_of(1000)
 }
 
 fn item_payload(rng: &mut ChaCha8Rng, cat: Category, n: u64) -> Value {
@@ -306,10 +306,12 @@ fn item_payload(rng: &mut ChaCha8Rng, cat: Category, n: u64) -> Value {
             json!({"filename": format!("IMG_{:04}.JPG", n), "taken_at": ts(t(2009, 1, 1, 0, 0) + Duration::hours(rng.random_range(0..6500))),
                                    "bytes": rng.random_range(40_000..400_000), "width": 640, "height": 480})
         }
-        Category::Email => json!({"from": format!("{}@example.org", ascii_fold(*pick(rng, LAST))),
+        Category::Email => {
+            json!({"from": format!("{}@example.org", ascii_fold(pick::<&str>(rng, LAST))),
                                   "subject": format!("Re: {}", pick(rng, &["Dinner", "Tickets", "Photos", "Invoice", "Hello"])),
                                   "date": ts(t(2009, 9, 1, 0, 0) + Duration::minutes(rng.random_range(0..43_000))),
-                                  "folder": "Saved"}),
+                                  "folder": "Saved"})
+        }
     }
 }
 

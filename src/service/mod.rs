@@ -180,12 +180,10 @@ impl Service {
         }
         let limit_i = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut ranked: Vec<(u8, AccountSummary)> = Vec::new();
-        if domain::is_account_no(q) {
-            if let Some(id) = with_store!(&self.store, s => s.account_id_by_no(q).await)? {
-                for a in with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)? {
-                    ranked.push((0, a));
-                }
-            }
+        if domain::is_account_no(q)
+            && let Some(a) = with_store!(&self.store, s => s.account_by_no(q).await)?
+        {
+            ranked.push((0, a));
         }
         if let Ok(msisdn) = domain::normalize_msisdn(q) {
             let ids =
@@ -236,14 +234,10 @@ impl Service {
     /// common format.
     pub async fn resolve_account(&self, input: &str) -> Result<AccountSummary> {
         let q = input.trim();
-        if domain::is_account_no(q) {
-            if let Some(id) = with_store!(&self.store, s => s.account_id_by_no(q).await)? {
-                if let Some(a) =
-                    with_store!(&self.store, s => s.summaries_by_ids(&[id]).await)?.pop()
-                {
-                    return Ok(a);
-                }
-            }
+        if domain::is_account_no(q)
+            && let Some(a) = with_store!(&self.store, s => s.account_by_no(q).await)?
+        {
+            return Ok(a);
         }
         match domain::normalize_msisdn(q) {
             Ok(msisdn) => {

@@ -470,13 +470,15 @@ impl SqlStore {
 
     // ----- lookup -------------------------------------------------------------------------
 
-    pub async fn account_id_by_no(&self, account_no: &str) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
-                .bind(account_no)
-                .fetch_optional(&self.pool)
-                .await?,
+    pub async fn account_by_no(&self, account_no: &str) -> Result<Option<AccountSummary>> {
+        let row = sqlx::query(
+            "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank \
+             FROM accounts a WHERE a.account_no = $1",
         )
+        .bind(account_no)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(summary).transpose()
     }
 
     pub async fn account_ids_by_msisdn(&self, msisdn: &str) -> Result<Vec<i64>> {
@@ -1380,7 +1382,7 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
         action: "note".to_string(),
         text: n.body.clone(),
     }));
-    timeline.sort_by(|a, b| b.at.cmp(&a.at));
+    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
     timeline.truncate(50);
 
     let incident = sqlx::query("SELECT * FROM incidents ORDER BY started_at DESC LIMIT 1")

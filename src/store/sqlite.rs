@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 type Db = sqlx::Sqlite;
 const BACKEND: Backend = Backend::Sqlite;
 
+// The same operations are compiled once per backend on purpose (see store/mod.rs).
+#[allow(clippy::duplicate_mod)]
 #[path = "ops.rs"]
 mod ops;
 pub use ops::SqlStore;

@@ -93,14 +93,14 @@ impl TestDb {
 
     /// Drops a PostgreSQL test database (SQLite's goes with its temp dir).
     pub async fn cleanup(self) {
-        if let (Some(admin), Some(name)) = (&self.admin_url, &self.db_name) {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut conn)
-                .await;
-            }
+        if let (Some(admin), Some(name)) = (&self.admin_url, &self.db_name)
+            && let Ok(mut conn) = sqlx::PgConnection::connect(admin).await
+        {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
         }
     }
 }
