@@ -125,14 +125,15 @@ impl Service {
 
     // ----- set-up -------------------------------------------------------------------------
 
-    /// `init --admin`: migrates a new database and registers its first supervisor.
+    /// `init --admin`: migrates a new database, registers its first supervisor and the
+    /// incident it is built for (SPEC.md §1).
     pub async fn init_admin(&self, requested: &str) -> Result<String> {
         let login = match with_store!(&self.store, s => s.session_user().await)? {
             Some(db_login) => db_login,
             None => requested.to_string(),
         };
         validate_login(&login)?;
-        with_store!(&self.store, s => s.bootstrap_admin(&login, self.now()).await)?;
+        with_store!(&self.store, s => s.bootstrap_admin(&login, &crate::demo::incident(), self.now()).await)?;
         Ok(login)
     }
 

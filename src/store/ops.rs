@@ -346,7 +346,12 @@ impl SqlStore {
 
     /// Registers the first supervisor of an empty database (`init --admin`); refused once any
     /// agent exists, so it can never be used to mint a supervisor later.
-    pub async fn bootstrap_admin(&self, login: &str, now: DateTime<Utc>) -> Result<()> {
+    pub async fn bootstrap_admin(
+        &self,
+        login: &str,
+        incident: &Incident,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents)")
             .fetch_one(&mut *tx)
@@ -357,6 +362,7 @@ impl SqlStore {
             ));
         }
         insert_agent(&mut tx, login, login, Role::Supervisor, now).await?;
+        insert_incident(&mut tx, incident).await?;
         let actor = Actor {
             login: login.to_string(),
             role: Role::Supervisor,

@@ -1,0 +1,366 @@
+//! The command line through the real binary on SQLite: exit codes, JSON fields, and that bad
+//! input writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    url: String,
+}
+
+fn demo(accounts: u32) -> Demo {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("demo.db");
+    let url = format!("sqlite:{}", path.display());
+    caredesk(&url, None)
+        .args(["demo", "--no-tui", "--accounts", &accounts.to_string(), "--seed", "2009"])
+        .assert()
+        .success();
+    Demo { _dir: dir, path, url }
+}
+
+fn caredesk(url: &str, agent: Option<&str>) -> Command {
+    let mut cmd = Command::cargo_bin("caredesk").expect("binary");
+    cmd.env_remove("CAREDESK_DB").env_remove("CAREDESK_AGENT").env("NO_COLOR", "1");
+    cmd.args(["--db", url]);
+    if let Some(a) = agent {
+        cmd.args(["--agent", a]);
+    }
+    cmd
+}
+
+fn json_of(cmd: &mut Command) -> Value {
+    let out = cmd.args(["--format", "json"]).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// Counts rows of the tables a command could write, straight from the file.
+fn counts(path: &Path) -> Vec<i64> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .expect("open");
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT COUNT(*) FROM accounts",
+            "SELECT COUNT(*) FROM plans",
+            "SELECT COUNT(*) FROM impact",
+            "SELECT COUNT(*) FROM notes",
+            "SELECT COUNT(*) FROM agents",
+            "SELECT COUNT(*) FROM audit",
+        ] {
+            out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.expect("count"));
+        }
+        out
+    })
+}
+
+fn stderr_of(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.output().expect("run");
+    assert_eq!(out.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.stdout.is_empty() || code == 0, "nothing on stdout on failure");
+    err
+}
+
+#[test]
+fn the_same_account_is_found_by_any_phone_format_and_by_name() {
+    let d = demo(300);
+    for q in ["+12065550123", "(206) 555-0123", "2065550123", "+1 206 555 0123", "310000001"] {
+        let v = json_of(caredesk(&d.url, Some("alice")).args(["lookup", q]));
+        let first = &v["results"][0];
+        assert_eq!(first["account_no"], "310000001", "query {q}");
+        for field in ["account_no", "msisdn", "name", "status"] {
+            assert!(first.get(field).is_some(), "lookup lacks {field}");
+        }
+    }
+    let v = json_of(caredesk(&d.url, Some("alice")).args(["lookup", "Núñ", "--limit", "50"]));
+    let found: Vec<&str> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["account_no"].as_str())
+        .collect();
+    assert!(found.contains(&"310000001"), "{found:?}");
+}
+
+#[test]
+fn lookup_from_stdin_answers_one_line_per_query() {
+    let d = demo(100);
+    let out = caredesk(&d.url, Some("alice"))
+        .args(["lookup", "-"])
+        .write_stdin("2065550123\nzzzzzz-nobody\n310000002\n")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("2065550123\t310000001\t"), "{text}");
+    assert_eq!(lines[1], "zzzzzz-nobody\t-");
+    assert!(lines[2].contains("\t310000002\t"));
+
+    let out = caredesk(&d.url, Some("alice"))
+        .args(["--format", "json", "lookup", "-"])
+        .write_stdin("2065550123\n310000002\n")
+        .output()
+        .expect("run");
+    let objects: Vec<Value> = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(objects.len(), 2);
+    assert_eq!(objects[1]["results"][0]["account_no"], "310000002");
+}
+
+#[test]
+fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
+    let d = demo(300);
+    let before = counts(&d.path);
+    let v = json_of(caredesk(&d.url, Some("alice")).args(["show", "(206) 555-0123"]));
+    for field in ["account_no", "msisdn", "name", "status", "plan", "categories", "credits", "backups"] {
+        assert!(v.get(field).is_some(), "show lacks {field}");
+    }
+    assert_eq!(v["name"], "José Núñez");
+    let contacts = v["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .find(|c| c["category"] == "contacts")
+        .expect("contacts")
+        .clone();
+    assert_eq!(contacts["items_before"], 300);
+    assert!(contacts.get("items_live").is_some() && contacts.get("status").is_some());
+    let backup = &v["backups"][0];
+    for field in ["id", "taken_at", "categories", "verified"] {
+        assert!(backup.get(field).is_some(), "backup lacks {field}");
+    }
+    assert_eq!(v["plan"]["price_cents"], 1999);
+    let after = counts(&d.path);
+    assert_eq!(after[5], before[5] + 1, "one audit record for the view");
+
+    let text = caredesk(&d.url, Some("alice")).args(["show", "310000001"]).output().expect("run");
+    let text = String::from_utf8(text.stdout).expect("utf8");
+    assert!(text.contains("José Núñez") && text.contains("contacts") && text.contains("$19.99"), "{text}");
+}
+
+#[test]
+fn the_worklist_is_most_urgent_first_and_filters_by_status() {
+    let d = demo(500);
+    let v = json_of(caredesk(&d.url, Some("alice")).args(["worklist", "--limit", "500"]));
+    let ranks: Vec<usize> = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let s = r["status"].as_str().expect("status");
+            ["at-risk", "restorable", "lost", "permanent-loss", "restored-partial"]
+                .iter()
+                .position(|x| *x == s)
+                .unwrap_or_else(|| panic!("{s} does not need action"))
+        })
+        .collect();
+    assert!(!ranks.is_empty());
+    assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "sorted by urgency");
+    let v = json_of(caredesk(&d.url, Some("alice")).args(["worklist", "--status", "restorable"]));
+    let list = v["results"].as_array().expect("results");
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|r| r["status"] == "restorable"));
+    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["worklist", "--status", "sad"]), 2);
+    assert!(err.contains("\"sad\""), "{err}");
+}
+
+#[test]
+fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
+    let d = demo(50);
+    let before = counts(&d.path);
+
+    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["show", "999999999"]), 2);
+    assert!(err.contains("999999999"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["show", "not a number"]), 2);
+    assert!(err.contains("neither an account number nor a phone number"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("mallory")).args(["show", "310000001"]), 3);
+    assert!(err.contains("\"mallory\" is not an agent"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("audrey")).args(["note", "310000001", "hi"]), 3);
+    assert!(err.contains("audrey (auditor) may not add a note"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("bob")).args(["agent", "add", "eve", "--role", "supervisor"]), 3);
+    assert!(err.contains("may not manage agents"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]), 2);
+    assert!(err.contains("\"king\""), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["note", "310000001", "   "]), 2);
+    assert!(err.contains("empty"), "{err}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "account_no,msisdn,name,email,status,plan_code,plan_cents\n\
+         510000001,2065550100,Good Row,,active,SK-DATA,1999\n\
+         510000002,555,Bad Phone,,active,SK-DATA,1999\n",
+    )
+    .expect("write");
+    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["import", "accounts"]).arg(&bad), 2);
+    assert!(err.contains("line 3") && err.contains("nothing was imported"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["import", "accounts", "assets/accounts.csv"]), 3);
+    assert!(err.contains("may not import"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["import", "accounts", "/no/such/file.csv"]), 1);
+    assert!(err.contains("/no/such/file.csv"), "{err}");
+
+    assert_eq!(counts(&d.path), before, "nothing was written");
+}
+
+#[test]
+fn imports_are_all_or_nothing_and_idempotent() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("ops.db");
+    let url = format!("sqlite:{}", path.display());
+    caredesk(&url, None).args(["init", "--admin", "ops"]).assert().success();
+    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    assert_eq!(v["inserted"], 6);
+    let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
+    assert_eq!(v["inserted"], 10);
+    let snapshot = counts(&path);
+    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    assert_eq!((v["inserted"].as_i64(), v["updated"].as_i64(), v["unchanged"].as_i64()), (Some(0), Some(0), Some(6)));
+    let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
+    assert_eq!(v["unchanged"], 10);
+    assert_eq!(counts(&path), snapshot, "a second import changes nothing");
+
+    // A plan change appends to the history; the plan at the incident's start stays.
+    let change = dir.path().join("change.csv");
+    std::fs::write(
+        &change,
+        "account_no,msisdn,name,email,status,plan_code,plan_cents,plan_from\n\
+         410000001,(206) 555-0142,\"Okafor, Chidi\",chidi.okafor@example.net,active,SK-DATA-PLUS,2999,2009-11-01\n",
+    )
+    .expect("write");
+    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts"]).arg(&change));
+    assert_eq!(v["updated"], 1);
+    let v = json_of(caredesk(&url, Some("ops")).args(["show", "410000001"]));
+    assert_eq!(v["plan"]["price_cents"], 2999);
+    assert_eq!(v["plan_at_incident_start"], "SK-DATA");
+    assert_eq!(v["plans"].as_array().map(Vec::len), Some(2));
+
+    // Unknown incident or account in an impact file: refused, nothing written.
+    let before = counts(&path);
+    let bad = dir.path().join("impact.csv");
+    std::fs::write(
+        &bad,
+        "account_no,incident,category,server_lost,device_state,items_before\n\
+         410000001,danger-2009-10,notes,true,wiped,5\n\
+         499999999,danger-2009-10,notes,true,wiped,5\n",
+    )
+    .expect("write");
+    let err = stderr_of(caredesk(&url, Some("ops")).args(["import", "impact"]).arg(&bad), 2);
+    assert!(err.contains("line 3") && err.contains("499999999"), "{err}");
+    assert_eq!(counts(&path), before);
+}
+
+#[test]
+fn a_hand_edited_audit_record_fails_verification_by_name() {
+    let d = demo(20);
+    caredesk(&d.url, Some("bob")).args(["note", "310000002", "called back"]).assert().success();
+    caredesk(&d.url, Some("audrey")).args(["audit", "verify"]).assert().success();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&d.url).await.expect("open");
+        sqlx::query("DROP TRIGGER audit_no_update").execute(&mut c).await.expect("drop");
+        sqlx::query("UPDATE audit SET agent = 'alice' WHERE seq = 2").execute(&mut c).await.expect("edit");
+    });
+    let err = stderr_of(caredesk(&d.url, Some("audrey")).args(["audit", "verify"]), 3);
+    assert!(err.contains("record 2"), "{err}");
+}
+
+#[test]
+fn agents_are_added_listed_and_disabled_by_a_supervisor() {
+    let d = demo(10);
+    caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent", "--name", "Carol Diaz"]).assert().success();
+    let v = json_of(caredesk(&d.url, Some("sofia")).args(["agent", "list"]));
+    let carol = v["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|a| a["login"] == "carol")
+        .expect("carol listed")
+        .clone();
+    assert_eq!((carol["role"].as_str(), carol["active"].as_bool()), (Some("agent"), Some(true)));
+    caredesk(&d.url, Some("sofia")).args(["agent", "disable", "carol"]).assert().success();
+    let err = stderr_of(caredesk(&d.url, Some("carol")).args(["lookup", "ann"]), 3);
+    assert!(err.contains("disabled"), "{err}");
+    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent"]), 2);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn migrate_and_backup_keep_a_copy_and_say_where() {
+    let d = demo(10);
+    let v = json_of(caredesk(&d.url, Some("sofia")).args(["db", "migrate"]));
+    assert_eq!(v["applied"], 0);
+    let copy = d.path.with_file_name("copy.db");
+    caredesk(&d.url, Some("sofia")).args(["db", "backup"]).arg(&copy).assert().success();
+    let url = format!("sqlite:{}", copy.display());
+    let v = json_of(caredesk(&url, Some("alice")).args(["show", "310000001"]));
+    assert_eq!(v["account_no"], "310000001");
+    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["db", "backup"]).arg(&copy), 2);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn a_demo_never_overwrites_a_real_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite:{}", dir.path().join("real.db").display());
+    caredesk(&url, None).args(["init", "--admin", "ops"]).assert().success();
+    let err = stderr_of(caredesk(&url, None).args(["demo", "--no-tui", "--accounts", "5"]), 3);
+    assert!(err.contains("not a demo database"), "{err}");
+    let d = demo(5);
+    caredesk(&d.url, None).args(["demo", "--no-tui", "--accounts", "7"]).assert().success();
+    assert_eq!(counts(&d.path)[0], 7, "a demo database is rebuilt");
+}
+
+#[test]
+fn without_a_command_it_says_what_to_do() {
+    let d = demo(5);
+    let err = stderr_of(&mut caredesk(&d.url, Some("alice")), 2);
+    assert!(err.contains("caredesk demo"), "{err}");
+}
+
+#[test]
+fn a_database_with_data_is_backed_up_before_it_is_migrated() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let url = format!("sqlite:{}", path.display());
+    // A database as the first release left it: only the first migration, and data in it.
+    let first = dir.path().join("first");
+    std::fs::create_dir(&first).expect("dir");
+    std::fs::copy("migrations/sqlite/0001_schema.sql", first.join("0001_schema.sql")).expect("copy");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc")).await.expect("open");
+        sqlx::migrate::Migrator::new(first.as_path()).await.expect("migrator").run(&mut c).await.expect("migrate");
+        sqlx::query("INSERT INTO agents (login, display_name, role, active, created_at) VALUES ('ops', 'ops', 'supervisor', 1, '2009-10-14T00:00:00+00:00')")
+            .execute(&mut c)
+            .await
+            .expect("agent");
+    });
+    let err = stderr_of(caredesk(&url, Some("ops")).args(["agent", "list"]), 3);
+    assert!(err.contains("caredesk db migrate"), "{err}");
+
+    let v = json_of(caredesk(&url, Some("ops")).args(["db", "migrate"]));
+    assert_eq!(v["applied"], 1);
+    let backup = PathBuf::from(v["backup"].as_str().expect("a backup was taken"));
+    assert!(backup.exists() && backup.starts_with(dir.path()), "{backup:?}");
+    caredesk(&url, Some("ops")).args(["agent", "list"]).assert().success();
+    let old = format!("sqlite:{}", backup.display());
+    let err = stderr_of(caredesk(&old, Some("ops")).args(["agent", "list"]), 3);
+    assert!(err.contains("migration"), "the backup is the database as it was: {err}");
+}
