@@ -955,7 +955,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, \
                         CAST(value->>8 AS BIGINT), CAST(value->>9 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
@@ -965,7 +965,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BOOLEAN), CAST(value->>3 AS BIGINT), value->>4, \
                         CAST(value->>5 AS TIMESTAMPTZ), CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
@@ -975,7 +975,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, CAST(value->>3 AS BOOLEAN), value->>4, CAST(value->>5 AS BIGINT), \
                         value->>6, CAST(value->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
@@ -985,7 +985,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
                  SELECT value->>0, CAST(value->>1 AS BIGINT), CAST(value->>2 AS TIMESTAMPTZ), value->>3, value->>4, value->>5, \
                         CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
@@ -995,7 +995,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
-                 SELECT value->>0, value->>1, value->>2, value->>3 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
                  SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
                 ),
@@ -1004,7 +1004,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
                  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, CAST(value->>5 AS BOOLEAN) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
                 ),
@@ -1013,7 +1013,7 @@ impl SqlStore {
             (
                 pick(
                     "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM json_each($1)",
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM jsonb_each(jsonb($1))",
                     "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
                  SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
                         CAST(value->>7 AS TIMESTAMPTZ), CAST(value->>8 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
