@@ -342,7 +342,12 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
         let email = if rng.random_bool(0.08) {
             String::new()
         } else {
-            let local = ascii_fold(&name.replace(' ', "."));
+            let local = name
+                .split(' ')
+                .map(ascii_fold)
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(".");
             let local = if local.is_empty() {
                 "user".to_string()
             } else {

@@ -17,15 +17,28 @@ fn demo(accounts: u32) -> Demo {
     let path = dir.path().join("demo.db");
     let url = format!("sqlite:{}", path.display());
     caredesk(&url, None)
-        .args(["demo", "--no-tui", "--accounts", &accounts.to_string(), "--seed", "2009"])
+        .args([
+            "demo",
+            "--no-tui",
+            "--accounts",
+            &accounts.to_string(),
+            "--seed",
+            "2009",
+        ])
         .assert()
         .success();
-    Demo { _dir: dir, path, url }
+    Demo {
+        _dir: dir,
+        path,
+        url,
+    }
 }
 
 fn caredesk(url: &str, agent: Option<&str>) -> Command {
     let mut cmd = Command::cargo_bin("caredesk").expect("binary");
-    cmd.env_remove("CAREDESK_DB").env_remove("CAREDESK_AGENT").env("NO_COLOR", "1");
+    cmd.env_remove("CAREDESK_DB")
+        .env_remove("CAREDESK_AGENT")
+        .env("NO_COLOR", "1");
     cmd.args(["--db", url]);
     if let Some(a) = agent {
         cmd.args(["--agent", a]);
@@ -35,13 +48,20 @@ fn caredesk(url: &str, agent: Option<&str>) -> Command {
 
 fn json_of(cmd: &mut Command) -> Value {
     let out = cmd.args(["--format", "json"]).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
 /// Counts rows of the tables a command could write, straight from the file.
 fn counts(path: &Path) -> Vec<i64> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     rt.block_on(async {
         use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
@@ -56,7 +76,12 @@ fn counts(path: &Path) -> Vec<i64> {
             "SELECT COUNT(*) FROM agents",
             "SELECT COUNT(*) FROM audit",
         ] {
-            out.push(sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.expect("count"));
+            out.push(
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("count"),
+            );
         }
         out
     })
@@ -64,16 +89,30 @@ fn counts(path: &Path) -> Vec<i64> {
 
 fn stderr_of(cmd: &mut Command, code: i32) -> String {
     let out = cmd.output().expect("run");
-    assert_eq!(out.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.stdout.is_empty() || code == 0, "nothing on stdout on failure");
+    assert!(
+        out.stdout.is_empty() || code == 0,
+        "nothing on stdout on failure"
+    );
     err
 }
 
 #[test]
 fn the_same_account_is_found_by_any_phone_format_and_by_name() {
     let d = demo(300);
-    for q in ["+12065550123", "(206) 555-0123", "2065550123", "+1 206 555 0123", "310000001"] {
+    for q in [
+        "+12065550123",
+        "(206) 555-0123",
+        "2065550123",
+        "+1 206 555 0123",
+        "310000001",
+    ] {
         let v = json_of(caredesk(&d.url, Some("alice")).args(["lookup", q]));
         let first = &v["results"][0];
         assert_eq!(first["account_no"], "310000001", "query {q}");
@@ -126,7 +165,16 @@ fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
     let d = demo(300);
     let before = counts(&d.path);
     let v = json_of(caredesk(&d.url, Some("alice")).args(["show", "(206) 555-0123"]));
-    for field in ["account_no", "msisdn", "name", "status", "plan", "categories", "credits", "backups"] {
+    for field in [
+        "account_no",
+        "msisdn",
+        "name",
+        "status",
+        "plan",
+        "categories",
+        "credits",
+        "backups",
+    ] {
         assert!(v.get(field).is_some(), "show lacks {field}");
     }
     assert_eq!(v["name"], "José Núñez");
@@ -147,9 +195,15 @@ fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
     let after = counts(&d.path);
     assert_eq!(after[5], before[5] + 1, "one audit record for the view");
 
-    let text = caredesk(&d.url, Some("alice")).args(["show", "310000001"]).output().expect("run");
+    let text = caredesk(&d.url, Some("alice"))
+        .args(["show", "310000001"])
+        .output()
+        .expect("run");
     let text = String::from_utf8(text.stdout).expect("utf8");
-    assert!(text.contains("José Núñez") && text.contains("contacts") && text.contains("$19.99"), "{text}");
+    assert!(
+        text.contains("José Núñez") && text.contains("contacts") && text.contains("$19.99"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -162,10 +216,16 @@ fn the_worklist_is_most_urgent_first_and_filters_by_status() {
         .iter()
         .map(|r| {
             let s = r["status"].as_str().expect("status");
-            ["at-risk", "restorable", "lost", "permanent-loss", "restored-partial"]
-                .iter()
-                .position(|x| *x == s)
-                .unwrap_or_else(|| panic!("{s} does not need action"))
+            [
+                "at-risk",
+                "restorable",
+                "lost",
+                "permanent-loss",
+                "restored-partial",
+            ]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap_or_else(|| panic!("{s} does not need action"))
         })
         .collect();
     assert!(!ranks.is_empty());
@@ -174,7 +234,10 @@ fn the_worklist_is_most_urgent_first_and_filters_by_status() {
     let list = v["results"].as_array().expect("results");
     assert!(!list.is_empty());
     assert!(list.iter().all(|r| r["status"] == "restorable"));
-    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["worklist", "--status", "sad"]), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["worklist", "--status", "sad"]),
+        2,
+    );
     assert!(err.contains("\"sad\""), "{err}");
 }
 
@@ -183,19 +246,43 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
     let d = demo(50);
     let before = counts(&d.path);
 
-    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["show", "999999999"]), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["show", "999999999"]),
+        2,
+    );
     assert!(err.contains("999999999"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["show", "not a number"]), 2);
-    assert!(err.contains("neither an account number nor a phone number"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("mallory")).args(["show", "310000001"]), 3);
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["show", "not a number"]),
+        2,
+    );
+    assert!(
+        err.contains("neither an account number nor a phone number"),
+        "{err}"
+    );
+    let err = stderr_of(
+        caredesk(&d.url, Some("mallory")).args(["show", "310000001"]),
+        3,
+    );
     assert!(err.contains("\"mallory\" is not an agent"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("audrey")).args(["note", "310000001", "hi"]), 3);
+    let err = stderr_of(
+        caredesk(&d.url, Some("audrey")).args(["note", "310000001", "hi"]),
+        3,
+    );
     assert!(err.contains("audrey (auditor) may not add a note"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("bob")).args(["agent", "add", "eve", "--role", "supervisor"]), 3);
+    let err = stderr_of(
+        caredesk(&d.url, Some("bob")).args(["agent", "add", "eve", "--role", "supervisor"]),
+        3,
+    );
     assert!(err.contains("may not manage agents"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]),
+        2,
+    );
     assert!(err.contains("\"king\""), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["note", "310000001", "   "]), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["note", "310000001", "   "]),
+        2,
+    );
     assert!(err.contains("empty"), "{err}");
 
     let dir = tempfile::tempdir().expect("dir");
@@ -207,11 +294,25 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
          510000002,555,Bad Phone,,active,SK-DATA,1999\n",
     )
     .expect("write");
-    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["import", "accounts"]).arg(&bad), 2);
-    assert!(err.contains("line 3") && err.contains("nothing was imported"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("alice")).args(["import", "accounts", "assets/accounts.csv"]), 3);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia"))
+            .args(["import", "accounts"])
+            .arg(&bad),
+        2,
+    );
+    assert!(
+        err.contains("line 3") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["import", "accounts", "assets/accounts.csv"]),
+        3,
+    );
     assert!(err.contains("may not import"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["import", "accounts", "/no/such/file.csv"]), 1);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia")).args(["import", "accounts", "/no/such/file.csv"]),
+        1,
+    );
     assert!(err.contains("/no/such/file.csv"), "{err}");
 
     assert_eq!(counts(&d.path), before, "nothing was written");
@@ -222,14 +323,26 @@ fn imports_are_all_or_nothing_and_idempotent() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("ops.db");
     let url = format!("sqlite:{}", path.display());
-    caredesk(&url, None).args(["init", "--admin", "ops"]).assert().success();
-    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    caredesk(&url, None)
+        .args(["init", "--admin", "ops"])
+        .assert()
+        .success();
+    let v =
+        json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
     assert_eq!(v["inserted"], 6);
     let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
     assert_eq!(v["inserted"], 10);
     let snapshot = counts(&path);
-    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
-    assert_eq!((v["inserted"].as_i64(), v["updated"].as_i64(), v["unchanged"].as_i64()), (Some(0), Some(0), Some(6)));
+    let v =
+        json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    assert_eq!(
+        (
+            v["inserted"].as_i64(),
+            v["updated"].as_i64(),
+            v["unchanged"].as_i64()
+        ),
+        (Some(0), Some(0), Some(6))
+    );
     let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
     assert_eq!(v["unchanged"], 10);
     assert_eq!(counts(&path), snapshot, "a second import changes nothing");
@@ -242,7 +355,11 @@ fn imports_are_all_or_nothing_and_idempotent() {
          410000001,(206) 555-0142,\"Okafor, Chidi\",chidi.okafor@example.net,active,SK-DATA-PLUS,2999,2009-11-01\n",
     )
     .expect("write");
-    let v = json_of(caredesk(&url, Some("ops")).args(["import", "accounts"]).arg(&change));
+    let v = json_of(
+        caredesk(&url, Some("ops"))
+            .args(["import", "accounts"])
+            .arg(&change),
+    );
     assert_eq!(v["updated"], 1);
     let v = json_of(caredesk(&url, Some("ops")).args(["show", "410000001"]));
     assert_eq!(v["plan"]["price_cents"], 2999);
@@ -259,7 +376,12 @@ fn imports_are_all_or_nothing_and_idempotent() {
          499999999,danger-2009-10,notes,true,wiped,5\n",
     )
     .expect("write");
-    let err = stderr_of(caredesk(&url, Some("ops")).args(["import", "impact"]).arg(&bad), 2);
+    let err = stderr_of(
+        caredesk(&url, Some("ops"))
+            .args(["import", "impact"])
+            .arg(&bad),
+        2,
+    );
     assert!(err.contains("line 3") && err.contains("499999999"), "{err}");
     assert_eq!(counts(&path), before);
 }
@@ -267,23 +389,52 @@ fn imports_are_all_or_nothing_and_idempotent() {
 #[test]
 fn a_hand_edited_audit_record_fails_verification_by_name() {
     let d = demo(20);
-    caredesk(&d.url, Some("bob")).args(["note", "310000002", "called back"]).assert().success();
-    caredesk(&d.url, Some("audrey")).args(["audit", "verify"]).assert().success();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    caredesk(&d.url, Some("bob"))
+        .args(["note", "310000002", "called back"])
+        .assert()
+        .success();
+    caredesk(&d.url, Some("audrey"))
+        .args(["audit", "verify"])
+        .assert()
+        .success();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     rt.block_on(async {
         use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&d.url).await.expect("open");
-        sqlx::query("DROP TRIGGER audit_no_update").execute(&mut c).await.expect("drop");
-        sqlx::query("UPDATE audit SET agent = 'alice' WHERE seq = 2").execute(&mut c).await.expect("edit");
+        sqlx::query("DROP TRIGGER audit_no_update")
+            .execute(&mut c)
+            .await
+            .expect("drop");
+        sqlx::query("UPDATE audit SET agent = 'alice' WHERE seq = 2")
+            .execute(&mut c)
+            .await
+            .expect("edit");
     });
-    let err = stderr_of(caredesk(&d.url, Some("audrey")).args(["audit", "verify"]), 3);
+    let err = stderr_of(
+        caredesk(&d.url, Some("audrey")).args(["audit", "verify"]),
+        3,
+    );
     assert!(err.contains("record 2"), "{err}");
 }
 
 #[test]
 fn agents_are_added_listed_and_disabled_by_a_supervisor() {
     let d = demo(10);
-    caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent", "--name", "Carol Diaz"]).assert().success();
+    caredesk(&d.url, Some("sofia"))
+        .args([
+            "agent",
+            "add",
+            "carol",
+            "--role",
+            "agent",
+            "--name",
+            "Carol Diaz",
+        ])
+        .assert()
+        .success();
     let v = json_of(caredesk(&d.url, Some("sofia")).args(["agent", "list"]));
     let carol = v["results"]
         .as_array()
@@ -292,11 +443,20 @@ fn agents_are_added_listed_and_disabled_by_a_supervisor() {
         .find(|a| a["login"] == "carol")
         .expect("carol listed")
         .clone();
-    assert_eq!((carol["role"].as_str(), carol["active"].as_bool()), (Some("agent"), Some(true)));
-    caredesk(&d.url, Some("sofia")).args(["agent", "disable", "carol"]).assert().success();
+    assert_eq!(
+        (carol["role"].as_str(), carol["active"].as_bool()),
+        (Some("agent"), Some(true))
+    );
+    caredesk(&d.url, Some("sofia"))
+        .args(["agent", "disable", "carol"])
+        .assert()
+        .success();
     let err = stderr_of(caredesk(&d.url, Some("carol")).args(["lookup", "ann"]), 3);
     assert!(err.contains("disabled"), "{err}");
-    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent"]), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent"]),
+        2,
+    );
     assert!(err.contains("already exists"), "{err}");
 }
 
@@ -306,11 +466,20 @@ fn migrate_and_backup_keep_a_copy_and_say_where() {
     let v = json_of(caredesk(&d.url, Some("sofia")).args(["db", "migrate"]));
     assert_eq!(v["applied"], 0);
     let copy = d.path.with_file_name("copy.db");
-    caredesk(&d.url, Some("sofia")).args(["db", "backup"]).arg(&copy).assert().success();
+    caredesk(&d.url, Some("sofia"))
+        .args(["db", "backup"])
+        .arg(&copy)
+        .assert()
+        .success();
     let url = format!("sqlite:{}", copy.display());
     let v = json_of(caredesk(&url, Some("alice")).args(["show", "310000001"]));
     assert_eq!(v["account_no"], "310000001");
-    let err = stderr_of(caredesk(&d.url, Some("sofia")).args(["db", "backup"]).arg(&copy), 2);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia"))
+            .args(["db", "backup"])
+            .arg(&copy),
+        2,
+    );
     assert!(err.contains("already exists"), "{err}");
 }
 
@@ -318,11 +487,20 @@ fn migrate_and_backup_keep_a_copy_and_say_where() {
 fn a_demo_never_overwrites_a_real_database() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite:{}", dir.path().join("real.db").display());
-    caredesk(&url, None).args(["init", "--admin", "ops"]).assert().success();
-    let err = stderr_of(caredesk(&url, None).args(["demo", "--no-tui", "--accounts", "5"]), 3);
+    caredesk(&url, None)
+        .args(["init", "--admin", "ops"])
+        .assert()
+        .success();
+    let err = stderr_of(
+        caredesk(&url, None).args(["demo", "--no-tui", "--accounts", "5"]),
+        3,
+    );
     assert!(err.contains("not a demo database"), "{err}");
     let d = demo(5);
-    caredesk(&d.url, None).args(["demo", "--no-tui", "--accounts", "7"]).assert().success();
+    caredesk(&d.url, None)
+        .args(["demo", "--no-tui", "--accounts", "7"])
+        .assert()
+        .success();
     assert_eq!(counts(&d.path)[0], 7, "a demo database is rebuilt");
 }
 
@@ -341,8 +519,15 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
     // A database as the first release left it: only the first migration, and data in it.
     let first = dir.path().join("first");
     std::fs::create_dir(&first).expect("dir");
-    std::fs::copy("migrations/sqlite/0001_schema.sql", first.join("0001_schema.sql")).expect("copy");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    std::fs::copy(
+        "migrations/sqlite/0001_schema.sql",
+        first.join("0001_schema.sql"),
+    )
+    .expect("copy");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     rt.block_on(async {
         use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc")).await.expect("open");
@@ -358,9 +543,18 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
     let v = json_of(caredesk(&url, Some("ops")).args(["db", "migrate"]));
     assert_eq!(v["applied"], 1);
     let backup = PathBuf::from(v["backup"].as_str().expect("a backup was taken"));
-    assert!(backup.exists() && backup.starts_with(dir.path()), "{backup:?}");
-    caredesk(&url, Some("ops")).args(["agent", "list"]).assert().success();
+    assert!(
+        backup.exists() && backup.starts_with(dir.path()),
+        "{backup:?}"
+    );
+    caredesk(&url, Some("ops"))
+        .args(["agent", "list"])
+        .assert()
+        .success();
     let old = format!("sqlite:{}", backup.display());
     let err = stderr_of(caredesk(&old, Some("ops")).args(["agent", "list"]), 3);
-    assert!(err.contains("migration"), "the backup is the database as it was: {err}");
+    assert!(
+        err.contains("migration"),
+        "the backup is the database as it was: {err}"
+    );
 }

@@ -47,6 +47,19 @@ async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
         "a name fragment finds the account"
     );
     assert!(by_name.len() <= 50);
+    let fragment = svc.lookup("555-01", 10).await.expect("lookup");
+    assert!(
+        fragment.iter().any(|a| a.account_no == "310000001"),
+        "a phone fragment finds it"
+    );
+
+    // Names that contain the query rank above matches only in the e-mail or the digits.
+    let ann = svc.lookup("ann", 50).await.expect("lookup");
+    let in_name: Vec<bool> = ann
+        .iter()
+        .map(|a| caredesk::domain::search_fold(&a.name).contains("ann"))
+        .collect();
+    assert!(in_name.windows(2).all(|w| w[0] || !w[1]), "{ann:?}");
 
     // Show: the profile, the partial backup (64 of 300 contacts), the view audited.
     let detail = svc.show(&actor, "(206) 555-0123").await.expect("show");

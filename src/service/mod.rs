@@ -193,9 +193,13 @@ impl Service {
                 ranked.push((1, a));
             }
         }
+        // Phone fragments ("555-01", "(206) 555") search the digits; anything else the
+        // names and e-mails.
         let digits = domain::digits_only(q);
-        let phone_like =
-            domain::looks_like_phone(q) || (!digits.is_empty() && digits.len() == q.len());
+        let phone_like = digits.len() >= 3
+            && q.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '/')
+            });
         let name = domain::search_fold(q);
         if !phone_like && !name.is_empty() {
             for a in with_store!(&self.store, s => s.search_name_prefix(&name, limit_i).await)? {
@@ -209,11 +213,18 @@ impl Service {
         };
         if needle.chars().count() >= 3 {
             for a in with_store!(&self.store, s => s.search_substring(&needle, phone_like).await)? {
-                let word_start = !phone_like
-                    && domain::search_fold(&a.name)
-                        .split(' ')
-                        .any(|w| w.starts_with(&needle));
-                ranked.push((if word_start { 3 } else { 4 }, a));
+                // A match in the name ranks above one only in the e-mail or the digits.
+                let folded = domain::search_fold(&a.name);
+                let rank = if phone_like {
+                    4
+                } else if folded.split(' ').any(|w| w.starts_with(&needle)) {
+                    3
+                } else if folded.contains(&needle) {
+                    4
+                } else {
+                    5
+                };
+                ranked.push((rank, a));
             }
         }
         ranked.sort_by(|(ra, a), (rb, b)| {
