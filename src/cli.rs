@@ -46,6 +46,8 @@ pub struct Global {
 pub enum Format {
     Text,
     Json,
+    /// CSV (credit export; other commands print text)
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +95,19 @@ pub enum Command {
         account: String,
         /// The note's text
         text: String,
+    },
+    /// Credits: the incident credit, appreciation, goodwill, reversals, batch runs, export
+    #[command(subcommand)]
+    Credit(CreditCommand),
+    /// Declare a category of an account permanently lost (supervisor)
+    DeclareLoss {
+        account: String,
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        incident: Option<String>,
     },
     /// The audit chain
     #[command(subcommand)]
@@ -165,4 +180,87 @@ pub enum AgentCommand {
     List,
     /// Disable an agent (agents are never deleted, so the audit can always name them)
     Disable { login: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CreditCommand {
+    /// Apply the one-month data-plan credit to one account (once; a replay changes nothing)
+    Apply {
+        account: String,
+        #[arg(long)]
+        incident: Option<String>,
+        /// Say what would be credited, write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Request the appreciation credit for an account with a category in permanent loss
+    Request {
+        account: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// Approve an appreciation request (a supervisor other than the requester)
+    Approve { request_id: i64 },
+    /// Grant a goodwill credit up to the configured cap (supervisor)
+    Goodwill {
+        account: String,
+        /// Amount, e.g. 25.00 or $25
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+        /// Names the request for replays (default: the amount and reason)
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long)]
+        incident: Option<String>,
+    },
+    /// Show or set (supervisor) the goodwill cap
+    GoodwillCap {
+        /// New cap, e.g. 50.00
+        amount: Option<String>,
+    },
+    /// Reverse a credit with a new negative ledger entry (supervisor)
+    Reverse {
+        credit_id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Batch credit run over all accounts or a file of them: a plan unless --apply
+    Run(RunArgs),
+    /// Export the ledger for billing (CSV unless --format json)
+    Export {
+        /// Only credits created at or after this time (RFC 3339 or YYYY-MM-DD)
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[arg(long)]
+    pub incident: Option<String>,
+    /// CSV with an account_no or msisdn column ("-" for standard input); default: all accounts
+    #[arg(long, value_name = "FILE")]
+    pub accounts: Option<PathBuf>,
+    /// Apply the run (supervisor); without it, print the plan and write nothing
+    #[arg(long)]
+    pub apply: bool,
+    /// Accounts per transaction
+    #[arg(long, default_value_t = 5000)]
+    pub chunk: usize,
+    /// Work on shard K of N (1 <= K <= N), by account id
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Refuse the run if its total would exceed this many cents
+    #[arg(long, value_name = "N")]
+    pub max_total_cents: Option<i64>,
+    /// Count bad rows of the accounts file as invalid instead of refusing the run
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Write one CSV row per account with its outcome
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
 }

@@ -9,7 +9,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cli::{
-    AgentCommand, AuditCommand, Cli, Command, DbCommand, DemoArgs, Format, ImportKind,
+    AgentCommand, AuditCommand, Cli, Command, CreditCommand, DbCommand, DemoArgs, Format,
+    ImportKind, RunArgs,
 };
 use crate::domain::{CategoryStatus, Role, SystemClock};
 use crate::error::{Error, Result};
@@ -36,7 +37,7 @@ pub fn default_demo_db() -> DbUrl {
 fn print(format: Format, text: String, value: serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        Format::Text => out.write_all(text.as_bytes()),
+        Format::Text | Format::Csv => out.write_all(text.as_bytes()),
         Format::Json => writeln!(out, "{value}"),
     };
 }
@@ -279,6 +280,34 @@ async fn account_command(
                 json!({"login": login, "active": false, "changed": changed}),
             );
         }
+        Command::Credit(c) => credit_command(svc, actor, format, c).await?,
+        Command::DeclareLoss {
+            account,
+            category,
+            reason,
+            incident,
+        } => {
+            let category: crate::domain::Category = category.parse().map_err(Error::invalid)?;
+            let changed = svc
+                .declare_loss(actor, &account, incident.as_deref(), category, &reason)
+                .await?;
+            let text = if changed {
+                format!(
+                    "declared {category} of account {} permanently lost\n",
+                    output::clean(&account)
+                )
+            } else {
+                format!(
+                    "{category} of account {} was already declared permanently lost\n",
+                    output::clean(&account)
+                )
+            };
+            print(
+                format,
+                text,
+                json!({"category": category.as_str(), "changed": changed}),
+            );
+        }
         Command::Demo(_) | Command::Init { .. } | Command::Db(_) => unreachable_command()?,
     }
     Ok(())
@@ -458,5 +487,337 @@ async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> 
         text,
         json!({"applied": pending.len(), "backup": backup}),
     );
+    Ok(())
+}
+
+fn credit_json(c: &crate::store::Credit) -> serde_json::Value {
+    json!({
+        "credit_id": c.id,
+        "account_no": c.account_no,
+        "incident": c.incident,
+        "kind": c.kind,
+        "amount_cents": c.amount_cents,
+        "currency": c.currency,
+        "agent": c.agent,
+        "approver": c.approver,
+        "reason": c.reason,
+        "batch_run_id": c.batch_run_id,
+        "created_at": c.created_at,
+        "reverses": c.reverses,
+    })
+}
+
+fn outcome_print(format: Format, o: &crate::store::CreditOutcome) {
+    let c = o.credit();
+    let amount = crate::domain::format_cents(c.amount_cents, &c.currency);
+    let text = if o.is_new() {
+        format!(
+            "credited {amount} ({} credit #{}) to account {}\n",
+            c.kind, c.id, c.account_no
+        )
+    } else {
+        format!(
+            "already credited: account {} holds {} credit #{} of {amount} from {}; nothing changed\n",
+            c.account_no,
+            c.kind,
+            c.id,
+            c.created_at.format("%Y-%m-%d %H:%M")
+        )
+    };
+    let mut v = credit_json(c);
+    v["result"] = json!(if o.is_new() {
+        "credited"
+    } else {
+        "already-credited"
+    });
+    print(format, text, v);
+}
+
+fn parse_since(since: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    since
+        .map(|s| {
+            crate::import::parse_time(&s).ok_or_else(|| {
+                Error::invalid(format!(
+                    "--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)",
+                    output::clean(&s)
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
+/// of the export get a leading apostrophe so billing staff opening it run nothing.
+pub fn neutralise_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+async fn credit_command(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    command: CreditCommand,
+) -> Result<()> {
+    use crate::service::credit::IncidentCredit;
+    match command {
+        CreditCommand::Apply {
+            account,
+            incident,
+            dry_run,
+        } => match svc
+            .credit_apply(actor, &account, incident.as_deref(), dry_run)
+            .await?
+        {
+            IncidentCredit::Applied(o) => outcome_print(format, &o),
+            IncidentCredit::WouldCredit {
+                account_no,
+                amount_cents,
+                currency,
+            } => print(
+                format,
+                format!(
+                    "would credit {} to account {account_no} (dry run: nothing written)\n",
+                    crate::domain::format_cents(amount_cents, &currency)
+                ),
+                json!({"result": "would-credit", "account_no": account_no, "amount_cents": amount_cents, "currency": currency, "dry_run": true}),
+            ),
+            IncidentCredit::WouldFindCredited(c) => {
+                let mut v = credit_json(&c);
+                v["result"] = json!("already-credited");
+                v["dry_run"] = json!(true);
+                print(
+                    format,
+                    format!(
+                        "account {} already holds incident credit #{}; nothing to do\n",
+                        c.account_no, c.id
+                    ),
+                    v,
+                );
+            }
+        },
+        CreditCommand::Request {
+            account,
+            reason,
+            incident,
+        } => {
+            let (r, new) = match svc
+                .credit_request(actor, &account, incident.as_deref(), &reason)
+                .await?
+            {
+                crate::store::RequestOutcome::Requested(r) => (r, true),
+                crate::store::RequestOutcome::AlreadyRequested(r) => (r, false),
+            };
+            let text = if new {
+                format!(
+                    "requested {} appreciation credit (request #{}); a supervisor other than you must approve it\n",
+                    crate::domain::format_cents(r.amount_cents, "USD"),
+                    r.id
+                )
+            } else {
+                format!("already requested (request #{}); nothing changed\n", r.id)
+            };
+            print(
+                format,
+                text,
+                json!({"request_id": r.id, "result": if new { "requested" } else { "already-requested" }, "amount_cents": r.amount_cents, "requested_by": r.requested_by, "credit_id": r.credit_id}),
+            );
+        }
+        CreditCommand::Approve { request_id } => {
+            outcome_print(format, &svc.credit_approve(actor, request_id).await?)
+        }
+        CreditCommand::Goodwill {
+            account,
+            amount,
+            reason,
+            key,
+            incident,
+        } => {
+            let amount = crate::domain::Cents::parse(&amount).map_err(Error::invalid)?;
+            outcome_print(
+                format,
+                &svc.credit_goodwill(
+                    actor,
+                    &account,
+                    incident.as_deref(),
+                    amount,
+                    &reason,
+                    key.as_deref(),
+                )
+                .await?,
+            );
+        }
+        CreditCommand::GoodwillCap { amount } => {
+            if let Some(a) = amount {
+                let cap = crate::domain::Cents::parse(&a).map_err(Error::invalid)?;
+                svc.set_goodwill_cap(actor, cap).await?;
+            }
+            let cap = svc.goodwill_cap().await?;
+            print(
+                format,
+                format!("goodwill cap: {}\n", crate::domain::Cents(cap)),
+                json!({"goodwill_cap_cents": cap}),
+            );
+        }
+        CreditCommand::Reverse { credit_id, reason } => outcome_print(
+            format,
+            &svc.credit_reverse(actor, credit_id, &reason).await?,
+        ),
+        CreditCommand::Export { since } => {
+            let since = parse_since(since)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let io = |e: std::io::Error| Error::io("cannot write the export", e);
+            match format {
+                Format::Json => {
+                    // One object with results[], streamed so a million credits never sit in memory.
+                    out.write_all(b"{\"results\":[").map_err(io)?;
+                    let mut first = true;
+                    svc.credit_export(actor, since, |c| {
+                        if !first {
+                            out.write_all(b",").map_err(io)?;
+                        }
+                        first = false;
+                        let v = json!({"credit_id": c.id, "account_no": c.account_no, "incident": c.incident, "kind": c.kind,
+                            "amount_cents": c.amount_cents, "currency": c.currency, "created_at": c.created_at, "reverses": c.reverses});
+                        write!(out, "{v}").map_err(io)
+                    })
+                    .await?;
+                    out.write_all(b"]}\n").map_err(io)?;
+                }
+                Format::Text | Format::Csv => {
+                    let mut w = csv::Writer::from_writer(out);
+                    let cerr = |e: csv::Error| match e.into_kind() {
+                        csv::ErrorKind::Io(e) => Error::io("cannot write the export", e),
+                        other => Error::System(format!("cannot write the export: {other:?}")),
+                    };
+                    w.write_record([
+                        "credit_id",
+                        "account_no",
+                        "incident",
+                        "kind",
+                        "amount_cents",
+                        "currency",
+                        "created_at",
+                        "reverses",
+                    ])
+                    .map_err(cerr)?;
+                    svc.credit_export(actor, since, |c| {
+                        w.write_record([
+                            c.id.to_string(),
+                            neutralise_cell(&c.account_no),
+                            neutralise_cell(&c.incident),
+                            neutralise_cell(&c.kind),
+                            c.amount_cents.to_string(),
+                            neutralise_cell(&c.currency),
+                            c.created_at
+                                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                            c.reverses.map(|r| r.to_string()).unwrap_or_default(),
+                        ])
+                        .map_err(cerr)
+                    })
+                    .await?;
+                    w.flush().map_err(io)?;
+                }
+            }
+        }
+        CreditCommand::Run(args) => credit_run(svc, actor, format, args).await?,
+    }
+    Ok(())
+}
+
+async fn credit_run(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    args: RunArgs,
+) -> Result<()> {
+    use crate::service::batch::{RunRequest, parse_shard};
+    let shard = args
+        .shard
+        .as_deref()
+        .map(parse_shard)
+        .transpose()?
+        .unwrap_or((0, 1));
+    let accounts = match &args.accounts {
+        Some(path) => Some((path.display().to_string(), crate::import::read_input(path)?)),
+        None => None,
+    };
+    let req = RunRequest {
+        incident: args.incident.clone(),
+        accounts,
+        apply: args.apply,
+        chunk: args.chunk,
+        shard,
+        max_total_cents: args.max_total_cents,
+        skip_invalid: args.skip_invalid,
+    };
+    let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(if args.apply {
+                "crediting {bar:40} {pos}/{len} accounts ({eta})"
+            } else {
+                "planning {bar:40} {pos}/{len} accounts ({eta})"
+            })
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    };
+    let result = svc
+        .credit_run(actor, &req, &progress, &cancel, args.report.as_deref())
+        .await;
+    watcher.abort();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let s = result?;
+    let t = &s.tally;
+    let money = |c: i64| crate::domain::format_cents(c, "USD");
+    let text = format!(
+        "{} {}{}: selected {}, {} {}, already credited {}, ineligible {}, invalid {}, failed {}, total {}\n",
+        if s.applied { "run" } else { "plan for" },
+        s.run_id.map(|r| format!("#{r} ")).unwrap_or_default(),
+        s.incident,
+        t.selected,
+        if s.applied {
+            "credited"
+        } else {
+            "would credit"
+        },
+        t.credited,
+        t.already_credited,
+        t.ineligible,
+        t.invalid,
+        t.failed,
+        money(t.total_cents),
+    ) + if s.applied {
+        ""
+    } else {
+        "(a plan: nothing was written; add --apply to credit)\n"
+    };
+    print(format, text, serde_json::to_value(&s).unwrap_or_default());
+    if t.failed > 0 {
+        return Err(Error::Partial(format!(
+            "{} account(s) could not be credited; see --report for which and why",
+            t.failed
+        )));
+    }
     Ok(())
 }

@@ -126,12 +126,13 @@ fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRe
             .map_err(|e| Error::invalid(format!("{source}: the header cannot be read: {e}")))?,
     );
     let mut rows = Vec::new();
+    let mut lines = LineCounter::new(data);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             Error::invalid(format!("{source} line {line}: {e}"))
         })?;
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
         if rec.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -141,6 +142,42 @@ fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRe
         return Err(Error::invalid(format!("{source} holds no rows")));
     }
     Ok((header, rows))
+}
+
+/// Line numbers from byte offsets. The csv reader's own line count lags by one after CRLF
+/// line ends (it reports a record as starting on the previous line's '\n'), so lines are
+/// counted here, incrementally, from the record's first byte.
+struct LineCounter<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        while start < self.data.len() && matches!(self.data[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.pos {
+            self.line += self.data[self.pos..start]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.pos = start;
+        }
+        self.line
+    }
 }
 
 /// A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
@@ -402,6 +439,76 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
     Ok(out)
 }
 
+/// A batch run's accounts file: the rows that name an account, and the bad rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchFile {
+    /// (line, the account it names).
+    pub refs: Vec<(u64, BatchRef)>,
+    /// (line, what is wrong with it).
+    pub bad: Vec<(u64, String)>,
+}
+
+/// One row of a batch run's accounts file: an account number or a phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchRef {
+    AccountNo(String),
+    Msisdn(String),
+}
+
+/// `credit run --accounts FILE`: a CSV with a header and an `account_no` or `msisdn` column
+/// (BOM, CRLF, quoted fields, phone numbers in any format). Returns the rows with their line
+/// numbers, and the bad rows' problems (line, message), for the caller to refuse or skip.
+pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
+    let (h, rows) = records(source, data)?;
+    let has_no = h.names.iter().any(|n| n == "account_no");
+    let has_phone = h.names.iter().any(|n| n == "msisdn");
+    if !has_no && !has_phone {
+        return Err(Error::invalid(format!(
+            "{source}: the header has neither an account_no nor an msisdn column"
+        )));
+    }
+    let mut refs = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    for (line, rec) in &rows {
+        let no = if has_no { h.get(rec, "account_no") } else { "" };
+        let phone = if has_phone { h.get(rec, "msisdn") } else { "" };
+        if !no.is_empty() {
+            if domain::is_account_no(no) {
+                refs.push((*line, BatchRef::AccountNo(no.to_string())));
+            } else {
+                bad.push((
+                    *line,
+                    format!(
+                        "account_no \"{}\" is not 6 to 12 digits",
+                        domain::sanitize(no)
+                    ),
+                ));
+            }
+        } else if !phone.is_empty() {
+            match domain::normalize_msisdn(phone) {
+                Ok(m) => refs.push((*line, BatchRef::Msisdn(m.as_str().to_string()))),
+                Err(_) => bad.push((
+                    *line,
+                    format!("\"{}\" is not a phone number", mask_input(phone)),
+                )),
+            }
+        } else {
+            bad.push((*line, "the row names no account".to_string()));
+        }
+    }
+    Ok(BatchFile { refs, bad })
+}
+
+/// An input value for an error message: phone-like text shows only its last four digits.
+pub fn mask_input(s: &str) -> String {
+    let digits = domain::digits_only(s);
+    if digits.len() > 4 {
+        format!("…{}", &digits[digits.len() - 4..])
+    } else {
+        domain::sanitize(s).chars().take(40).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,6 +550,32 @@ mod tests {
     fn a_missing_column_is_named() {
         let err = parse_accounts("a.csv", b"account_no,name\n1,2\n").expect_err("missing");
         assert!(err.to_string().contains("msisdn"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_file_takes_account_numbers_or_phones_in_any_format() {
+        let data =
+            "\u{feff}msisdn,account_no\r\n\"(206) 555-0123\",\r\n,310000002\r\n12,\r\n,abc\r\n";
+        let BatchFile { refs, bad } = parse_batch_accounts("b.csv", data.as_bytes()).expect("file");
+        assert_eq!(
+            refs,
+            vec![
+                (2, BatchRef::Msisdn("+12065550123".to_string())),
+                (3, BatchRef::AccountNo("310000002".to_string()))
+            ]
+        );
+        assert_eq!(bad.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![4, 5]);
+        let crlf = "account_no\r\n310000001\r\n12\r\n\r\n13\r\n";
+        let bad = parse_batch_accounts("b.csv", crlf.as_bytes())
+            .expect("file")
+            .bad;
+        assert_eq!(
+            bad.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            vec![3, 5],
+            "lines count after CRLF and blank lines"
+        );
+        let err = parse_batch_accounts("b.csv", b"name\nx\n").expect_err("no column");
+        assert!(err.to_string().contains("account_no"), "{err}");
     }
 
     #[test]

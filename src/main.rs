@@ -27,6 +27,12 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(caredesk::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): not an error of ours.
+        Err(caredesk::Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("caredesk: {e}");
             ExitCode::from(e.exit_code())

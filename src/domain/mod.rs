@@ -6,6 +6,7 @@
 pub mod account;
 pub mod category;
 pub mod clock;
+pub mod credit;
 pub mod items;
 pub mod money;
 pub mod parse;
@@ -17,6 +18,7 @@ pub mod text;
 pub use account::{AccountStatus, is_account_no};
 pub use category::Category;
 pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
+pub use credit::{CreditKind, Ineligible, PlanPeriod, incident_credit};
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;
 pub use phone::{

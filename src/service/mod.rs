@@ -1,6 +1,9 @@
 //! The use cases both faces share: who is acting, what they may do, and the store calls that
 //! carry each request out. A rule lives here once; the CLI and the TUI only present it.
 
+pub mod batch;
+pub mod credit;
+
 use std::sync::Arc;
 
 use crate::domain::{self, CategoryStatus, Clock, Permission, Role};
@@ -16,7 +19,7 @@ pub const MAX_NOTE_CHARS: usize = 4000;
 
 #[derive(Clone)]
 pub struct Service {
-    store: Store,
+    pub(crate) store: Store,
     url: DbUrl,
     clock: Arc<dyn Clock>,
 }

@@ -13,10 +13,10 @@ use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState, 
 use crate::error::{Error, Result};
 use crate::store::types::*;
 
-type DbRow = <Db as sqlx::Database>::Row;
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
 
 /// Chooses between the two dialects' texts of one statement.
-const fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
+pub(super) const fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
     match BACKEND {
         Backend::Sqlite => sqlite,
         Backend::Postgres => postgres,
@@ -28,11 +28,11 @@ const SEARCH_CANDIDATES: i64 = 200;
 
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: sqlx::Pool<Db>,
+    pub(super) pool: sqlx::Pool<Db>,
     migrator: &'static sqlx::migrate::Migrator,
 }
 
-fn col<T: FromStr>(row: &DbRow, name: &str) -> Result<T> {
+pub(super) fn col<T: FromStr>(row: &DbRow, name: &str) -> Result<T> {
     let text: String = row.try_get(name)?;
     text.parse::<T>()
         .map_err(|_| Error::System(format!("the database holds an unknown {name} \"{text}\"")))
@@ -72,7 +72,7 @@ fn incident(row: &DbRow) -> Result<Incident> {
     })
 }
 
-fn credit(row: &DbRow) -> Result<Credit> {
+pub(super) fn credit(row: &DbRow) -> Result<Credit> {
     Ok(Credit {
         id: row.try_get("id")?,
         account_no: row.try_get("account_no")?,
@@ -105,6 +105,22 @@ fn audit_record(row: &DbRow) -> Result<AuditRecord> {
     })
 }
 
+/// One audit record as a JSON array, in the audit table's column order.
+#[derive(serde::Serialize)]
+struct AuditRowJson<'a>(
+    i64,
+    String,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    String,
+    String,
+);
+
 /// Appends `entries` to the audit chain inside `tx`. Taking the head row with an UPDATE locks
 /// it until the transaction ends, so concurrent writers on PostgreSQL queue here and the chain
 /// never forks (on SQLite the write transaction already serialises them).
@@ -120,6 +136,9 @@ pub(crate) async fn append_audit(
     let mut seq: i64 = head.try_get("seq")?;
     let mut hash: String = head.try_get("hash")?;
     let role = actor.role.as_str();
+    // Many records (a batch chunk) go in as one JSON array, one statement.
+    let mut rows: Vec<AuditRowJson<'_>> = Vec::with_capacity(entries.len());
+    let at = now.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     for e in entries {
         seq += 1;
         let next = Canonical {
@@ -135,24 +154,54 @@ pub(crate) async fn append_audit(
             prev_hash: &hash,
         }
         .hash();
+        let prev = std::mem::replace(&mut hash, next.clone());
+        rows.push(AuditRowJson(
+            seq,
+            at.clone(),
+            &actor.login,
+            role,
+            &e.action,
+            e.account_no.as_deref(),
+            e.object_id.as_deref(),
+            &e.outcome,
+            &e.detail,
+            prev,
+            next,
+        ));
+    }
+    if rows.len() == 1 {
+        let r = &rows[0];
         sqlx::query(
             "INSERT INTO audit (seq, at, agent, role, action, account_no, object_id, outcome, detail, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(seq)
+        .bind(r.0)
         .bind(now)
-        .bind(&actor.login)
-        .bind(role)
-        .bind(&e.action)
-        .bind(&e.account_no)
-        .bind(&e.object_id)
-        .bind(&e.outcome)
-        .bind(&e.detail)
-        .bind(&hash)
-        .bind(&next)
+        .bind(r.2)
+        .bind(r.3)
+        .bind(r.4)
+        .bind(r.5)
+        .bind(r.6)
+        .bind(r.7)
+        .bind(r.8)
+        .bind(&r.9)
+        .bind(&r.10)
         .execute(&mut **tx)
         .await?;
-        hash = next;
+    } else if !rows.is_empty() {
+        let json = serde_json::to_string(&rows)
+            .map_err(|e| Error::System(format!("cannot encode audit records: {e}")))?;
+        sqlx::query(pick(
+            "INSERT INTO audit (seq, at, agent, role, action, account_no, object_id, outcome, detail, prev_hash, hash) \
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9, value->>10 \
+             FROM jsonb_each(jsonb($1))",
+            "INSERT INTO audit (seq, at, agent, role, action, account_no, object_id, outcome, detail, prev_hash, hash) \
+             SELECT CAST(value->>0 AS BIGINT), CAST(value->>1 AS TIMESTAMPTZ), value->>2, value->>3, value->>4, value->>5, value->>6, \
+                    value->>7, value->>8, value->>9, value->>10 FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+        ))
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
     }
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
@@ -654,6 +703,75 @@ impl SqlStore {
         .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    // ----- recovery -----------------------------------------------------------------------
+
+    /// A supervisor declares a category permanently lost (recovery exhausted); the derived
+    /// statuses follow in the same transaction. Returns false when it already was.
+    pub async fn declare_loss(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        incident: &str,
+        category: Category,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let row = sqlx::query("SELECT server_lost, permanent_loss FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
+            .bind(account_id)
+            .bind(incident)
+            .bind(category.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::invalid(format!(
+                "account {account_no} has no {} recorded for {incident}",
+                category.as_str()
+            )));
+        };
+        if !row.try_get::<bool, _>("server_lost")? {
+            return Err(Error::refused(format!(
+                "account {account_no}'s {} were not lost by the server",
+                category.as_str()
+            )));
+        }
+        if row.try_get::<bool, _>("permanent_loss")? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE impact SET permanent_loss = TRUE, updated_at = $1 WHERE account_id = $2 AND incident_id = $3 AND category = $4")
+            .bind(now)
+            .bind(account_id)
+            .bind(incident)
+            .bind(category.as_str())
+            .execute(&mut *tx)
+            .await?;
+        refresh_status(&mut tx, account_id, now).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "loss.declare",
+                "ok",
+                format!(
+                    "{} permanently lost: {} characters of reason",
+                    category.as_str(),
+                    reason.chars().count()
+                ),
+            )
+            .account(&account_no)
+            .object(category.as_str())],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     // ----- imports ------------------------------------------------------------------------

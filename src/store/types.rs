@@ -292,3 +292,104 @@ pub struct NewImpact {
     pub device_state: DeviceState,
     pub items_before: i64,
 }
+
+/// What a credit request did: a new ledger row, or the one an earlier identical request made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "credit", rename_all = "kebab-case")]
+pub enum CreditOutcome {
+    Credited(Credit),
+    AlreadyCredited(Credit),
+}
+
+impl CreditOutcome {
+    pub fn credit(&self) -> &Credit {
+        match self {
+            Self::Credited(c) | Self::AlreadyCredited(c) => c,
+        }
+    }
+    pub fn is_new(&self) -> bool {
+        matches!(self, Self::Credited(_))
+    }
+}
+
+/// What an appreciation request did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "request", rename_all = "kebab-case")]
+pub enum RequestOutcome {
+    Requested(CreditRequest),
+    AlreadyRequested(CreditRequest),
+}
+
+/// One account's outcome in a batch run (or in a single credit's preview).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Credited (or, in a plan, would be credited) now.
+    Credited,
+    /// Already holds its incident credit (from an earlier run or an agent).
+    AlreadyCredited,
+    Ineligible(crate::domain::Ineligible),
+    /// Its data cannot be credited as it stands (for example overlapping plans).
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountOutcome {
+    #[serde(skip)]
+    pub account_id: i64,
+    pub account_no: String,
+    pub outcome: Outcome,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub credit_id: Option<i64>,
+    /// The batch run that made the account's incident credit, if one did.
+    pub credit_run: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub selected: i64,
+    pub credited: i64,
+    pub already_credited: i64,
+    pub ineligible: i64,
+    pub invalid: i64,
+    pub failed: i64,
+    pub total_cents: i64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &AccountOutcome) {
+        self.selected += 1;
+        match &o.outcome {
+            Outcome::Credited => {
+                self.credited += 1;
+                self.total_cents += o.amount_cents;
+            }
+            Outcome::AlreadyCredited => self.already_credited += 1,
+            Outcome::Ineligible(_) => self.ineligible += 1,
+            Outcome::Failed(_) => self.failed += 1,
+        }
+    }
+
+    pub fn reconciles(&self) -> bool {
+        self.selected
+            == self.credited + self.already_credited + self.ineligible + self.invalid + self.failed
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchRun {
+    pub id: i64,
+    pub incident: String,
+    pub params_hash: String,
+    pub selection: String,
+    pub shard_k: i64,
+    pub shard_n: i64,
+    pub max_total_cents: Option<i64>,
+    pub state: String,
+    pub cursor: i64,
+    pub tally: Tally,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -91,6 +91,71 @@ impl TestDb {
         .expect("open service")
     }
 
+    /// A service acting as `login` with `role`, registered by `sup` (a supervisor). On
+    /// PostgreSQL the identity is the connection's login, so this makes a database login of
+    /// that name, lets it use the test database, and connects as it.
+    pub async fn as_agent(
+        &self,
+        sup_svc: &Service,
+        sup: &caredesk::store::Actor,
+        login: &str,
+        role: caredesk::domain::Role,
+        clock: Arc<dyn Clock>,
+    ) -> (Service, caredesk::store::Actor) {
+        if sup_svc
+            .agents(sup)
+            .await
+            .expect("agents")
+            .iter()
+            .all(|a| a.login != login)
+        {
+            sup_svc
+                .add_agent(sup, login, None, role)
+                .await
+                .expect("add agent");
+        }
+        match (&self.admin_url, &self.db_name) {
+            (Some(admin), Some(name)) => {
+                let mut conn = sqlx::PgConnection::connect(admin)
+                    .await
+                    .expect("admin connection");
+                let create = format!(
+                    "DO $$ BEGIN CREATE ROLE {login} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(create))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create role");
+                conn.close().await.ok();
+                let db_url = replace_db_name(admin, name);
+                let mut conn = sqlx::PgConnection::connect(&db_url)
+                    .await
+                    .expect("db connection");
+                for grant in [
+                    format!("GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO {login}"),
+                    format!("GRANT ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public TO {login}"),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(grant))
+                        .execute(&mut conn)
+                        .await
+                        .expect("grant");
+                }
+                conn.close().await.ok();
+                let url = DbUrl::parse(&replace_user(&db_url, login)).expect("url");
+                let svc = Service::open(&url, &ConnectOptions::default(), clock, OpenMode::Normal)
+                    .await
+                    .expect("open as agent");
+                let actor = svc.actor(None).await.expect("agent resolves");
+                (svc, actor)
+            }
+            _ => {
+                let svc = self.service(clock).await;
+                let actor = svc.actor(Some(login)).await.expect("agent resolves");
+                (svc, actor)
+            }
+        }
+    }
+
     /// Drops a PostgreSQL test database (SQLite's goes with its temp dir).
     pub async fn cleanup(self) {
         if let (Some(admin), Some(name)) = (&self.admin_url, &self.db_name)
@@ -103,6 +168,13 @@ impl TestDb {
             .await;
         }
     }
+}
+
+fn replace_user(url: &str, login: &str) -> String {
+    let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &url[scheme_end..];
+    let host_start = rest.find('@').map(|i| i + 1).unwrap_or(0);
+    format!("{}{login}@{}", &url[..scheme_end], &rest[host_start..])
 }
 
 fn replace_db_name(base: &str, name: &str) -> String {

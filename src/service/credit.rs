@@ -1,0 +1,224 @@
+//! Credits on a call: the incident credit, appreciation requests and approvals, goodwill and
+//! reversals, and the billing export. Roles are checked here; the ledger's rules live in the
+//! domain and the database's constraints.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::Service;
+use crate::domain::{Cents, Permission, sanitize};
+use crate::error::{Error, Result};
+use crate::store::{Actor, Credit, CreditOutcome, Incident, Outcome, RequestOutcome};
+use crate::with_store;
+
+/// The goodwill cap when none is configured ($50.00).
+pub const DEFAULT_GOODWILL_CAP_CENTS: i64 = 5_000;
+const GOODWILL_CAP_KEY: &str = "goodwill_cap_cents";
+/// Longest reason accepted for a credit, in characters.
+const MAX_REASON_CHARS: usize = 500;
+
+/// What `credit apply` did or, with `--dry-run`, would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncidentCredit {
+    Applied(CreditOutcome),
+    WouldCredit {
+        account_no: String,
+        amount_cents: i64,
+        currency: String,
+    },
+    WouldFindCredited(Credit),
+}
+
+fn reason_text(reason: &str) -> Result<String> {
+    let r = sanitize(reason.trim()).into_owned();
+    if r.is_empty() {
+        return Err(Error::invalid("a reason is required"));
+    }
+    if r.chars().count() > MAX_REASON_CHARS {
+        return Err(Error::invalid(format!(
+            "the reason is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(r)
+}
+
+impl Service {
+    /// The incident an `--incident` option names; left out, the database's only incident.
+    pub async fn incident(&self, id: Option<&str>) -> Result<Incident> {
+        let all = self.incidents().await?;
+        match id {
+            Some(id) => all.into_iter().find(|i| i.id == id).ok_or_else(|| {
+                Error::invalid(format!("there is no incident \"{}\"", sanitize(id)))
+            }),
+            None => match all.len() {
+                1 => all
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| Error::System("incident vanished".to_string())),
+                0 => Err(Error::invalid("this database has no incident yet")),
+                _ => Err(Error::invalid(format!(
+                    "this database has several incidents ({}); choose one with --incident",
+                    all.iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            },
+        }
+    }
+
+    pub async fn credit_apply(
+        &self,
+        actor: &Actor,
+        account: &str,
+        incident: Option<&str>,
+        dry_run: bool,
+    ) -> Result<IncidentCredit> {
+        Self::require(
+            actor,
+            if dry_run {
+                Permission::Read
+            } else {
+                Permission::ApplyIncidentCredit
+            },
+        )?;
+        let inc = self.incident(incident).await?;
+        let a = self.resolve_account(account).await?;
+        if !dry_run {
+            let outcome = with_store!(&self.store, s => s.apply_incident_credit(actor, a.id, &inc, self.now()).await)?;
+            return Ok(IncidentCredit::Applied(outcome));
+        }
+        let o = with_store!(&self.store, s => s.classify(&[a.id], &inc).await)?
+            .pop()
+            .ok_or_else(|| Error::invalid(format!("there is no account {}", a.account_no)))?;
+        match o.outcome {
+            Outcome::Credited => Ok(IncidentCredit::WouldCredit {
+                account_no: o.account_no,
+                amount_cents: o.amount_cents,
+                currency: o.currency,
+            }),
+            Outcome::AlreadyCredited => {
+                let id = o
+                    .credit_id
+                    .ok_or_else(|| Error::System("credit without id".to_string()))?;
+                let c = with_store!(&self.store, s => s.credit_by_id(id).await)?
+                    .ok_or_else(|| Error::System("credit vanished".to_string()))?;
+                Ok(IncidentCredit::WouldFindCredited(c))
+            }
+            Outcome::Ineligible(why) => Err(Error::refused(format!(
+                "account {} is not owed the incident credit: {}",
+                o.account_no,
+                why.explain()
+            ))),
+            Outcome::Failed(why) => Err(Error::refused(format!(
+                "account {} cannot be credited: {why}",
+                o.account_no
+            ))),
+        }
+    }
+
+    pub async fn credit_request(
+        &self,
+        actor: &Actor,
+        account: &str,
+        incident: Option<&str>,
+        reason: &str,
+    ) -> Result<RequestOutcome> {
+        Self::require(actor, Permission::RequestAppreciation)?;
+        let reason = reason_text(reason)?;
+        let inc = self.incident(incident).await?;
+        let a = self.resolve_account(account).await?;
+        with_store!(&self.store, s => s.request_appreciation(actor, a.id, &inc, &reason, self.now()).await)
+    }
+
+    /// Declares a category of an account permanently lost (supervisor), which opens the
+    /// appreciation credit.
+    pub async fn declare_loss(
+        &self,
+        actor: &Actor,
+        account: &str,
+        incident: Option<&str>,
+        category: crate::domain::Category,
+        reason: &str,
+    ) -> Result<bool> {
+        Self::require(actor, Permission::DeclareLoss)?;
+        let reason = reason_text(reason)?;
+        let inc = self.incident(incident).await?;
+        let a = self.resolve_account(account).await?;
+        with_store!(&self.store, s => s.declare_loss(actor, a.id, &inc.id, category, &reason, self.now()).await)
+    }
+
+    pub async fn credit_approve(&self, actor: &Actor, request_id: i64) -> Result<CreditOutcome> {
+        Self::require(actor, Permission::ApproveCredit)?;
+        with_store!(&self.store, s => s.approve_request(actor, request_id, self.now()).await)
+    }
+
+    pub async fn goodwill_cap(&self) -> Result<i64> {
+        let v = with_store!(&self.store, s => s.meta(GOODWILL_CAP_KEY).await)?;
+        Ok(v.and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_GOODWILL_CAP_CENTS))
+    }
+
+    pub async fn set_goodwill_cap(&self, actor: &Actor, cap: Cents) -> Result<()> {
+        Self::require(actor, Permission::ManageAgents)?;
+        if cap.0 <= 0 {
+            return Err(Error::invalid("the goodwill cap must be more than $0.00"));
+        }
+        with_store!(&self.store, s => s.set_meta(actor, GOODWILL_CAP_KEY, &cap.0.to_string(), self.now()).await)
+    }
+
+    /// A goodwill credit up to the configured cap. `key` names the request for replays; left
+    /// out, the amount and reason do, so the same goodwill given twice is credited once.
+    pub async fn credit_goodwill(
+        &self,
+        actor: &Actor,
+        account: &str,
+        incident: Option<&str>,
+        amount: Cents,
+        reason: &str,
+        key: Option<&str>,
+    ) -> Result<CreditOutcome> {
+        Self::require(actor, Permission::Goodwill)?;
+        let reason = reason_text(reason)?;
+        if amount.0 <= 0 {
+            return Err(Error::invalid(format!(
+                "a goodwill credit must be more than $0.00, not {amount}"
+            )));
+        }
+        let cap = self.goodwill_cap().await?;
+        if amount.0 > cap {
+            return Err(Error::refused(format!(
+                "{amount} is over the goodwill cap of {}",
+                Cents(cap)
+            )));
+        }
+        let key = match key {
+            Some(k) if !k.trim().is_empty() => sanitize(k.trim()).into_owned(),
+            _ => hex::encode(&Sha256::digest(format!("{}|{reason}", amount.0).as_bytes())[..8]),
+        };
+        let inc = self.incident(incident).await?;
+        let a = self.resolve_account(account).await?;
+        with_store!(&self.store, s => s.goodwill(actor, a.id, &inc, amount.0, &reason, &key, self.now()).await)
+    }
+
+    pub async fn credit_reverse(
+        &self,
+        actor: &Actor,
+        credit_id: i64,
+        reason: &str,
+    ) -> Result<CreditOutcome> {
+        Self::require(actor, Permission::Reverse)?;
+        let reason = reason_text(reason)?;
+        with_store!(&self.store, s => s.reverse_credit(actor, credit_id, &reason, self.now()).await)
+    }
+
+    pub async fn credit_export(
+        &self,
+        actor: &Actor,
+        since: Option<DateTime<Utc>>,
+        each: impl FnMut(Credit) -> Result<()>,
+    ) -> Result<()> {
+        Self::require(actor, Permission::Read)?;
+        with_store!(&self.store, s => s.export_credits(since, each).await)
+    }
+}

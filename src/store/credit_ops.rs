@@ -1,0 +1,950 @@
+//! The credit ledger's transactions, compiled per backend like `ops.rs`: single credits,
+//! appreciation requests and approvals, goodwill, reversals, export, and the chunks of batch
+//! runs. The database's unique indexes are the last word on "at most once"; the code reads
+//! first only to answer a replay with the original credit.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Transaction};
+
+use super::Db;
+use super::ops::{DbRow, SqlStore, append_audit, col, credit, pick};
+use crate::domain::{self, AccountStatus, PlanPeriod};
+use crate::error::{Error, Result};
+use crate::store::types::*;
+
+fn batch_run(row: &DbRow) -> Result<BatchRun> {
+    Ok(BatchRun {
+        id: row.try_get("id")?,
+        incident: row.try_get("incident_id")?,
+        params_hash: row.try_get("params_hash")?,
+        selection: row.try_get("selection")?,
+        shard_k: row.try_get("shard_k")?,
+        shard_n: row.try_get("shard_n")?,
+        max_total_cents: row.try_get("max_total_cents")?,
+        state: row.try_get("state")?,
+        cursor: row.try_get("cursor")?,
+        tally: Tally {
+            selected: row.try_get("selected")?,
+            credited: row.try_get("credited")?,
+            already_credited: row.try_get("already")?,
+            ineligible: row.try_get("ineligible")?,
+            invalid: row.try_get("invalid")?,
+            failed: row.try_get("failed")?,
+            total_cents: row.try_get("total_cents")?,
+        },
+        started_by: row.try_get("started_by")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+fn request_row(r: &DbRow) -> Result<CreditRequest> {
+    Ok(CreditRequest {
+        id: r.try_get("id")?,
+        incident: r.try_get("incident_id")?,
+        kind: r.try_get("kind")?,
+        amount_cents: r.try_get("amount_cents")?,
+        reason: r.try_get("reason")?,
+        requested_by: r.try_get("requested_by")?,
+        requested_at: r.try_get("requested_at")?,
+        decided_by: r.try_get("decided_by")?,
+        credit_id: r.try_get("credit_id")?,
+    })
+}
+
+pub(super) fn incident_key(account_no: &str, incident: &str) -> String {
+    format!("incident:{account_no}:{incident}")
+}
+
+async fn credit_by_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<Option<Credit>> {
+    let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.request_key = $1")
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(credit).transpose()
+}
+
+async fn credit_in_tx(tx: &mut Transaction<'_, Db>, id: i64) -> Result<Credit> {
+    let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    credit(&row)
+}
+
+/// Classifies accounts for the incident credit, reading only: the rule itself is
+/// `domain::incident_credit`; this gathers its facts (status, plans in force at the start,
+/// an existing incident credit) for all `ids` in one query.
+async fn classify_in<'e, E>(exec: E, ids: &[i64], inc: &Incident) -> Result<Vec<AccountOutcome>>
+where
+    E: sqlx::Executor<'e, Database = Db>,
+{
+    let json = serde_json::to_string(ids).map_err(|e| Error::System(e.to_string()))?;
+    let rows = sqlx::query(pick(
+        "SELECT a.id, a.account_no, a.status, c.id AS credit_id, c.batch_run_id AS credit_run, c.amount_cents AS credit_amount, \
+                c.currency AS credit_currency, p.data_plan, p.price_cents, p.currency, p.valid_from, p.valid_to \
+         FROM accounts a \
+         LEFT JOIN credits c ON c.account_id = a.id AND c.incident_id = $2 AND c.kind = 'incident' \
+         LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $3 AND (p.valid_to IS NULL OR p.valid_to > $3) \
+         WHERE a.id IN (SELECT value FROM jsonb_each(jsonb($1))) ORDER BY a.id",
+        "SELECT a.id, a.account_no, a.status, c.id AS credit_id, c.batch_run_id AS credit_run, c.amount_cents AS credit_amount, \
+                c.currency AS credit_currency, p.data_plan, p.price_cents, p.currency, p.valid_from, p.valid_to \
+         FROM accounts a \
+         LEFT JOIN credits c ON c.account_id = a.id AND c.incident_id = $2 AND c.kind = 'incident' \
+         LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $3 AND (p.valid_to IS NULL OR p.valid_to > $3) \
+         WHERE a.id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb))) ORDER BY a.id",
+    ))
+    .bind(json)
+    .bind(&inc.id)
+    .bind(inc.started_at)
+    .fetch_all(exec)
+    .await?;
+
+    // Rows come ordered by account; an account with several plans in force has several rows.
+    let mut facts: BTreeMap<i64, CreditFacts> = BTreeMap::new();
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        if let std::collections::btree_map::Entry::Vacant(slot) = facts.entry(id) {
+            let existing = match r.try_get::<Option<i64>, _>("credit_id")? {
+                Some(credit_id) => Some(ExistingCredit {
+                    credit_id,
+                    run: r.try_get("credit_run")?,
+                    amount_cents: r.try_get::<Option<i64>, _>("credit_amount")?.unwrap_or(0),
+                    currency: r
+                        .try_get::<Option<String>, _>("credit_currency")?
+                        .unwrap_or_default(),
+                }),
+                None => None,
+            };
+            slot.insert(CreditFacts {
+                account_no: r.try_get("account_no")?,
+                status: col(r, "status")?,
+                existing,
+                plans: Vec::new(),
+            });
+        }
+        if let (Some(data_plan), Some(f)) = (
+            r.try_get::<Option<bool>, _>("data_plan")?,
+            facts.get_mut(&id),
+        ) {
+            f.plans.push((
+                PlanPeriod {
+                    data_plan,
+                    price_cents: r.try_get("price_cents")?,
+                    valid_from: r.try_get("valid_from")?,
+                    valid_to: r.try_get("valid_to")?,
+                },
+                r.try_get("currency")?,
+            ));
+        }
+    }
+    Ok(facts
+        .into_iter()
+        .map(|(account_id, f)| f.outcome(account_id, inc))
+        .collect())
+}
+
+/// What the incident-credit rule needs to know about one account.
+struct CreditFacts {
+    account_no: String,
+    status: AccountStatus,
+    existing: Option<ExistingCredit>,
+    /// The plans in force at the incident's start, with their currency (one, normally).
+    plans: Vec<(PlanPeriod, String)>,
+}
+
+struct ExistingCredit {
+    credit_id: i64,
+    run: Option<i64>,
+    amount_cents: i64,
+    currency: String,
+}
+
+impl CreditFacts {
+    fn outcome(self, account_id: i64, inc: &Incident) -> AccountOutcome {
+        let mut o = AccountOutcome {
+            account_id,
+            account_no: self.account_no,
+            outcome: Outcome::Credited,
+            amount_cents: 0,
+            currency: self
+                .plans
+                .first()
+                .map(|(_, c)| c.clone())
+                .unwrap_or_else(|| inc.currency.clone()),
+            credit_id: None,
+            credit_run: None,
+        };
+        if let Some(e) = self.existing {
+            o.outcome = Outcome::AlreadyCredited;
+            o.amount_cents = e.amount_cents;
+            o.currency = e.currency;
+            o.credit_id = Some(e.credit_id);
+            o.credit_run = e.run;
+            return o;
+        }
+        if self.plans.len() > 1 {
+            o.outcome = Outcome::Failed(
+                "the plan history has overlapping plans at the incident's start".to_string(),
+            );
+            return o;
+        }
+        let periods: Vec<PlanPeriod> = self.plans.iter().map(|(p, _)| *p).collect();
+        match domain::incident_credit(self.status, &periods, inc.started_at, inc.credit_months) {
+            Ok(amount) => o.amount_cents = amount,
+            Err(why) => o.outcome = Outcome::Ineligible(why),
+        }
+        o
+    }
+}
+
+/// Inserts incident credits for the eligible accounts of `planned`; the unique index turns a
+/// lost race into "already credited". Returns (account id → (credit id, amount)).
+async fn insert_incident_credits(
+    tx: &mut Transaction<'_, Db>,
+    planned: &[&AccountOutcome],
+    inc: &Incident,
+    agent: &str,
+    reason: &str,
+    run: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<i64, (i64, i64)>> {
+    if planned.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows: Vec<(i64, i64, &str, String)> = planned
+        .iter()
+        .map(|o| {
+            (
+                o.account_id,
+                o.amount_cents,
+                o.currency.as_str(),
+                incident_key(&o.account_no, &inc.id),
+            )
+        })
+        .collect();
+    let json = serde_json::to_string(&rows).map_err(|e| Error::System(e.to_string()))?;
+    let inserted = sqlx::query(pick(
+        "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, reason, batch_run_id, request_key, created_at) \
+         SELECT value->>0, $2, 'incident', value->>1, value->>2, $3, $4, $5, value->>3, $6 FROM jsonb_each(jsonb($1)) WHERE true \
+         ON CONFLICT DO NOTHING RETURNING id, account_id, amount_cents",
+        "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, reason, batch_run_id, request_key, created_at) \
+         SELECT CAST(value->>0 AS BIGINT), $2, 'incident', CAST(value->>1 AS BIGINT), value->>2, $3, $4, $5, value->>3, $6 \
+         FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value) \
+         ON CONFLICT DO NOTHING RETURNING id, account_id, amount_cents",
+    ))
+    .bind(json)
+    .bind(&inc.id)
+    .bind(agent)
+    .bind(reason)
+    .bind(run)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    inserted
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<i64, _>("account_id")?,
+                (
+                    r.try_get::<i64, _>("id")?,
+                    r.try_get::<i64, _>("amount_cents")?,
+                ),
+            ))
+        })
+        .collect()
+}
+
+impl SqlStore {
+    pub async fn classify(&self, ids: &[i64], inc: &Incident) -> Result<Vec<AccountOutcome>> {
+        classify_in(&self.pool, ids, inc).await
+    }
+
+    pub async fn credit_by_id(&self, id: i64) -> Result<Option<Credit>> {
+        let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(credit).transpose()
+    }
+
+    /// The standard incident credit for one account, by an agent on a call.
+    pub async fn apply_incident_credit(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        inc: &Incident,
+        now: DateTime<Utc>,
+    ) -> Result<CreditOutcome> {
+        let mut tx = self.begin_write().await?;
+        let planned = classify_in(&mut *tx, &[account_id], inc).await?;
+        let Some(o) = planned.first() else {
+            return Err(Error::invalid("the account does not exist"));
+        };
+        match &o.outcome {
+            Outcome::AlreadyCredited => {
+                let id = o
+                    .credit_id
+                    .ok_or_else(|| Error::System("credit without id".to_string()))?;
+                return Ok(CreditOutcome::AlreadyCredited(
+                    credit_in_tx(&mut tx, id).await?,
+                ));
+            }
+            Outcome::Ineligible(why) => {
+                return Err(Error::refused(format!(
+                    "account {} is not owed the incident credit: {}",
+                    o.account_no,
+                    why.explain()
+                )));
+            }
+            Outcome::Failed(why) => {
+                return Err(Error::refused(format!(
+                    "account {} cannot be credited: {why}",
+                    o.account_no
+                )));
+            }
+            Outcome::Credited => {}
+        }
+        let inserted = insert_incident_credits(
+            &mut tx,
+            &[o],
+            inc,
+            &actor.login,
+            "incident credit",
+            None,
+            now,
+        )
+        .await?;
+        let Some(&(credit_id, amount)) = inserted.get(&account_id) else {
+            // Another agent or a batch run credited the account in between.
+            drop(tx);
+            let mut tx = self.pool.begin().await?;
+            let c = credit_by_key(&mut tx, &incident_key(&o.account_no, &inc.id))
+                .await?
+                .ok_or_else(|| {
+                    Error::System("the credit that blocked this one has vanished".to_string())
+                })?;
+            return Ok(CreditOutcome::AlreadyCredited(c));
+        };
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[
+                AuditEntry::new("credit.incident", "ok", format!("{amount} cents"))
+                    .account(&o.account_no)
+                    .object(credit_id),
+            ],
+        )
+        .await?;
+        let c = credit_in_tx(&mut tx, credit_id).await?;
+        tx.commit().await?;
+        Ok(CreditOutcome::Credited(c))
+    }
+
+    /// An agent asks for the appreciation credit of an account with a category in
+    /// permanent-loss; a supervisor other than the requester approves it.
+    pub async fn request_appreciation(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        inc: &Incident,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RequestOutcome> {
+        let mut tx = self.begin_write().await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(r) = sqlx::query("SELECT * FROM credit_requests WHERE account_id = $1 AND incident_id = $2 AND kind = 'appreciation'")
+            .bind(account_id)
+            .bind(&inc.id)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            let existing = request_row(&r)?;
+            if existing.reason != reason {
+                return Err(Error::invalid(format!(
+                    "account {account_no} already has an appreciation request (#{}) with another reason",
+                    existing.id
+                )));
+            }
+            return Ok(RequestOutcome::AlreadyRequested(existing));
+        }
+        let lost: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM impact WHERE account_id = $1 AND incident_id = $2 AND status = 'permanent-loss')",
+        )
+        .bind(account_id)
+        .bind(&inc.id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if !lost {
+            return Err(Error::refused(format!(
+                "account {account_no} has no category in permanent-loss; the appreciation credit is only for permanent loss"
+            )));
+        }
+        let row = sqlx::query(
+            "INSERT INTO credit_requests (account_id, incident_id, kind, amount_cents, reason, requested_by, requested_at) \
+             VALUES ($1, $2, 'appreciation', $3, $4, $5, $6) RETURNING *",
+        )
+        .bind(account_id)
+        .bind(&inc.id)
+        .bind(inc.appreciation_cents)
+        .bind(reason)
+        .bind(&actor.login)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let req = request_row(&row)?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "credit.request",
+                "ok",
+                format!("appreciation {} cents", inc.appreciation_cents),
+            )
+            .account(&account_no)
+            .object(format!("request {}", req.id))],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(RequestOutcome::Requested(req))
+    }
+
+    pub async fn approve_request(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<CreditOutcome> {
+        let mut tx = self.begin_write().await?;
+        let Some(r) = sqlx::query("SELECT r.*, a.account_no FROM credit_requests r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1")
+            .bind(request_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(Error::invalid(format!("there is no credit request #{request_id}")));
+        };
+        let req = request_row(&r)?;
+        let account_no: String = r.try_get("account_no")?;
+        let account_id: i64 = r.try_get("account_id")?;
+        if let Some(cid) = req.credit_id {
+            return Ok(CreditOutcome::AlreadyCredited(
+                credit_in_tx(&mut tx, cid).await?,
+            ));
+        }
+        if req.requested_by == actor.login {
+            return Err(Error::refused(format!(
+                "{} requested #{request_id} and cannot approve it; another supervisor must",
+                actor.login
+            )));
+        }
+        let key = format!("{}:{account_no}:{}", req.kind, req.incident);
+        let currency: String = sqlx::query_scalar("SELECT currency FROM incidents WHERE id = $1")
+            .bind(&req.incident)
+            .fetch_one(&mut *tx)
+            .await?;
+        let credit_id: Option<i64> = sqlx::query_scalar(pick(
+            "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, approver, reason, request_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+            "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, approver, reason, request_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+        ))
+        .bind(account_id)
+        .bind(&req.incident)
+        .bind(&req.kind)
+        .bind(req.amount_cents)
+        .bind(currency)
+        .bind(&req.requested_by)
+        .bind(&actor.login)
+        .bind(&req.reason)
+        .bind(&key)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(credit_id) = credit_id else {
+            return Err(Error::refused(format!(
+                "account {account_no} already holds an {} credit for {}",
+                req.kind, req.incident
+            )));
+        };
+        sqlx::query("UPDATE credit_requests SET decided_by = $1, decided_at = $2, credit_id = $3 WHERE id = $4 AND decided_at IS NULL")
+            .bind(&actor.login)
+            .bind(now)
+            .bind(credit_id)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "credit.approve",
+                "ok",
+                format!("request {request_id}, {} cents", req.amount_cents),
+            )
+            .account(&account_no)
+            .object(credit_id)],
+        )
+        .await?;
+        let c = credit_in_tx(&mut tx, credit_id).await?;
+        tx.commit().await?;
+        Ok(CreditOutcome::Credited(c))
+    }
+
+    /// A goodwill credit; `key` names the request so that a replay finds it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn goodwill(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        inc: &Incident,
+        amount: i64,
+        reason: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CreditOutcome> {
+        let mut tx = self.begin_write().await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let request_key = format!("goodwill:{account_no}:{}:{key}", inc.id);
+        if let Some(c) = credit_by_key(&mut tx, &request_key).await? {
+            if c.amount_cents != amount || c.reason != reason {
+                return Err(Error::invalid(format!(
+                    "the request key \"{key}\" was used for goodwill credit #{} with another amount or reason",
+                    c.id
+                )));
+            }
+            return Ok(CreditOutcome::AlreadyCredited(c));
+        }
+        let credit_id: i64 = sqlx::query_scalar(
+            "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, approver, reason, request_key, created_at) \
+             VALUES ($1, $2, 'goodwill', $3, $4, $5, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(&inc.id)
+        .bind(amount)
+        .bind(&inc.currency)
+        .bind(&actor.login)
+        .bind(reason)
+        .bind(&request_key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[
+                AuditEntry::new("credit.goodwill", "ok", format!("{amount} cents"))
+                    .account(&account_no)
+                    .object(credit_id),
+            ],
+        )
+        .await?;
+        let c = credit_in_tx(&mut tx, credit_id).await?;
+        tx.commit().await?;
+        Ok(CreditOutcome::Credited(c))
+    }
+
+    /// A reversal: a new, negative ledger row referring to the credit it undoes.
+    pub async fn reverse_credit(
+        &self,
+        actor: &Actor,
+        credit_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CreditOutcome> {
+        let mut tx = self.begin_write().await?;
+        let Some(row) = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+            .bind(credit_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(Error::invalid(format!("there is no credit #{credit_id}")));
+        };
+        let original = credit(&row)?;
+        let account_id: i64 = row.try_get("account_id")?;
+        if original.kind == "reversal" {
+            return Err(Error::refused(format!(
+                "credit #{credit_id} is itself a reversal"
+            )));
+        }
+        let key = format!("reversal:{credit_id}");
+        if let Some(c) = credit_by_key(&mut tx, &key).await? {
+            if c.reason != reason {
+                return Err(Error::invalid(format!(
+                    "credit #{credit_id} was already reversed (#{}) with another reason",
+                    c.id
+                )));
+            }
+            return Ok(CreditOutcome::AlreadyCredited(c));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, approver, reason, reverses, request_key, created_at) \
+             VALUES ($1, $2, 'reversal', $3, $4, $5, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(&original.incident)
+        .bind(-original.amount_cents)
+        .bind(&original.currency)
+        .bind(&actor.login)
+        .bind(reason)
+        .bind(credit_id)
+        .bind(&key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "credit.reverse",
+                "ok",
+                format!("reverses {credit_id}, {} cents", -original.amount_cents),
+            )
+            .account(&original.account_no)
+            .object(id)],
+        )
+        .await?;
+        let c = credit_in_tx(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(CreditOutcome::Credited(c))
+    }
+
+    /// Every credit created at or after `since`, oldest first, handed to `each`.
+    pub async fn export_credits(
+        &self,
+        since: Option<DateTime<Utc>>,
+        mut each: impl FnMut(Credit) -> Result<()>,
+    ) -> Result<()> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE ($1 IS NULL OR c.created_at >= $1) ORDER BY c.id")
+            .bind(since)
+            .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            each(credit(&row)?)?;
+        }
+        Ok(())
+    }
+
+    // ----- batch runs ---------------------------------------------------------------------
+
+    /// The next `limit` account ids after `after` in shard `k` of `n` (k in 0..n).
+    pub async fn shard_ids_after(
+        &self,
+        after: i64,
+        k: i64,
+        n: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE id > $1 AND id % $2 = $3 ORDER BY id LIMIT $4",
+        )
+        .bind(after)
+        .bind(n)
+        .bind(k)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn count_shard(&self, k: i64, n: i64) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE id % $1 = $2")
+                .bind(n)
+                .bind(k)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Account ids of account numbers (unknown numbers are left out).
+    pub async fn ids_of_accounts(&self, account_nos: &[String]) -> Result<Vec<(String, i64)>> {
+        let json = serde_json::to_string(account_nos).map_err(|e| Error::System(e.to_string()))?;
+        let rows = sqlx::query(pick(
+            "SELECT account_no, id FROM accounts WHERE account_no IN (SELECT value FROM jsonb_each(jsonb($1)))",
+            "SELECT account_no, id FROM accounts WHERE account_no IN (SELECT value FROM jsonb_array_elements_text(CAST($1 AS jsonb)))",
+        ))
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("account_no")?, r.try_get("id")?)))
+            .collect()
+    }
+
+    /// Account ids of phone numbers (E.164); a number several accounts share maps to each.
+    pub async fn ids_of_msisdns(&self, msisdns: &[String]) -> Result<Vec<(String, i64)>> {
+        let json = serde_json::to_string(msisdns).map_err(|e| Error::System(e.to_string()))?;
+        let rows = sqlx::query(pick(
+            "SELECT msisdn, id FROM accounts WHERE msisdn IN (SELECT value FROM jsonb_each(jsonb($1)))",
+            "SELECT msisdn, id FROM accounts WHERE msisdn IN (SELECT value FROM jsonb_array_elements_text(CAST($1 AS jsonb)))",
+        ))
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("msisdn")?, r.try_get("id")?)))
+            .collect()
+    }
+
+    pub async fn running_run(&self, params_hash: &str) -> Result<Option<BatchRun>> {
+        let row =
+            sqlx::query("SELECT * FROM batch_runs WHERE params_hash = $1 AND state = 'running'")
+                .bind(params_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(batch_run).transpose()
+    }
+
+    pub async fn batch_run(&self, id: i64) -> Result<BatchRun> {
+        let row = sqlx::query("SELECT * FROM batch_runs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        batch_run(&row)
+    }
+
+    /// Resumes the unfinished run with these parameters, or starts one (audited). Concurrent
+    /// starters of the same command meet at the partial unique index and share one run.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn batch_open(
+        &self,
+        actor: &Actor,
+        inc: &Incident,
+        params_hash: &str,
+        selection: &str,
+        shard: (i64, i64),
+        max_total_cents: Option<i64>,
+        invalid: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(BatchRun, bool)> {
+        for _ in 0..3 {
+            let mut tx = self.begin_write().await?;
+            if let Some(row) =
+                sqlx::query("SELECT * FROM batch_runs WHERE params_hash = $1 AND state = 'running'")
+                    .bind(params_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            {
+                return Ok((batch_run(&row)?, true));
+            }
+            let row = sqlx::query(pick(
+                "INSERT INTO batch_runs (incident_id, params_hash, selection, shard_k, shard_n, max_total_cents, state, selected, invalid, started_by, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *",
+                "INSERT INTO batch_runs (incident_id, params_hash, selection, shard_k, shard_n, max_total_cents, state, selected, invalid, started_by, started_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'running', $7, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING *",
+            ))
+            .bind(&inc.id)
+            .bind(params_hash)
+            .bind(selection)
+            .bind(shard.0)
+            .bind(shard.1)
+            .bind(max_total_cents)
+            .bind(invalid)
+            .bind(&actor.login)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                // Another process started the same run a moment ago: join it.
+                continue;
+            };
+            let run = batch_run(&row)?;
+            append_audit(
+                &mut tx,
+                actor,
+                now,
+                &[AuditEntry::new(
+                    "batch.start",
+                    "ok",
+                    format!(
+                        "incident {}, selection {selection}, shard {}/{}, {invalid} invalid rows",
+                        inc.id,
+                        shard.0 + 1,
+                        shard.1
+                    ),
+                )
+                .object(format!("run {}", run.id))],
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok((run, false));
+        }
+        Err(Error::System(
+            "could not start or join the batch run".to_string(),
+        ))
+    }
+
+    /// One chunk of a run in one transaction: claim the chunk by moving the run's cursor from
+    /// `from` to `to` (another worker on the same run that got there first makes this return
+    /// `None`), credit the eligible accounts, write their audit records and the run's counts.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn batch_chunk(
+        &self,
+        actor: &Actor,
+        run_id: i64,
+        from: i64,
+        to: i64,
+        ids: &[i64],
+        inc: &Incident,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Tally>> {
+        let mut tx = self.begin_write().await?;
+        let claimed = sqlx::query(
+            "UPDATE batch_runs SET cursor = $1 WHERE id = $2 AND cursor = $3 AND state = 'running'",
+        )
+        .bind(to)
+        .bind(run_id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(None);
+        }
+        let mut outcomes = classify_in(&mut *tx, ids, inc).await?;
+        let planned: Vec<&AccountOutcome> = outcomes
+            .iter()
+            .filter(|o| o.outcome == Outcome::Credited)
+            .collect();
+        let inserted = insert_incident_credits(
+            &mut tx,
+            &planned,
+            inc,
+            &actor.login,
+            "batch credit run",
+            Some(run_id),
+            now,
+        )
+        .await?;
+        let mut audit = Vec::with_capacity(inserted.len());
+        for o in &mut outcomes {
+            if o.outcome != Outcome::Credited {
+                continue;
+            }
+            match inserted.get(&o.account_id) {
+                Some(&(credit_id, amount)) => {
+                    o.credit_id = Some(credit_id);
+                    o.amount_cents = amount;
+                    audit.push(
+                        AuditEntry::new(
+                            "credit.incident",
+                            "ok",
+                            format!("{amount} cents, run {run_id}"),
+                        )
+                        .account(&o.account_no)
+                        .object(credit_id),
+                    );
+                }
+                // Credited by someone else between our read and our write.
+                None => o.outcome = Outcome::AlreadyCredited,
+            }
+        }
+        let mut tally = Tally::default();
+        for o in &outcomes {
+            tally.add(o);
+        }
+        append_audit(&mut tx, actor, now, &audit).await?;
+        sqlx::query(
+            "UPDATE batch_runs SET selected = selected + $1, credited = credited + $2, already = already + $3, \
+             ineligible = ineligible + $4, failed = failed + $5, total_cents = total_cents + $6 WHERE id = $7",
+        )
+        .bind(tally.selected)
+        .bind(tally.credited)
+        .bind(tally.already_credited)
+        .bind(tally.ineligible)
+        .bind(tally.failed)
+        .bind(tally.total_cents)
+        .bind(run_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(tally))
+    }
+
+    /// Marks the run finished (once, whoever gets there first) with its audit record.
+    pub async fn batch_finish(
+        &self,
+        actor: &Actor,
+        run_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<BatchRun> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE batch_runs SET state = 'finished', finished_at = $1 WHERE id = $2 AND state = 'running'")
+            .bind(now)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let row = sqlx::query("SELECT * FROM batch_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let run = batch_run(&row)?;
+        if done == 1 {
+            let t = &run.tally;
+            append_audit(&mut tx, actor, now, &[AuditEntry::new(
+                "batch.end",
+                if t.failed > 0 { "partial" } else { "ok" },
+                format!(
+                    "selected {}, credited {}, already {}, ineligible {}, invalid {}, failed {}, total {} cents",
+                    t.selected, t.credited, t.already_credited, t.ineligible, t.invalid, t.failed, t.total_cents
+                ),
+            )
+            .object(format!("run {run_id}"))])
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    /// The ledger's own count and sum for a run (for reconciliation).
+    pub async fn ledger_for_run(&self, run_id: i64) -> Result<(i64, i64)> {
+        let row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS total FROM credits WHERE batch_run_id = $1")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((row.try_get("n")?, row.try_get("total")?))
+    }
+
+    pub async fn set_meta(
+        &self,
+        actor: &Actor,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "config.set",
+                "ok",
+                format!("{key} = {value}"),
+            )],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
