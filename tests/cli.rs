@@ -541,7 +541,10 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
     assert!(err.contains("caredesk db migrate"), "{err}");
 
     let v = json_of(caredesk(&url, Some("ops")).args(["db", "migrate"]));
-    let later = std::fs::read_dir("migrations/sqlite").expect("migrations").count() - 1;
+    let later = std::fs::read_dir("migrations/sqlite")
+        .expect("migrations")
+        .count()
+        - 1;
     assert_eq!(v["applied"], later);
     let backup = PathBuf::from(v["backup"].as_str().expect("a backup was taken"));
     assert!(
