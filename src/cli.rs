@@ -115,6 +115,23 @@ pub enum Command {
     /// Agents and their roles
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// The project's benchmarks, each beside a baseline measured in the same run
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Batch credit run and replay against one hand-written INSERT … SELECT. SQLite unless
+    /// --db names PostgreSQL (an empty database, which it fills with the demo)
+    Batch {
+        /// Accounts in the demo database
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        /// Where SQLite bench databases live (the pristine demo is kept for the next run)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -90,6 +90,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Batch { accounts, dir }) => {
+            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
+            let pg = match &explicit_db {
+                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
+                _ => None,
+            };
+            let say = |m: &str| eprintln!("{m}");
+            let b = crate::bench::batch(
+                accounts,
+                &dir,
+                pg,
+                g.agent.as_deref().unwrap_or("sofia"),
+                &say,
+            )
+            .await?;
+            print(
+                g.format,
+                crate::bench::batch_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
         }
@@ -308,7 +330,9 @@ async fn account_command(
                 json!({"category": category.as_str(), "changed": changed}),
             );
         }
-        Command::Demo(_) | Command::Init { .. } | Command::Db(_) => unreachable_command()?,
+        Command::Demo(_) | Command::Init { .. } | Command::Db(_) | Command::Bench(_) => {
+            unreachable_command()?
+        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! The library holds everything; `main.rs` only parses the command line and dispatches.
 
 pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod demo;

@@ -14,7 +14,7 @@ use super::Service;
 use crate::domain::{Permission, format_cents};
 use crate::error::{Error, Result};
 use crate::import::{BatchRef, mask_input, parse_batch_accounts};
-use crate::store::{AccountOutcome, Actor, Incident, Outcome, Tally};
+use crate::store::{AccountOutcome, Actor, ChunkSpec, Incident, Outcome, Tally};
 use crate::with_store;
 
 pub const DEFAULT_CHUNK: usize = 5_000;
@@ -152,6 +152,45 @@ impl Service {
             Selection::Listed { ids, .. } => {
                 let start = ids.partition_point(|id| *id <= cursor);
                 Ok(ids[start..].iter().take(chunk).copied().collect())
+            }
+        }
+    }
+
+    /// The next chunk to apply after `cursor`, if any.
+    async fn next_chunk(
+        &self,
+        sel: &Selection,
+        shard: (i64, i64),
+        cursor: i64,
+        chunk: usize,
+    ) -> Result<Option<ChunkSpec>> {
+        match sel {
+            Selection::All => {
+                let limit = i64::try_from(chunk).unwrap_or(i64::MAX);
+                let end = with_store!(&self.store, s => s.chunk_end(cursor, shard.0, shard.1, limit).await)?;
+                Ok(end.map(|to| ChunkSpec {
+                    from: cursor,
+                    to,
+                    k: shard.0,
+                    n: shard.1,
+                    ids: None,
+                }))
+            }
+            Selection::Listed { ids, .. } => {
+                let start = ids.partition_point(|id| *id <= cursor);
+                let part = &ids[start..ids.len().min(start + chunk)];
+                let Some(&to) = part.last() else {
+                    return Ok(None);
+                };
+                let json = serde_json::to_string(part).map_err(|e| Error::System(e.to_string()))?;
+                // The file's ids were already filtered by shard.
+                Ok(Some(ChunkSpec {
+                    from: cursor,
+                    to,
+                    k: 0,
+                    n: 1,
+                    ids: Some(json),
+                }))
             }
         }
     }
@@ -304,12 +343,13 @@ impl Service {
                     run.id
                 )));
             }
-            let ids = self.next_ids(&sel, req.shard, cursor, req.chunk).await?;
-            let Some(&to) = ids.last() else { break };
-            match with_store!(&self.store, s => s.batch_chunk(actor, run.id, cursor, to, &ids, &inc, self.now()).await)?
+            let Some(spec) = self.next_chunk(&sel, req.shard, cursor, req.chunk).await? else {
+                break;
+            };
+            match with_store!(&self.store, s => s.batch_chunk(actor, run.id, &spec, &inc, self.now()).await)?
             {
                 Some(t) => {
-                    cursor = to;
+                    cursor = spec.to;
                     done += t.selected as u64;
                 }
                 None => {

@@ -146,6 +146,17 @@ where
         .collect())
 }
 
+/// One account of a chunk with one of its plans in force at the incident's start:
+/// (id, account_no, status, data_plan, price_cents, currency).
+type CandidateRow = (
+    i64,
+    String,
+    String,
+    Option<serde_json::Value>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// What the incident-credit rule needs to know about one account.
 struct CreditFacts {
     account_no: String,
@@ -200,8 +211,8 @@ impl CreditFacts {
     }
 }
 
-/// Inserts incident credits for the eligible accounts of `planned`; the unique index turns a
-/// lost race into "already credited". Returns (account id → (credit id, amount)).
+/// Inserts incident credits for the eligible accounts of `planned` in one statement; the
+/// unique indexes turn a lost race into no row (the caller reads back what was written).
 async fn insert_incident_credits(
     tx: &mut Transaction<'_, Db>,
     planned: &[&AccountOutcome],
@@ -210,9 +221,9 @@ async fn insert_incident_credits(
     reason: &str,
     run: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<BTreeMap<i64, (i64, i64)>> {
+) -> Result<u64> {
     if planned.is_empty() {
-        return Ok(BTreeMap::new());
+        return Ok(0);
     }
     let rows: Vec<(i64, i64, &str, String)> = planned
         .iter()
@@ -226,14 +237,14 @@ async fn insert_incident_credits(
         })
         .collect();
     let json = serde_json::to_string(&rows).map_err(|e| Error::System(e.to_string()))?;
-    let inserted = sqlx::query(pick(
+    Ok(sqlx::query(pick(
         "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, reason, batch_run_id, request_key, created_at) \
          SELECT value->>0, $2, 'incident', value->>1, value->>2, $3, $4, $5, value->>3, $6 FROM jsonb_each(jsonb($1)) WHERE true \
-         ON CONFLICT DO NOTHING RETURNING id, account_id, amount_cents",
+         ON CONFLICT DO NOTHING",
         "INSERT INTO credits (account_id, incident_id, kind, amount_cents, currency, agent, reason, batch_run_id, request_key, created_at) \
          SELECT CAST(value->>0 AS BIGINT), $2, 'incident', CAST(value->>1 AS BIGINT), value->>2, $3, $4, $5, value->>3, $6 \
          FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value) \
-         ON CONFLICT DO NOTHING RETURNING id, account_id, amount_cents",
+         ON CONFLICT DO NOTHING",
     ))
     .bind(json)
     .bind(&inc.id)
@@ -241,20 +252,38 @@ async fn insert_incident_credits(
     .bind(reason)
     .bind(run)
     .bind(now)
-    .fetch_all(&mut **tx)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
+/// The credits a run wrote for accounts in (from, to]: account id → (credit id, amount).
+async fn run_credits_in(
+    tx: &mut Transaction<'_, Db>,
+    run: i64,
+    from: i64,
+    to: i64,
+) -> Result<BTreeMap<i64, (i64, i64)>> {
+    let json: Option<String> = sqlx::query_scalar(pick(
+        "SELECT json_group_array(json_array(c.account_id, c.id, c.amount_cents)) FROM credits c \
+         WHERE c.batch_run_id = $1 AND c.account_id > $2 AND c.account_id <= $3",
+        "SELECT CAST(json_agg(json_build_array(c.account_id, c.id, c.amount_cents)) AS TEXT) FROM credits c \
+         WHERE c.batch_run_id = $1 AND c.account_id > $2 AND c.account_id <= $3",
+    ))
+    .bind(run)
+    .bind(from)
+    .bind(to)
+    .fetch_one(&mut **tx)
     .await?;
-    inserted
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<i64, _>("account_id")?,
-                (
-                    r.try_get::<i64, _>("id")?,
-                    r.try_get::<i64, _>("amount_cents")?,
-                ),
-            ))
-        })
-        .collect()
+    let rows: Vec<(i64, i64, i64)> = match json.as_deref() {
+        None | Some("") => Vec::new(),
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| Error::System(format!("unreadable credits of the chunk: {e}")))?,
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(account, id, amount)| (account, (id, amount)))
+        .collect())
 }
 
 impl SqlStore {
@@ -317,31 +346,34 @@ impl SqlStore {
             now,
         )
         .await?;
-        let Some(&(credit_id, amount)) = inserted.get(&account_id) else {
+        let key = incident_key(&o.account_no, &inc.id);
+        if inserted == 0 {
             // Another agent or a batch run credited the account in between.
             drop(tx);
             let mut tx = self.pool.begin().await?;
-            let c = credit_by_key(&mut tx, &incident_key(&o.account_no, &inc.id))
-                .await?
-                .ok_or_else(|| {
-                    Error::System("the credit that blocked this one has vanished".to_string())
-                })?;
+            let c = credit_by_key(&mut tx, &key).await?.ok_or_else(|| {
+                Error::System("the credit that blocked this one has vanished".to_string())
+            })?;
             return Ok(CreditOutcome::AlreadyCredited(c));
-        };
+        }
+        let written = credit_by_key(&mut tx, &key)
+            .await?
+            .ok_or_else(|| Error::System("the new credit cannot be read back".to_string()))?;
         append_audit(
             &mut tx,
             actor,
             now,
-            &[
-                AuditEntry::new("credit.incident", "ok", format!("{amount} cents"))
-                    .account(&o.account_no)
-                    .object(credit_id),
-            ],
+            &[AuditEntry::new(
+                "credit.incident",
+                "ok",
+                format!("{} cents", written.amount_cents),
+            )
+            .account(&o.account_no)
+            .object(written.id)],
         )
         .await?;
-        let c = credit_in_tx(&mut tx, credit_id).await?;
         tx.commit().await?;
-        Ok(CreditOutcome::Credited(c))
+        Ok(CreditOutcome::Credited(written))
     }
 
     /// An agent asks for the appreciation credit of an account with a category in
@@ -788,17 +820,29 @@ impl SqlStore {
         ))
     }
 
+    /// The last account id of the chunk of `chunk` accounts after `after` in shard `k` of `n`.
+    pub async fn chunk_end(&self, after: i64, k: i64, n: i64, chunk: i64) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM accounts WHERE id > $1 AND id % $2 = $3 ORDER BY id LIMIT $4) AS chunk",
+        )
+        .bind(after)
+        .bind(n)
+        .bind(k)
+        .bind(chunk)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// One chunk of a run in one transaction: claim the chunk by moving the run's cursor from
-    /// `from` to `to` (another worker on the same run that got there first makes this return
-    /// `None`), credit the eligible accounts, write their audit records and the run's counts.
-    #[allow(clippy::too_many_arguments)]
+    /// `spec.from` to `spec.to` (another worker on the same run that got there first makes this
+    /// return `None`), credit the eligible accounts, write their audit records and the run's
+    /// counts. Only accounts without an incident credit travel to the application: a replay
+    /// reads one count per chunk.
     pub async fn batch_chunk(
         &self,
         actor: &Actor,
         run_id: i64,
-        from: i64,
-        to: i64,
-        ids: &[i64],
+        spec: &ChunkSpec,
         inc: &Incident,
         now: DateTime<Utc>,
     ) -> Result<Option<Tally>> {
@@ -806,21 +850,103 @@ impl SqlStore {
         let claimed = sqlx::query(
             "UPDATE batch_runs SET cursor = $1 WHERE id = $2 AND cursor = $3 AND state = 'running'",
         )
-        .bind(to)
+        .bind(spec.to)
         .bind(run_id)
-        .bind(from)
+        .bind(spec.from)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if claimed == 0 {
             return Ok(None);
         }
-        let mut outcomes = classify_in(&mut *tx, ids, inc).await?;
+        let already: i64 = sqlx::query_scalar(pick(
+            "SELECT COUNT(*) FROM credits c WHERE c.incident_id = $1 AND c.kind = 'incident' \
+             AND c.account_id > $2 AND c.account_id <= $3 AND c.account_id % $4 = $5 \
+             AND ($6 IS NULL OR c.account_id IN (SELECT value FROM jsonb_each(jsonb($6))))",
+            "SELECT COUNT(*) FROM credits c WHERE c.incident_id = $1 AND c.kind = 'incident' \
+             AND c.account_id > $2 AND c.account_id <= $3 AND c.account_id % $4 = $5 \
+             AND (CAST($6 AS jsonb) IS NULL OR c.account_id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($6 AS jsonb))))",
+        ))
+        .bind(&inc.id)
+        .bind(spec.from)
+        .bind(spec.to)
+        .bind(spec.n)
+        .bind(spec.k)
+        .bind(spec.ids.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        // One row holding the chunk's candidates as a JSON array: rows handed one by one from
+        // the driver cost more than the query itself. The credits lookup repeats the chunk's
+        // range so that any plan (PostgreSQL's generic plans guess from stale statistics
+        // right after a big run) reads only the chunk's part of the index.
+        let candidates: Option<String> = sqlx::query_scalar(pick(
+            "SELECT json_group_array(json_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) \
+             FROM accounts a \
+             LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2) \
+             WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
+             AND ($7 IS NULL OR a.id IN (SELECT value FROM jsonb_each(jsonb($7)))) \
+             AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.account_id = a.id AND c.account_id > $3 AND c.account_id <= $4 \
+             AND c.incident_id = $1 AND c.kind = 'incident')",
+            "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) AS TEXT) \
+             FROM accounts a \
+             LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2) \
+             WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
+             AND (CAST($7 AS jsonb) IS NULL OR a.id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($7 AS jsonb)))) \
+             AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.account_id = a.id AND c.account_id > $3 AND c.account_id <= $4 \
+             AND c.incident_id = $1 AND c.kind = 'incident')",
+        ))
+        .bind(&inc.id)
+        .bind(inc.started_at)
+        .bind(spec.from)
+        .bind(spec.to)
+        .bind(spec.n)
+        .bind(spec.k)
+        .bind(spec.ids.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        let rows: Vec<CandidateRow> = match candidates.as_deref() {
+            None | Some("") => Vec::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| Error::System(format!("unreadable chunk of accounts: {e}")))?,
+        };
+        // The query kept only plans in force at the start; the rule sees them as such.
+        let mut facts: BTreeMap<i64, CreditFacts> = BTreeMap::new();
+        for (id, account_no, status, data_plan, price_cents, currency) in rows {
+            let f = match facts.entry(id) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => v.insert(CreditFacts {
+                    account_no,
+                    status: status.parse().map_err(|_| {
+                        Error::System(format!("unknown account status \"{status}\""))
+                    })?,
+                    existing: None,
+                    plans: Vec::new(),
+                }),
+            };
+            if let Some(data_plan) = data_plan {
+                // SQLite's JSON writes a boolean column as 0 or 1.
+                let data_plan = data_plan
+                    .as_bool()
+                    .unwrap_or_else(|| data_plan.as_i64() == Some(1));
+                let period = PlanPeriod {
+                    data_plan,
+                    price_cents: price_cents.unwrap_or(0),
+                    valid_from: inc.started_at,
+                    valid_to: None,
+                };
+                f.plans
+                    .push((period, currency.unwrap_or_else(|| inc.currency.clone())));
+            }
+        }
+        let mut outcomes: Vec<AccountOutcome> = facts
+            .into_iter()
+            .map(|(id, f)| f.outcome(id, inc))
+            .collect();
         let planned: Vec<&AccountOutcome> = outcomes
             .iter()
             .filter(|o| o.outcome == Outcome::Credited)
             .collect();
-        let inserted = insert_incident_credits(
+        insert_incident_credits(
             &mut tx,
             &planned,
             inc,
@@ -830,6 +956,7 @@ impl SqlStore {
             now,
         )
         .await?;
+        let inserted = run_credits_in(&mut tx, run_id, spec.from, spec.to).await?;
         let mut audit = Vec::with_capacity(inserted.len());
         for o in &mut outcomes {
             if o.outcome != Outcome::Credited {
@@ -853,7 +980,11 @@ impl SqlStore {
                 None => o.outcome = Outcome::AlreadyCredited,
             }
         }
-        let mut tally = Tally::default();
+        let mut tally = Tally {
+            selected: already,
+            already_credited: already,
+            ..Tally::default()
+        };
         for o in &outcomes {
             tally.add(o);
         }

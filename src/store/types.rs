@@ -393,3 +393,14 @@ pub struct BatchRun {
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// The accounts of one chunk of a batch run: ids in (from, to] of shard k of n, and when the
+/// run covers a file, only the ids it lists (a JSON array).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkSpec {
+    pub from: i64,
+    pub to: i64,
+    pub k: i64,
+    pub n: i64,
+    pub ids: Option<String>,
+}
