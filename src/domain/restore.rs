@@ -427,17 +427,16 @@ pub fn apply_in_memory(live: &[LiveItem], plan: &CategoryPlan) -> Vec<LiveItem> 
             None => l.clone(),
         })
         .collect();
-    let mut next_id = live.iter().map(|l| l.id).max().unwrap_or(0) + 1;
-    for a in &plan.adds {
+    let first_new = live.iter().map(|l| l.id).max().unwrap_or(0) + 1;
+    for (id, a) in (first_new..).zip(&plan.adds) {
         out.push(LiveItem {
-            id: next_id,
+            id,
             uid: a.uid.clone(),
             natural_key: a.natural_key.clone(),
             payload: a.payload.clone(),
             content_hash: a.content_hash.clone(),
             review: a.review,
         });
-        next_id += 1;
     }
     out
 }
