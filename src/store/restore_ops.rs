@@ -285,8 +285,15 @@ async fn gather(
     let bad: i64 = head.categories.iter().map(|c| c.2).sum();
     match head.verification.as_str() {
         "corrupt" => {
+            let why = if bad == 0 {
+                "its checksum does not match its items".to_string()
+            } else if bad >= items {
+                format!("none of its {items} items match their hashes")
+            } else {
+                format!("{bad} of its {items} items do not match their hashes")
+            };
             return Err(Error::refused(format!(
-                "the backup {backup_id} is corrupt ({bad} of {items} items do not match their hashes); it cannot be restored from"
+                "the backup {backup_id} is corrupt ({why}); it cannot be restored from"
             )));
         }
         "manifest" => {
