@@ -664,37 +664,6 @@ impl SqlStore {
             return Ok(report);
         }
 
-        let counts = json!({ "categories": cats }).to_string();
-        let restore_id: i64 = sqlx::query_scalar(
-            "INSERT INTO restores (account_id, backup_id, mode, categories, agent, counts, result, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        )
-        .bind(account_id)
-        .bind(backup_id)
-        .bind(mode.as_str())
-        .bind(cats_text(&touched))
-        .bind(&actor.login)
-        .bind(&counts)
-        .bind(&report.result)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-
-        // The live state of every touched category, before anything changes.
-        sqlx::query(pick(
-            "INSERT INTO restore_archive (restore_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
-             SELECT $1, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at FROM live_items \
-             WHERE account_id = $2 AND category IN (SELECT value FROM jsonb_each(jsonb($3)))",
-            "INSERT INTO restore_archive (restore_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
-             SELECT $1, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at FROM live_items \
-             WHERE account_id = $2 AND category IN (SELECT value FROM jsonb_array_elements_text(CAST($3 AS jsonb)))",
-        ))
-        .bind(restore_id)
-        .bind(account_id)
-        .bind(cats_json(&touched))
-        .execute(&mut *tx)
-        .await?;
-
         let mut removes: Vec<i64> = Vec::new();
         let mut updates: Vec<(i64, &str, String, &str, bool)> = Vec::new();
         let mut adds: Vec<(&str, &str, &str, String, &str, bool)> = Vec::new();
@@ -741,6 +710,38 @@ impl SqlStore {
             }
         }
         let enc = |e: serde_json::Error| Error::System(format!("cannot encode items: {e}"));
+        let counts = json!({ "categories": cats }).to_string();
+        let restore_id: i64 = sqlx::query_scalar(
+            "INSERT INTO restores (account_id, backup_id, mode, categories, agent, counts, result, created_at, changes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(backup_id)
+        .bind(mode.as_str())
+        .bind(cats_text(&touched))
+        .bind(&actor.login)
+        .bind(&counts)
+        .bind(&report.result)
+        .bind(now)
+        .bind(serde_json::to_string(&changes).map_err(enc)?)
+        .fetch_one(&mut *tx)
+        .await?;
+
+        // The live state of every touched category, before anything changes.
+        sqlx::query(pick(
+            "INSERT INTO restore_archive (restore_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+             SELECT $1, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at FROM live_items \
+             WHERE account_id = $2 AND category IN (SELECT value FROM jsonb_each(jsonb($3)))",
+            "INSERT INTO restore_archive (restore_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+             SELECT $1, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at FROM live_items \
+             WHERE account_id = $2 AND category IN (SELECT value FROM jsonb_array_elements_text(CAST($3 AS jsonb)))",
+        ))
+        .bind(restore_id)
+        .bind(account_id)
+        .bind(cats_json(&touched))
+        .execute(&mut *tx)
+        .await?;
+
         if !removes.is_empty() {
             sqlx::query(pick(
                 "DELETE FROM live_items WHERE account_id = $1 AND id IN (SELECT value FROM jsonb_each(jsonb($2)))",
@@ -780,19 +781,6 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        if !changes.is_empty() {
-            sqlx::query(pick(
-                "INSERT INTO restore_changes (restore_id, category, uid, change, content_hash) \
-                 SELECT $1, value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(jsonb($2))",
-                "INSERT INTO restore_changes (restore_id, category, uid, change, content_hash) \
-                 SELECT $1, value->>0, value->>1, value->>2, value->>3 FROM jsonb_array_elements(CAST($2 AS jsonb)) AS e(value)",
-            ))
-            .bind(restore_id)
-            .bind(serde_json::to_string(&changes).map_err(enc)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-
         verify_restore(&mut tx, account_id, &g.plans).await?;
 
         for c in &cats {
@@ -910,20 +898,17 @@ impl SqlStore {
             .await?,
             "archive",
         )?;
-        let changes: Vec<(String, String, String, String)> = parse_agg(
-            sqlx::query_scalar(pick(
-                "SELECT json_group_array(json_array(category, uid, change, content_hash)) FROM restore_changes WHERE restore_id = $1",
-                "SELECT CAST(json_agg(json_build_array(category, uid, change, content_hash)) AS TEXT) FROM restore_changes WHERE restore_id = $1",
-            ))
-            .bind(restore_id)
-            .fetch_one(&mut *tx)
-            .await?,
-            "changes",
-        )?;
+        let changes: Vec<(String, String, String, String)> =
+            parse_agg(Some(row.try_get("changes")?), "the restore's changes")?;
         let mut expected: BTreeMap<(String, String), String> =
             archive.into_iter().map(|(c, u, h)| ((c, u), h)).collect();
         let mut per_cat: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        let mut by_change: HashMap<String, Vec<(String, String)>> = HashMap::new();
         for (c, u, change, h) in changes {
+            by_change
+                .entry(change.clone())
+                .or_default()
+                .push((c.clone(), u.clone()));
             let e = per_cat.entry(c.clone()).or_default();
             if change == "added" {
                 e.0 += 1;
@@ -966,35 +951,58 @@ impl SqlStore {
             )));
         }
 
-        sqlx::query(
-            "DELETE FROM live_items WHERE account_id = $1 AND id IN (SELECT l.id FROM live_items l JOIN restore_changes c \
-             ON c.category = l.category AND c.uid = l.uid WHERE l.account_id = $1 AND c.restore_id = $2 AND c.change = 'added')",
-        )
-        .bind(account_id)
-        .bind(restore_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE live_items SET natural_key = a.natural_key, payload = a.payload, content_hash = a.content_hash, origin = a.origin, \
-             review = a.review, created_at = a.created_at, updated_at = a.updated_at \
-             FROM restore_archive a JOIN restore_changes c ON c.restore_id = a.restore_id AND c.category = a.category AND c.uid = a.uid \
-             WHERE a.restore_id = $1 AND c.change = 'updated' AND live_items.account_id = $2 \
-             AND live_items.category = a.category AND live_items.uid = a.uid",
-        )
-        .bind(restore_id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
-             SELECT $2, a.category, a.uid, a.natural_key, a.payload, a.content_hash, a.origin, a.review, a.created_at, a.updated_at \
-             FROM restore_archive a JOIN restore_changes c ON c.restore_id = a.restore_id AND c.category = a.category AND c.uid = a.uid \
-             WHERE a.restore_id = $1 AND c.change = 'removed'",
-        )
-        .bind(restore_id)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
+        let enc = |e: serde_json::Error| Error::System(format!("cannot encode items: {e}"));
+        let list = |change: &str| -> Result<Option<String>> {
+            match by_change.get(change) {
+                Some(l) if !l.is_empty() => Ok(Some(serde_json::to_string(l).map_err(enc)?)),
+                _ => Ok(None),
+            }
+        };
+        if let Some(added) = list("added")? {
+            sqlx::query(pick(
+                "DELETE FROM live_items WHERE account_id = $1 AND (category, uid) IN (SELECT value->>0, value->>1 FROM jsonb_each(jsonb($2)))",
+                "DELETE FROM live_items WHERE account_id = $1 AND (category, uid) IN \
+                 (SELECT e.value->>0, e.value->>1 FROM jsonb_array_elements(CAST($2 AS jsonb)) AS e(value))",
+            ))
+            .bind(account_id)
+            .bind(added)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(updated) = list("updated")? {
+            sqlx::query(pick(
+                "UPDATE live_items SET natural_key = a.natural_key, payload = a.payload, content_hash = a.content_hash, origin = a.origin, \
+                 review = a.review, created_at = a.created_at, updated_at = a.updated_at FROM restore_archive a \
+                 WHERE a.restore_id = $1 AND (a.category, a.uid) IN (SELECT value->>0, value->>1 FROM jsonb_each(jsonb($3))) \
+                 AND live_items.account_id = $2 AND live_items.category = a.category AND live_items.uid = a.uid",
+                "UPDATE live_items SET natural_key = a.natural_key, payload = a.payload, content_hash = a.content_hash, origin = a.origin, \
+                 review = a.review, created_at = a.created_at, updated_at = a.updated_at FROM restore_archive a \
+                 WHERE a.restore_id = $1 AND (a.category, a.uid) IN \
+                 (SELECT e.value->>0, e.value->>1 FROM jsonb_array_elements(CAST($3 AS jsonb)) AS e(value)) \
+                 AND live_items.account_id = $2 AND live_items.category = a.category AND live_items.uid = a.uid",
+            ))
+            .bind(restore_id)
+            .bind(account_id)
+            .bind(updated)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(removed) = list("removed")? {
+            sqlx::query(pick(
+                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+                 SELECT $2, a.category, a.uid, a.natural_key, a.payload, a.content_hash, a.origin, a.review, a.created_at, a.updated_at \
+                 FROM restore_archive a WHERE a.restore_id = $1 AND (a.category, a.uid) IN (SELECT value->>0, value->>1 FROM jsonb_each(jsonb($3)))",
+                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+                 SELECT $2, a.category, a.uid, a.natural_key, a.payload, a.content_hash, a.origin, a.review, a.created_at, a.updated_at \
+                 FROM restore_archive a WHERE a.restore_id = $1 AND (a.category, a.uid) IN \
+                 (SELECT e.value->>0, e.value->>1 FROM jsonb_array_elements(CAST($3 AS jsonb)) AS e(value))",
+            ))
+            .bind(restore_id)
+            .bind(account_id)
+            .bind(removed)
+            .execute(&mut *tx)
+            .await?;
+        }
 
         // Exactly the archive, field by field, or nothing.
         let now_rows = full_rows(&mut tx, account_id, &cats, None).await?;
