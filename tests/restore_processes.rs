@@ -565,3 +565,63 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     svc.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn several_agents_restoring_the_same_backup_at_once_restore_it_once() {
+    let db = TestDb::new().await;
+    build_demo(&db, 200);
+    let (svc, actor) = open(&db).await;
+    let store = svc.store().clone();
+    let (account, backup) = big_snapshot(&svc, &actor, 3_000).await;
+    let live_before = count_for(
+        &store,
+        "SELECT COUNT(*) FROM live_items WHERE account_id = (SELECT id FROM accounts WHERE account_no = $1)",
+        &account,
+    )
+    .await;
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            caredesk(&db)
+                .args([
+                    "--format", "json", "restore", "apply", &account, "--backup", &backup,
+                ])
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let outcomes: Vec<Value> = children
+        .into_iter()
+        .map(|c| ok_json(c.wait_with_output().expect("wait")))
+        .collect();
+    let restored: Vec<&Value> = outcomes
+        .iter()
+        .filter(|o| o["outcome"] == "restored")
+        .collect();
+    assert_eq!(
+        restored.len(),
+        1,
+        "exactly one process restored: {outcomes:?}"
+    );
+    let id = &restored[0]["restore_id"];
+    for o in &outcomes {
+        assert_eq!(&o["restore_id"], id, "the others name the same restore");
+    }
+    let added: i64 = restored[0]["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .filter_map(|c| c["add"].as_i64())
+        .sum();
+    assert_eq!(
+        count_for(
+            &store,
+            "SELECT COUNT(*) FROM live_items WHERE account_id = (SELECT id FROM accounts WHERE account_no = $1)",
+            &account,
+        )
+        .await,
+        live_before + added
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM restores").await, 1);
+    svc.close().await;
+    db.cleanup().await;
+}
