@@ -452,6 +452,12 @@ async fn statuses(
         .collect())
 }
 
+/// Restore records without their lists of changes (which can hold thousands of entries).
+const RECORD_BY_ID: &str = "SELECT r.id, r.backup_id, r.mode, r.categories, r.agent, r.counts, r.result, r.created_at, \
+     r.undone_by, r.undone_at, a.account_no FROM restores r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1";
+const RECORDS_OF_ACCOUNT: &str = "SELECT r.id, r.backup_id, r.mode, r.categories, r.agent, r.counts, r.result, r.created_at, \
+     r.undone_by, r.undone_at, a.account_no FROM restores r JOIN accounts a ON a.id = r.account_id \
+     WHERE r.account_id = $1 ORDER BY r.id DESC";
 fn restore_record(row: &super::ops::DbRow) -> Result<RestoreRecord> {
     let counts: String = row.try_get("counts")?;
     let counts: Value = serde_json::from_str(&counts).map_err(sys("restore counts"))?;
@@ -1094,26 +1100,22 @@ impl SqlStore {
     }
 
     pub async fn restore_by_id(&self, restore_id: i64) -> Result<Option<RestoreRecord>> {
-        let row = sqlx::query(
-            "SELECT r.*, a.account_no FROM restores r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1",
-        )
-        .bind(restore_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(RECORD_BY_ID)
+            .bind(restore_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(restore_record).transpose()
     }
 
     /// An account's restores, newest first.
     pub async fn restores_of(&self, account_id: i64) -> Result<Vec<RestoreRecord>> {
-        sqlx::query(
-            "SELECT r.*, a.account_no FROM restores r JOIN accounts a ON a.id = r.account_id WHERE r.account_id = $1 ORDER BY r.id DESC",
-        )
-        .bind(account_id)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(restore_record)
-        .collect()
+        sqlx::query(RECORDS_OF_ACCOUNT)
+            .bind(account_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(restore_record)
+            .collect()
     }
 
     /// Records that the customer's device re-synced its copy of a category (`items` of it,
