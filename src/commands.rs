@@ -52,23 +52,21 @@ async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
-    let Some(command) = cli.command else {
-        return Err(Error::invalid(
-            "the agents' screen is not part of this build yet; use the commands (see `caredesk --help`), \
-             for example `caredesk demo --no-tui` and then `caredesk lookup NAME`",
-        ));
-    };
     let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
     let url = explicit_db.clone().unwrap_or_else(default_db);
+    let Some(command) = cli.command else {
+        return open_tui(&url, g.agent.as_deref(), g.no_color).await;
+    };
     match command {
         Command::Demo(args) => {
-            demo(
-                explicit_db.unwrap_or_else(default_demo_db),
-                g.agent.as_deref(),
-                g.format,
-                args,
-            )
-            .await
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let no_tui = args.no_tui;
+            let admin = demo(url.clone(), g.agent.as_deref(), g.format, args).await?;
+            if no_tui {
+                return Ok(());
+            }
+            let agent = matches!(url, DbUrl::Sqlite(_)).then_some(admin.as_str());
+            open_tui(&url, agent, g.no_color).await
         }
         Command::Init { admin } => {
             let svc = Service::open(
@@ -381,7 +379,26 @@ async fn clear_old_demo(path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -> Result<()> {
+/// Opens the agents' screen once the acting agent is known (unknown or disabled: exit 3
+/// before the screen opens).
+async fn open_tui(url: &DbUrl, agent: Option<&str>, no_color: bool) -> Result<()> {
+    if let DbUrl::Sqlite(path) = url
+        && !path.exists()
+    {
+        return Err(Error::invalid(format!(
+            "there is no database at {}; build a demo with `caredesk demo` or create one with `caredesk init --admin LOGIN`",
+            path.display()
+        )));
+    }
+    let svc = open(url, OpenMode::Normal).await?;
+    let actor = svc.actor(agent).await?;
+    let result = crate::tui::run(svc.clone(), actor, crate::tui::Options { no_color }).await;
+    svc.close().await;
+    result
+}
+
+/// Builds the demo; returns the login it registered as the supervisor who ran it.
+async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -> Result<String> {
     if args.accounts == 0 {
         return Err(Error::invalid("--accounts must be at least 1"));
     }
@@ -463,7 +480,7 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
             "admin": admin,
         }),
     );
-    Ok(())
+    Ok(admin)
 }
 
 async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> {

@@ -1,0 +1,714 @@
+//! The agents' screen as data: `App` holds the state, `update(msg)` changes it and returns the
+//! effects to run (queries, actions), never waiting on I/O itself. The worker runs effects and
+//! answers with messages; the view only reads `App`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+
+use super::keymap::{Action, Keymap};
+use crate::domain::{self, AccountStatus, Category, CategoryStatus, PlanPeriod, Role, format_cents};
+use crate::store::{AccountDetail, AccountSummary, Actor, IncidentTotals};
+
+/// Results the search asks for.
+pub const SEARCH_LIMIT: usize = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Search,
+    Account,
+    Worklist,
+    Dashboard,
+}
+
+/// Work for the worker; `update` returns these instead of doing them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Search { seq: u64, query: String },
+    LoadAccount { id: i64 },
+    LoadWorklist { status: Option<CategoryStatus> },
+    LoadDashboard,
+    Run(Command),
+}
+
+/// A change the agent confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ApplyCredit { account_id: i64, account_no: String },
+    RequestAppreciation { account_id: i64, account_no: String, reason: String },
+    Approve { account_id: i64, request_id: i64 },
+    AddNote { account_id: i64, account_no: String, text: String },
+    DeclareLoss { account_id: i64, account_no: String, category: Category, reason: String },
+}
+
+/// What the worker tells the screen.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize,
+    Tick,
+    SearchDone { seq: u64, query: String, result: Result<Vec<AccountSummary>, String> },
+    AccountLoaded(Result<Box<AccountDetail>, String>),
+    WorklistLoaded(Result<Vec<AccountSummary>, String>),
+    DashboardLoaded(Result<IncidentTotals, String>),
+    /// A command finished: what to tell the agent, and the account to reload.
+    Done { result: Result<String, String>, reload: Option<i64> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+/// A confirm dialog: focus starts on Cancel; `y` confirms, `n`/Esc cancels, Enter presses the
+/// focused button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub confirm_label: String,
+    pub command: Command,
+    pub focus: Button,
+}
+
+/// What a text field is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputPurpose {
+    Note,
+    AppreciationReason,
+    LossReason(Category),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextInput {
+    pub title: String,
+    pub text: String,
+    pub purpose: InputPurpose,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub actor: Actor,
+    pub db_label: String,
+    pub keymap: Keymap,
+    pub screen: Screen,
+    back: Vec<Screen>,
+
+    pub query: String,
+    pub search_focus: bool,
+    search_seq: u64,
+    pub results: Vec<AccountSummary>,
+    pub results_query: String,
+    pub selected: usize,
+    pub searching: bool,
+
+    pub account: Option<AccountDetail>,
+    pub loading_account: bool,
+    pub category_selected: usize,
+
+    pub worklist: Vec<AccountSummary>,
+    pub worklist_filter: Option<CategoryStatus>,
+    pub worklist_selected: usize,
+    pub loading_worklist: bool,
+
+    pub totals: Option<IncidentTotals>,
+    pub loading_dashboard: bool,
+
+    pub dialog: Option<Dialog>,
+    pub input: Option<TextInput>,
+    pub help: bool,
+    pub message: Option<(Level, String)>,
+    pub running: usize,
+    pub spinner: usize,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(actor: Actor, db_label: String, keymap: Keymap) -> Self {
+        Self {
+            actor,
+            db_label,
+            keymap,
+            screen: Screen::Search,
+            back: Vec::new(),
+            query: String::new(),
+            search_focus: true,
+            search_seq: 0,
+            results: Vec::new(),
+            results_query: String::new(),
+            selected: 0,
+            searching: false,
+            account: None,
+            loading_account: false,
+            category_selected: 0,
+            worklist: Vec::new(),
+            worklist_filter: None,
+            worklist_selected: 0,
+            loading_worklist: false,
+            totals: None,
+            loading_dashboard: false,
+            dialog: None,
+            input: None,
+            help: false,
+            message: None,
+            running: 0,
+            spinner: 0,
+            quit: false,
+        }
+    }
+
+    /// Whether anything is in flight (the spinner turns, and only then the loop ticks).
+    pub fn busy(&self) -> bool {
+        self.searching || self.loading_account || self.loading_worklist || self.loading_dashboard || self.running > 0
+    }
+
+    fn go(&mut self, screen: Screen) {
+        if self.screen != screen {
+            self.back.push(self.screen);
+            self.screen = screen;
+        }
+    }
+
+    fn go_back(&mut self) {
+        if let Some(s) = self.back.pop() {
+            self.screen = s;
+        } else {
+            self.screen = Screen::Search;
+        }
+        if self.screen == Screen::Search {
+            self.search_focus = true;
+        }
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some((Level::Info, text.into()));
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        self.message = Some((Level::Error, text.into()));
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.on_key(k),
+            Msg::Mouse(m) => self.on_mouse(m),
+            Msg::Resize => Vec::new(),
+            Msg::Tick => {
+                self.spinner = self.spinner.wrapping_add(1);
+                Vec::new()
+            }
+            Msg::SearchDone { seq, query, result } => {
+                // Only the latest query's answer counts; older ones arrive late and are dropped.
+                if seq != self.search_seq {
+                    return Vec::new();
+                }
+                self.searching = false;
+                match result {
+                    Ok(r) => {
+                        self.results = r;
+                        self.results_query = query;
+                        self.selected = self.selected.min(self.results.len().saturating_sub(1));
+                    }
+                    Err(e) => self.error(e),
+                }
+                Vec::new()
+            }
+            Msg::AccountLoaded(r) => {
+                self.loading_account = false;
+                match r {
+                    Ok(d) => {
+                        self.category_selected = self.category_selected.min(d.categories.len().saturating_sub(1));
+                        self.account = Some(*d);
+                    }
+                    Err(e) => self.error(e),
+                }
+                Vec::new()
+            }
+            Msg::WorklistLoaded(r) => {
+                self.loading_worklist = false;
+                match r {
+                    Ok(list) => {
+                        self.worklist_selected = self.worklist_selected.min(list.len().saturating_sub(1));
+                        self.worklist = list;
+                    }
+                    Err(e) => self.error(e),
+                }
+                Vec::new()
+            }
+            Msg::DashboardLoaded(r) => {
+                self.loading_dashboard = false;
+                match r {
+                    Ok(t) => self.totals = Some(t),
+                    Err(e) => self.error(e),
+                }
+                Vec::new()
+            }
+            Msg::Done { result, reload } => {
+                self.running = self.running.saturating_sub(1);
+                match result {
+                    Ok(m) => self.info(m),
+                    Err(e) => self.error(e),
+                }
+                match reload {
+                    Some(id) if self.account.as_ref().is_some_and(|a| a.summary.id == id) => {
+                        self.loading_account = true;
+                        vec![Effect::LoadAccount { id }]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
+    fn search_effect(&mut self) -> Vec<Effect> {
+        self.search_seq += 1;
+        if self.query.trim().is_empty() {
+            self.searching = false;
+            self.results.clear();
+            self.results_query.clear();
+            return Vec::new();
+        }
+        self.searching = true;
+        self.selected = 0;
+        vec![Effect::Search { seq: self.search_seq, query: self.query.clone() }]
+    }
+
+    fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        if self.dialog.is_some() {
+            return self.on_dialog_key(k);
+        }
+        if self.input.is_some() {
+            return self.on_input_key(k);
+        }
+        if self.help {
+            if matches!(self.keymap.action(&k), Some(Action::Help | Action::Back | Action::Quit)) || k.code == KeyCode::Esc {
+                self.help = false;
+            }
+            return Vec::new();
+        }
+        if self.screen == Screen::Search && self.search_focus {
+            return self.on_search_field_key(k);
+        }
+        let Some(action) = self.keymap.action(&k) else {
+            return Vec::new();
+        };
+        self.on_action(action)
+    }
+
+    /// In the search field every printable key is text; only editing and navigation keys act.
+    fn on_search_field_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        match k.code {
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && !k.modifiers.contains(KeyModifiers::ALT) => {
+                self.query.push(c);
+                self.search_effect()
+            }
+            KeyCode::Backspace => {
+                self.query.pop();
+                self.search_effect()
+            }
+            KeyCode::Char('u') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.query.clear();
+                self.search_effect()
+            }
+            KeyCode::Down => {
+                self.selected = (self.selected + 1).min(self.results.len().saturating_sub(1));
+                Vec::new()
+            }
+            KeyCode::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                Vec::new()
+            }
+            KeyCode::Enter => self.open_selected_result(),
+            KeyCode::Esc | KeyCode::Tab => {
+                // Leave the field: keys are actions again (`/` comes back).
+                self.search_focus = false;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn open_selected_result(&mut self) -> Vec<Effect> {
+        match self.results.get(self.selected) {
+            Some(a) => {
+                let id = a.id;
+                self.open_account(id)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn open_account(&mut self, id: i64) -> Vec<Effect> {
+        if self.account.as_ref().map(|a| a.summary.id) != Some(id) {
+            self.account = None;
+            self.category_selected = 0;
+        }
+        self.loading_account = true;
+        self.message = None;
+        self.go(Screen::Account);
+        vec![Effect::LoadAccount { id }]
+    }
+
+    fn on_action(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Help => {
+                self.help = true;
+                Vec::new()
+            }
+            Action::Search => {
+                self.back.clear();
+                self.screen = Screen::Search;
+                self.search_focus = true;
+                Vec::new()
+            }
+            Action::Back => {
+                self.go_back();
+                Vec::new()
+            }
+            Action::Worklist => {
+                self.go(Screen::Worklist);
+                self.loading_worklist = true;
+                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+            }
+            Action::Dashboard => {
+                self.go(Screen::Dashboard);
+                self.loading_dashboard = true;
+                vec![Effect::LoadDashboard]
+            }
+            Action::Refresh => self.refresh(),
+            Action::Up | Action::Down => {
+                self.move_selection(if action == Action::Up { -1 } else { 1 });
+                Vec::new()
+            }
+            Action::Open => match self.screen {
+                Screen::Search => self.open_selected_result(),
+                Screen::Worklist => match self.worklist.get(self.worklist_selected) {
+                    Some(a) => {
+                        let id = a.id;
+                        self.open_account(id)
+                    }
+                    None => Vec::new(),
+                },
+                _ => Vec::new(),
+            },
+            Action::Filter if self.screen == Screen::Worklist => {
+                self.worklist_filter = next_filter(self.worklist_filter);
+                self.worklist_selected = 0;
+                self.loading_worklist = true;
+                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+            }
+            Action::Credit => self.on_account(Self::ask_credit),
+            Action::Appreciation => self.on_account(Self::ask_appreciation),
+            Action::Approve => self.on_account(Self::ask_approve),
+            Action::Note => self.on_account(|app, _| {
+                app.input = Some(TextInput { title: "Note for the timeline".to_string(), text: String::new(), purpose: InputPurpose::Note });
+                Vec::new()
+            }),
+            Action::DeclareLoss => self.on_account(Self::ask_declare_loss),
+            Action::Restore | Action::Undo => self.on_account(|app, _| {
+                app.error("restores are not part of this build yet; use the command line when they land");
+                Vec::new()
+            }),
+            Action::Filter => Vec::new(),
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        match self.screen {
+            Screen::Search => self.search_effect(),
+            Screen::Account => match &self.account {
+                Some(a) => {
+                    let id = a.summary.id;
+                    self.loading_account = true;
+                    vec![Effect::LoadAccount { id }]
+                }
+                None => Vec::new(),
+            },
+            Screen::Worklist => {
+                self.loading_worklist = true;
+                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+            }
+            Screen::Dashboard => {
+                self.loading_dashboard = true;
+                vec![Effect::LoadDashboard]
+            }
+        }
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        let (sel, len) = match self.screen {
+            Screen::Search => (&mut self.selected, self.results.len()),
+            Screen::Worklist => (&mut self.worklist_selected, self.worklist.len()),
+            Screen::Account => (&mut self.category_selected, self.account.as_ref().map_or(0, |a| a.categories.len())),
+            Screen::Dashboard => return,
+        };
+        if len == 0 {
+            return;
+        }
+        *sel = sel.saturating_add_signed(delta).min(len - 1);
+    }
+
+    /// Runs `f` with the open account, or says there is none.
+    fn on_account(&mut self, f: impl FnOnce(&mut Self, AccountDetail) -> Vec<Effect>) -> Vec<Effect> {
+        match (&self.screen, &self.account) {
+            (Screen::Account, Some(a)) => {
+                let a = a.clone();
+                f(self, a)
+            }
+            _ => {
+                self.error("open an account first (search, then Enter)");
+                Vec::new()
+            }
+        }
+    }
+
+    fn allowed(&mut self, p: domain::Permission) -> bool {
+        if self.actor.role.allows(p) {
+            true
+        } else {
+            self.error(format!("{} ({}) may not {}", self.actor.login, self.actor.role, p.describe()));
+            false
+        }
+    }
+
+    /// The credit dialog shows the amount and why; refusals the rules already know are told
+    /// at once (the service checks again when it runs).
+    fn ask_credit(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::ApplyIncidentCredit) {
+            return Vec::new();
+        }
+        if let Some(c) = a.credits.iter().find(|c| c.kind == "incident") {
+            self.info(format!(
+                "already credited: incident credit #{} of {} on {}",
+                c.id,
+                format_cents(c.amount_cents, &c.currency),
+                c.created_at.format("%Y-%m-%d")
+            ));
+            return Vec::new();
+        }
+        let Some(inc) = &a.incident else {
+            self.error("this database has no incident");
+            return Vec::new();
+        };
+        let periods: Vec<PlanPeriod> = a
+            .plans
+            .iter()
+            .map(|p| PlanPeriod { data_plan: p.data_plan, price_cents: p.price_cents, valid_from: p.valid_from, valid_to: p.valid_to })
+            .collect();
+        match domain::incident_credit(a.summary.account_status, &periods, inc.started_at, inc.credit_months) {
+            Err(why) => {
+                self.error(format!("account {} is not owed the incident credit: {}", a.summary.account_no, why.explain()));
+                Vec::new()
+            }
+            Ok(amount) => {
+                let plan = a.plan_at(inc.started_at);
+                let (code, price, currency) =
+                    plan.map_or(("?".to_string(), 0, "USD".to_string()), |p| (p.plan_code.clone(), p.price_cents, p.currency.clone()));
+                let months = if inc.credit_months == 1 { "one month".to_string() } else { format!("{} months", inc.credit_months) };
+                self.dialog = Some(Dialog {
+                    title: "Apply the incident credit".to_string(),
+                    lines: vec![
+                        format!("Credit {} to account {} ({}).", format_cents(amount, &currency), a.summary.account_no, a.summary.name),
+                        format!(
+                            "Why: {months} of {code} at {}/month, the data plan in force when the incident began ({}).",
+                            format_cents(price, &currency),
+                            inc.started_at.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                        "It is credited once; a second try changes nothing.".to_string(),
+                    ],
+                    confirm_label: "Credit".to_string(),
+                    command: Command::ApplyCredit { account_id: a.summary.id, account_no: a.summary.account_no.clone() },
+                    focus: Button::Cancel,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    fn ask_appreciation(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::RequestAppreciation) {
+            return Vec::new();
+        }
+        if let Some(r) = a.requests.iter().find(|r| r.kind == "appreciation") {
+            self.info(format!("already requested (request #{} by {})", r.id, r.requested_by));
+            return Vec::new();
+        }
+        if !a.categories.iter().any(|c| c.status == CategoryStatus::PermanentLoss) {
+            self.error("the appreciation credit is only for an account with a category in permanent-loss");
+            return Vec::new();
+        }
+        self.input = Some(TextInput {
+            title: "Why this customer should get the appreciation credit".to_string(),
+            text: String::new(),
+            purpose: InputPurpose::AppreciationReason,
+        });
+        Vec::new()
+    }
+
+    fn ask_approve(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::ApproveCredit) {
+            return Vec::new();
+        }
+        let Some(r) = a.requests.iter().find(|r| r.decided_by.is_none()) else {
+            self.info("no request is waiting for approval on this account");
+            return Vec::new();
+        };
+        if r.requested_by == self.actor.login {
+            self.error("you requested this credit; another supervisor must approve it");
+            return Vec::new();
+        }
+        self.dialog = Some(Dialog {
+            title: "Approve the appreciation credit".to_string(),
+            lines: vec![
+                format!("Approve request #{} by {}: {} for account {}.", r.id, r.requested_by, format_cents(r.amount_cents, "USD"), a.summary.account_no),
+                format!("Reason given: {}", r.reason),
+            ],
+            confirm_label: "Approve".to_string(),
+            command: Command::Approve { account_id: a.summary.id, request_id: r.id },
+            focus: Button::Cancel,
+        });
+        Vec::new()
+    }
+
+    fn ask_declare_loss(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::DeclareLoss) {
+            return Vec::new();
+        }
+        let Some(c) = a.categories.get(self.category_selected) else {
+            self.error("this account has no categories");
+            return Vec::new();
+        };
+        if !c.server_lost {
+            self.error(format!("{} were not lost by the server", c.category));
+            return Vec::new();
+        }
+        self.input = Some(TextInput {
+            title: format!("Why are {} permanently lost?", c.category),
+            text: String::new(),
+            purpose: InputPurpose::LossReason(c.category),
+        });
+        Vec::new()
+    }
+
+    fn on_input_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Some(input) = self.input.as_mut() else { return Vec::new() };
+        match k.code {
+            KeyCode::Esc => self.input = None,
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Enter => {
+                let text = input.text.trim().to_string();
+                let purpose = input.purpose.clone();
+                if text.is_empty() {
+                    self.error("type something first, or Esc to cancel");
+                    return Vec::new();
+                }
+                self.input = None;
+                let Some(a) = self.account.clone() else { return Vec::new() };
+                let (id, no) = (a.summary.id, a.summary.account_no.clone());
+                let preview: String = text.chars().take(60).collect();
+                self.dialog = Some(match purpose {
+                    InputPurpose::Note => Dialog {
+                        title: "Add the note".to_string(),
+                        lines: vec![format!("Add to account {no}'s timeline:"), format!("\"{preview}\"")],
+                        confirm_label: "Add".to_string(),
+                        command: Command::AddNote { account_id: id, account_no: no, text },
+                        focus: Button::Cancel,
+                    },
+                    InputPurpose::AppreciationReason => Dialog {
+                        title: "Request the appreciation credit".to_string(),
+                        lines: vec![
+                            format!(
+                                "Request {} for account {no}; a supervisor other than you approves it.",
+                                format_cents(a.incident.as_ref().map_or(10_000, |i| i.appreciation_cents), "USD")
+                            ),
+                            format!("Reason: \"{preview}\""),
+                        ],
+                        confirm_label: "Request".to_string(),
+                        command: Command::RequestAppreciation { account_id: id, account_no: no, reason: text },
+                        focus: Button::Cancel,
+                    },
+                    InputPurpose::LossReason(category) => Dialog {
+                        title: "Declare a permanent loss".to_string(),
+                        lines: vec![
+                            format!("Declare account {no}'s {category} permanently lost?"),
+                            "This opens the appreciation credit and cannot be undone here.".to_string(),
+                        ],
+                        confirm_label: "Declare".to_string(),
+                        command: Command::DeclareLoss { account_id: id, account_no: no, category, reason: text },
+                        focus: Button::Cancel,
+                    },
+                });
+            }
+            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
+                if input.text.chars().count() < crate::service::MAX_NOTE_CHARS {
+                    input.text.push(c);
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn on_dialog_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Some(d) = self.dialog.as_mut() else { return Vec::new() };
+        let confirmed = match k.code {
+            KeyCode::Char('y') | KeyCode::Char('Y') => true,
+            KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => false,
+            KeyCode::Enter => d.focus == Button::Confirm,
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right | KeyCode::Char('h') | KeyCode::Char('l') => {
+                d.focus = if d.focus == Button::Cancel { Button::Confirm } else { Button::Cancel };
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        let Some(d) = self.dialog.take() else { return Vec::new() };
+        if !confirmed {
+            self.info("cancelled; nothing changed");
+            return Vec::new();
+        }
+        self.running += 1;
+        self.message = Some((Level::Info, format!("{}…", d.title)));
+        vec![Effect::Run(d.command)]
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        match m.kind {
+            MouseEventKind::ScrollDown => self.move_selection(1),
+            MouseEventKind::ScrollUp => self.move_selection(-1),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Whether the account's status is closed (for the header's wording).
+    pub fn closed(&self) -> bool {
+        self.account.as_ref().is_some_and(|a| a.summary.account_status == AccountStatus::Closed)
+    }
+
+    pub fn is_supervisor(&self) -> bool {
+        self.actor.role == Role::Supervisor
+    }
+}
+
+fn next_filter(f: Option<CategoryStatus>) -> Option<CategoryStatus> {
+    match f {
+        None => Some(CategoryStatus::ALL[0]),
+        Some(s) => CategoryStatus::ALL.iter().position(|x| *x == s).and_then(|i| CategoryStatus::ALL.get(i + 1).copied()),
+    }
+}
