@@ -226,9 +226,9 @@ const SUMMARY_WIDTHS: [Constraint; 6] = [
     Constraint::Length(18),
     Constraint::Length(10),
     Constraint::Length(13),
-    Constraint::Min(12),
+    Constraint::Fill(3),
     Constraint::Length(9),
-    Constraint::Fill(1),
+    Constraint::Fill(2),
 ];
 
 fn render_search(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -297,8 +297,11 @@ fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     ];
     let banner_h = if at_risk.is_empty() { 0 } else { wrapped_height(&banner_text, area.width).saturating_add(1) };
     let rows = u16::try_from(a.categories.len()).unwrap_or(6).max(1);
+    // On a short screen the words to read out come first, then the categories.
+    let banner_h = banner_h.min(area.height.saturating_sub(2));
+    let cats_h = (rows + 2).min(area.height.saturating_sub(2 + banner_h));
     let [head, banner, cats, bottom] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(banner_h), Constraint::Length(rows + 2), Constraint::Min(0)]).areas(area);
+        Layout::vertical([Constraint::Length(2), Constraint::Length(banner_h), Constraint::Length(cats_h), Constraint::Min(0)]).areas(area);
     f.render_widget(Paragraph::new(header), head);
     if !at_risk.is_empty() {
         let text = vec![Line::styled(banner_text[0].clone(), theme.banner()), Line::from(banner_text[1].clone())];
@@ -452,11 +455,7 @@ fn short(s: CategoryStatus) -> &'static str {
 }
 
 fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let mut lines = vec![
-        Line::styled("In the search field every key is text; Esc leaves it, / comes back.", theme.dim()),
-        Line::styled("In a dialog: y confirms, n or Esc cancels, Enter presses the focused button.", theme.dim()),
-        Line::from(""),
-    ];
+    let mut lines = vec![Line::styled("Text fields take every key (Esc leaves). Dialogs: y yes, n/Esc no.", theme.dim())];
     for action in Action::ALL {
         lines.push(Line::from(vec![
             Span::styled(format!("{:>12}  ", app.keymap.hint(action)), theme.title()),
@@ -464,7 +463,7 @@ fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ]));
     }
     let height = u16::try_from(lines.len()).unwrap_or(20).saturating_add(2);
-    let popup = centered(area, 64, height);
+    let popup = centered(area, 70, height);
     f.render_widget(Clear, popup);
     f.render_widget(
         Paragraph::new(lines)
