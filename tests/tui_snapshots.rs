@@ -34,13 +34,23 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let db = common::TestDb::sqlite();
     let svc = db.service(common::clock() as Arc<dyn Clock>).await;
-    caredesk::demo::build(&svc, 300, 2009, "sofia", None).await.expect("demo");
+    caredesk::demo::build(&svc, 300, 2009, "sofia", None)
+        .await
+        .expect("demo");
     let actor = svc.actor(Some("alice")).await.expect("alice");
-    Fixture { _db: db, svc, actor }
+    Fixture {
+        _db: db,
+        svc,
+        actor,
+    }
 }
 
 fn new_app(actor: &Actor) -> App {
-    App::new(actor.clone(), "sqlite:demo.db".to_string(), Keymap::default())
+    App::new(
+        actor.clone(),
+        "sqlite:demo.db".to_string(),
+        Keymap::default(),
+    )
 }
 
 fn draw(app: &App, w: u16, h: u16, theme: Theme) -> Terminal<TestBackend> {
@@ -60,7 +70,11 @@ async fn searched(f: &Fixture, query: &str) -> App {
         seq += 1;
     }
     let result = f.svc.lookup(query, 50).await.map_err(|e| e.to_string());
-    app.update(Msg::SearchDone { seq, query: query.to_string(), result });
+    app.update(Msg::SearchDone {
+        seq,
+        query: query.to_string(),
+        result,
+    });
     app
 }
 
@@ -68,14 +82,23 @@ async fn account(f: &Fixture, account_no: &str) -> App {
     let mut app = searched(f, account_no).await;
     app.update(code(KeyCode::Enter));
     let id = f.svc.resolve_account(account_no).await.expect("account").id;
-    let d = f.svc.detail(&f.actor, id).await.map(Box::new).map_err(|e| e.to_string());
+    let d = f
+        .svc
+        .detail(&f.actor, id)
+        .await
+        .map(Box::new)
+        .map_err(|e| e.to_string());
     app.update(Msg::AccountLoaded(d));
     app
 }
 
 /// An account whose phone still holds data (the advisory banner shows).
 async fn at_risk_account(f: &Fixture) -> String {
-    let list = f.svc.worklist(&f.actor, Some(caredesk::domain::CategoryStatus::AtRisk), 1).await.expect("worklist");
+    let list = f
+        .svc
+        .worklist(&f.actor, Some(caredesk::domain::CategoryStatus::AtRisk), 1)
+        .await
+        .expect("worklist");
     list[0].account_no.clone()
 }
 
@@ -95,13 +118,22 @@ async fn the_account_screen_shows_the_advisory_categories_backups_and_credits() 
     let f = fixture().await;
     let showcase = account(&f, "310000001").await;
     assert_eq!(showcase.screen, Screen::Account);
-    insta::assert_snapshot!("account_showcase_80x24", draw(&showcase, 80, 24, COLOR).backend());
+    insta::assert_snapshot!(
+        "account_showcase_80x24",
+        draw(&showcase, 80, 24, COLOR).backend()
+    );
     let risky = account(&f, &at_risk_account(&f).await).await;
     let screen = draw(&risky, 80, 24, COLOR).backend().to_string();
     assert!(screen.contains("AT RISK"), "{screen}");
-    assert!(screen.contains("Do not remove the battery"), "the words to read out: {screen}");
+    assert!(
+        screen.contains("Do not remove the battery"),
+        "the words to read out: {screen}"
+    );
     insta::assert_snapshot!("account_at_risk_80x24", screen);
-    insta::assert_snapshot!("account_at_risk_50x14", draw(&risky, 50, 14, COLOR).backend());
+    insta::assert_snapshot!(
+        "account_at_risk_50x14",
+        draw(&risky, 50, 14, COLOR).backend()
+    );
 }
 
 #[tokio::test]
@@ -120,14 +152,21 @@ async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
     let mut wl = new_app(&f.actor);
     wl.update(code(KeyCode::Esc));
     wl.update(key('w'));
-    wl.update(Msg::WorklistLoaded(f.svc.worklist(&f.actor, None, 500).await.map_err(|e| e.to_string())));
+    wl.update(Msg::WorklistLoaded(
+        f.svc
+            .worklist(&f.actor, None, 500)
+            .await
+            .map_err(|e| e.to_string()),
+    ));
     insta::assert_snapshot!("worklist_80x24", draw(&wl, 80, 24, COLOR).backend());
     insta::assert_snapshot!("worklist_50x14", draw(&wl, 50, 14, COLOR).backend());
 
     let mut dash = new_app(&f.actor);
     dash.update(code(KeyCode::Esc));
     dash.update(key('d'));
-    dash.update(Msg::DashboardLoaded(f.svc.totals(&f.actor).await.map_err(|e| e.to_string())));
+    dash.update(Msg::DashboardLoaded(
+        f.svc.totals(&f.actor).await.map_err(|e| e.to_string()),
+    ));
     insta::assert_snapshot!("dashboard_80x24", draw(&dash, 80, 24, COLOR).backend());
     insta::assert_snapshot!("dashboard_50x14", draw(&dash, 50, 14, COLOR).backend());
 }
@@ -148,14 +187,21 @@ async fn no_color_carries_meaning_by_text_and_modifiers_only() {
     }
     let text = t.backend().to_string();
     assert!(text.contains("[at-risk]"), "statuses are words");
-    assert!(text.contains("> Cancel (n) <"), "the focused button is marked, not only coloured");
+    assert!(
+        text.contains("> Cancel (n) <"),
+        "the focused button is marked, not only coloured"
+    );
     insta::assert_snapshot!("credit_dialog_no_color_80x24", text);
 }
 
 #[tokio::test]
 async fn any_size_down_to_tiny_renders_without_panicking() {
     let f = fixture().await;
-    let mut apps = vec![new_app(&f.actor), searched(&f, "a").await, account(&f, "310000001").await];
+    let mut apps = vec![
+        new_app(&f.actor),
+        searched(&f, "a").await,
+        account(&f, "310000001").await,
+    ];
     let mut dialog = account(&f, "310000001").await;
     dialog.update(key('c'));
     apps.push(dialog);
@@ -187,24 +233,45 @@ async fn hostile_names_reach_the_screen_without_control_characters() {
     let id = svc.resolve_account("510000001").await.expect("account").id;
     app.results = svc.lookup("510000001", 5).await.expect("lookup");
     app.update(code(KeyCode::Enter));
-    app.update(Msg::AccountLoaded(svc.detail(&ops, id).await.map(Box::new).map_err(|e| e.to_string())));
-    for screen in [draw(&app, 80, 24, COLOR), draw(&searched_with(&ops, app.results.clone()), 80, 24, COLOR)] {
+    app.update(Msg::AccountLoaded(
+        svc.detail(&ops, id)
+            .await
+            .map(Box::new)
+            .map_err(|e| e.to_string()),
+    ));
+    for screen in [
+        draw(&app, 80, 24, COLOR),
+        draw(&searched_with(&ops, app.results.clone()), 80, 24, COLOR),
+    ] {
         for cell in screen.backend().buffer().content() {
             let sym = cell.symbol();
             assert!(
-                !sym.chars().any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c) || ('\u{202a}'..='\u{202e}').contains(&c)),
+                !sym.chars().any(|c| c.is_control()
+                    || ('\u{80}'..='\u{9f}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c)),
                 "a control character reached the terminal: {sym:?}"
             );
         }
         let text = screen.backend().to_string();
-        assert!(text.contains("Evil") && !text.contains("pwned\u{7}"), "{text}");
+        assert!(
+            text.contains("Evil") && !text.contains("pwned\u{7}"),
+            "{text}"
+        );
     }
     let _ = Role::Agent;
 }
 
 fn searched_with(actor: &Actor, results: Vec<caredesk::store::AccountSummary>) -> App {
-    let mut app = App::new(actor.clone(), "sqlite:demo.db".to_string(), Keymap::default());
+    let mut app = App::new(
+        actor.clone(),
+        "sqlite:demo.db".to_string(),
+        Keymap::default(),
+    );
     app.update(key('5'));
-    app.update(Msg::SearchDone { seq: 1, query: "5".to_string(), result: Ok(results) });
+    app.update(Msg::SearchDone {
+        seq: 1,
+        query: "5".to_string(),
+        result: Ok(results),
+    });
     app
 }

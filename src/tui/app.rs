@@ -5,7 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::keymap::{Action, Keymap};
-use crate::domain::{self, AccountStatus, Category, CategoryStatus, PlanPeriod, Role, format_cents};
+use crate::domain::{
+    self, AccountStatus, Category, CategoryStatus, PlanPeriod, Role, format_cents,
+};
 use crate::store::{AccountDetail, AccountSummary, Actor, IncidentTotals};
 
 /// Results the search asks for.
@@ -32,11 +34,30 @@ pub enum Effect {
 /// A change the agent confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    ApplyCredit { account_id: i64, account_no: String },
-    RequestAppreciation { account_id: i64, account_no: String, reason: String },
-    Approve { account_id: i64, request_id: i64 },
-    AddNote { account_id: i64, account_no: String, text: String },
-    DeclareLoss { account_id: i64, account_no: String, category: Category, reason: String },
+    ApplyCredit {
+        account_id: i64,
+        account_no: String,
+    },
+    RequestAppreciation {
+        account_id: i64,
+        account_no: String,
+        reason: String,
+    },
+    Approve {
+        account_id: i64,
+        request_id: i64,
+    },
+    AddNote {
+        account_id: i64,
+        account_no: String,
+        text: String,
+    },
+    DeclareLoss {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+        reason: String,
+    },
 }
 
 /// What the worker tells the screen.
@@ -46,12 +67,19 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize,
     Tick,
-    SearchDone { seq: u64, query: String, result: Result<Vec<AccountSummary>, String> },
+    SearchDone {
+        seq: u64,
+        query: String,
+        result: Result<Vec<AccountSummary>, String>,
+    },
     AccountLoaded(Result<Box<AccountDetail>, String>),
     WorklistLoaded(Result<Vec<AccountSummary>, String>),
     DashboardLoaded(Result<IncidentTotals, String>),
     /// A command finished: what to tell the agent, and the account to reload.
-    Done { result: Result<String, String>, reload: Option<i64> },
+    Done {
+        result: Result<String, String>,
+        reload: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +193,11 @@ impl App {
 
     /// Whether anything is in flight (the spinner turns, and only then the loop ticks).
     pub fn busy(&self) -> bool {
-        self.searching || self.loading_account || self.loading_worklist || self.loading_dashboard || self.running > 0
+        self.searching
+            || self.loading_account
+            || self.loading_worklist
+            || self.loading_dashboard
+            || self.running > 0
     }
 
     fn go(&mut self, screen: Screen) {
@@ -223,7 +255,9 @@ impl App {
                 self.loading_account = false;
                 match r {
                     Ok(d) => {
-                        self.category_selected = self.category_selected.min(d.categories.len().saturating_sub(1));
+                        self.category_selected = self
+                            .category_selected
+                            .min(d.categories.len().saturating_sub(1));
                         self.account = Some(*d);
                     }
                     Err(e) => self.error(e),
@@ -234,7 +268,8 @@ impl App {
                 self.loading_worklist = false;
                 match r {
                     Ok(list) => {
-                        self.worklist_selected = self.worklist_selected.min(list.len().saturating_sub(1));
+                        self.worklist_selected =
+                            self.worklist_selected.min(list.len().saturating_sub(1));
                         self.worklist = list;
                     }
                     Err(e) => self.error(e),
@@ -276,7 +311,10 @@ impl App {
         }
         self.searching = true;
         self.selected = 0;
-        vec![Effect::Search { seq: self.search_seq, query: self.query.clone() }]
+        vec![Effect::Search {
+            seq: self.search_seq,
+            query: self.query.clone(),
+        }]
     }
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
@@ -291,7 +329,11 @@ impl App {
             return self.on_input_key(k);
         }
         if self.help {
-            if matches!(self.keymap.action(&k), Some(Action::Help | Action::Back | Action::Quit)) || k.code == KeyCode::Esc {
+            if matches!(
+                self.keymap.action(&k),
+                Some(Action::Help | Action::Back | Action::Quit)
+            ) || k.code == KeyCode::Esc
+            {
                 self.help = false;
             }
             return Vec::new();
@@ -308,7 +350,10 @@ impl App {
     /// In the search field every printable key is text; only editing and navigation keys act.
     fn on_search_field_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         match k.code {
-            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) && !k.modifiers.contains(KeyModifiers::ALT) => {
+            KeyCode::Char(c)
+                if !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && !k.modifiers.contains(KeyModifiers::ALT) =>
+            {
                 self.query.push(c);
                 self.search_effect()
             }
@@ -382,7 +427,9 @@ impl App {
             Action::Worklist => {
                 self.go(Screen::Worklist);
                 self.loading_worklist = true;
-                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+                vec![Effect::LoadWorklist {
+                    status: self.worklist_filter,
+                }]
             }
             Action::Dashboard => {
                 self.go(Screen::Dashboard);
@@ -409,18 +456,26 @@ impl App {
                 self.worklist_filter = next_filter(self.worklist_filter);
                 self.worklist_selected = 0;
                 self.loading_worklist = true;
-                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+                vec![Effect::LoadWorklist {
+                    status: self.worklist_filter,
+                }]
             }
             Action::Credit => self.on_account(Self::ask_credit),
             Action::Appreciation => self.on_account(Self::ask_appreciation),
             Action::Approve => self.on_account(Self::ask_approve),
             Action::Note => self.on_account(|app, _| {
-                app.input = Some(TextInput { title: "Note for the timeline".to_string(), text: String::new(), purpose: InputPurpose::Note });
+                app.input = Some(TextInput {
+                    title: "Note for the timeline".to_string(),
+                    text: String::new(),
+                    purpose: InputPurpose::Note,
+                });
                 Vec::new()
             }),
             Action::DeclareLoss => self.on_account(Self::ask_declare_loss),
             Action::Restore | Action::Undo => self.on_account(|app, _| {
-                app.error("restores are not part of this build yet; use the command line when they land");
+                app.error(
+                    "restores are not part of this build yet; use the command line when they land",
+                );
                 Vec::new()
             }),
             Action::Filter => Vec::new(),
@@ -440,7 +495,9 @@ impl App {
             },
             Screen::Worklist => {
                 self.loading_worklist = true;
-                vec![Effect::LoadWorklist { status: self.worklist_filter }]
+                vec![Effect::LoadWorklist {
+                    status: self.worklist_filter,
+                }]
             }
             Screen::Dashboard => {
                 self.loading_dashboard = true;
@@ -453,7 +510,10 @@ impl App {
         let (sel, len) = match self.screen {
             Screen::Search => (&mut self.selected, self.results.len()),
             Screen::Worklist => (&mut self.worklist_selected, self.worklist.len()),
-            Screen::Account => (&mut self.category_selected, self.account.as_ref().map_or(0, |a| a.categories.len())),
+            Screen::Account => (
+                &mut self.category_selected,
+                self.account.as_ref().map_or(0, |a| a.categories.len()),
+            ),
             Screen::Dashboard => return,
         };
         if len == 0 {
@@ -463,7 +523,10 @@ impl App {
     }
 
     /// Runs `f` with the open account, or says there is none.
-    fn on_account(&mut self, f: impl FnOnce(&mut Self, AccountDetail) -> Vec<Effect>) -> Vec<Effect> {
+    fn on_account(
+        &mut self,
+        f: impl FnOnce(&mut Self, AccountDetail) -> Vec<Effect>,
+    ) -> Vec<Effect> {
         match (&self.screen, &self.account) {
             (Screen::Account, Some(a)) => {
                 let a = a.clone();
@@ -480,7 +543,12 @@ impl App {
         if self.actor.role.allows(p) {
             true
         } else {
-            self.error(format!("{} ({}) may not {}", self.actor.login, self.actor.role, p.describe()));
+            self.error(format!(
+                "{} ({}) may not {}",
+                self.actor.login,
+                self.actor.role,
+                p.describe()
+            ));
             false
         }
     }
@@ -507,22 +575,47 @@ impl App {
         let periods: Vec<PlanPeriod> = a
             .plans
             .iter()
-            .map(|p| PlanPeriod { data_plan: p.data_plan, price_cents: p.price_cents, valid_from: p.valid_from, valid_to: p.valid_to })
+            .map(|p| PlanPeriod {
+                data_plan: p.data_plan,
+                price_cents: p.price_cents,
+                valid_from: p.valid_from,
+                valid_to: p.valid_to,
+            })
             .collect();
-        match domain::incident_credit(a.summary.account_status, &periods, inc.started_at, inc.credit_months) {
+        match domain::incident_credit(
+            a.summary.account_status,
+            &periods,
+            inc.started_at,
+            inc.credit_months,
+        ) {
             Err(why) => {
-                self.error(format!("account {} is not owed the incident credit: {}", a.summary.account_no, why.explain()));
+                self.error(format!(
+                    "account {} is not owed the incident credit: {}",
+                    a.summary.account_no,
+                    why.explain()
+                ));
                 Vec::new()
             }
             Ok(amount) => {
                 let plan = a.plan_at(inc.started_at);
-                let (code, price, currency) =
-                    plan.map_or(("?".to_string(), 0, "USD".to_string()), |p| (p.plan_code.clone(), p.price_cents, p.currency.clone()));
-                let months = if inc.credit_months == 1 { "one month".to_string() } else { format!("{} months", inc.credit_months) };
+                let (code, price, currency) = plan
+                    .map_or(("?".to_string(), 0, "USD".to_string()), |p| {
+                        (p.plan_code.clone(), p.price_cents, p.currency.clone())
+                    });
+                let months = if inc.credit_months == 1 {
+                    "one month".to_string()
+                } else {
+                    format!("{} months", inc.credit_months)
+                };
                 self.dialog = Some(Dialog {
                     title: "Apply the incident credit".to_string(),
                     lines: vec![
-                        format!("Credit {} to account {} ({}).", format_cents(amount, &currency), a.summary.account_no, a.summary.name),
+                        format!(
+                            "Credit {} to account {} ({}).",
+                            format_cents(amount, &currency),
+                            a.summary.account_no,
+                            a.summary.name
+                        ),
                         format!(
                             "Why: {months} of {code} at {}/month, the data plan in force when the incident began ({}).",
                             format_cents(price, &currency),
@@ -531,7 +624,10 @@ impl App {
                         "It is credited once; a second try changes nothing.".to_string(),
                     ],
                     confirm_label: "Credit".to_string(),
-                    command: Command::ApplyCredit { account_id: a.summary.id, account_no: a.summary.account_no.clone() },
+                    command: Command::ApplyCredit {
+                        account_id: a.summary.id,
+                        account_no: a.summary.account_no.clone(),
+                    },
                     focus: Button::Cancel,
                 });
                 Vec::new()
@@ -544,11 +640,20 @@ impl App {
             return Vec::new();
         }
         if let Some(r) = a.requests.iter().find(|r| r.kind == "appreciation") {
-            self.info(format!("already requested (request #{} by {})", r.id, r.requested_by));
+            self.info(format!(
+                "already requested (request #{} by {})",
+                r.id, r.requested_by
+            ));
             return Vec::new();
         }
-        if !a.categories.iter().any(|c| c.status == CategoryStatus::PermanentLoss) {
-            self.error("the appreciation credit is only for an account with a category in permanent-loss");
+        if !a
+            .categories
+            .iter()
+            .any(|c| c.status == CategoryStatus::PermanentLoss)
+        {
+            self.error(
+                "the appreciation credit is only for an account with a category in permanent-loss",
+            );
             return Vec::new();
         }
         self.input = Some(TextInput {
@@ -574,11 +679,20 @@ impl App {
         self.dialog = Some(Dialog {
             title: "Approve the appreciation credit".to_string(),
             lines: vec![
-                format!("Approve request #{} by {}: {} for account {}.", r.id, r.requested_by, format_cents(r.amount_cents, "USD"), a.summary.account_no),
+                format!(
+                    "Approve request #{} by {}: {} for account {}.",
+                    r.id,
+                    r.requested_by,
+                    format_cents(r.amount_cents, "USD"),
+                    a.summary.account_no
+                ),
                 format!("Reason given: {}", r.reason),
             ],
             confirm_label: "Approve".to_string(),
-            command: Command::Approve { account_id: a.summary.id, request_id: r.id },
+            command: Command::Approve {
+                account_id: a.summary.id,
+                request_id: r.id,
+            },
             focus: Button::Cancel,
         });
         Vec::new()
@@ -605,7 +719,9 @@ impl App {
     }
 
     fn on_input_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let Some(input) = self.input.as_mut() else { return Vec::new() };
+        let Some(input) = self.input.as_mut() else {
+            return Vec::new();
+        };
         match k.code {
             KeyCode::Esc => self.input = None,
             KeyCode::Backspace => {
@@ -619,15 +735,24 @@ impl App {
                     return Vec::new();
                 }
                 self.input = None;
-                let Some(a) = self.account.clone() else { return Vec::new() };
+                let Some(a) = self.account.clone() else {
+                    return Vec::new();
+                };
                 let (id, no) = (a.summary.id, a.summary.account_no.clone());
                 let preview: String = text.chars().take(60).collect();
                 self.dialog = Some(match purpose {
                     InputPurpose::Note => Dialog {
                         title: "Add the note".to_string(),
-                        lines: vec![format!("Add to account {no}'s timeline:"), format!("\"{preview}\"")],
+                        lines: vec![
+                            format!("Add to account {no}'s timeline:"),
+                            format!("\"{preview}\""),
+                        ],
                         confirm_label: "Add".to_string(),
-                        command: Command::AddNote { account_id: id, account_no: no, text },
+                        command: Command::AddNote {
+                            account_id: id,
+                            account_no: no,
+                            text,
+                        },
                         focus: Button::Cancel,
                     },
                     InputPurpose::AppreciationReason => Dialog {
@@ -635,30 +760,44 @@ impl App {
                         lines: vec![
                             format!(
                                 "Request {} for account {no}; a supervisor other than you approves it.",
-                                format_cents(a.incident.as_ref().map_or(10_000, |i| i.appreciation_cents), "USD")
+                                format_cents(
+                                    a.incident.as_ref().map_or(10_000, |i| i.appreciation_cents),
+                                    "USD"
+                                )
                             ),
                             format!("Reason: \"{preview}\""),
                         ],
                         confirm_label: "Request".to_string(),
-                        command: Command::RequestAppreciation { account_id: id, account_no: no, reason: text },
+                        command: Command::RequestAppreciation {
+                            account_id: id,
+                            account_no: no,
+                            reason: text,
+                        },
                         focus: Button::Cancel,
                     },
                     InputPurpose::LossReason(category) => Dialog {
                         title: "Declare a permanent loss".to_string(),
                         lines: vec![
                             format!("Declare account {no}'s {category} permanently lost?"),
-                            "This opens the appreciation credit and cannot be undone here.".to_string(),
+                            "This opens the appreciation credit and cannot be undone here."
+                                .to_string(),
                         ],
                         confirm_label: "Declare".to_string(),
-                        command: Command::DeclareLoss { account_id: id, account_no: no, category, reason: text },
+                        command: Command::DeclareLoss {
+                            account_id: id,
+                            account_no: no,
+                            category,
+                            reason: text,
+                        },
                         focus: Button::Cancel,
                     },
                 });
             }
-            KeyCode::Char(c) if !k.modifiers.contains(KeyModifiers::CONTROL) => {
-                if input.text.chars().count() < crate::service::MAX_NOTE_CHARS {
-                    input.text.push(c);
-                }
+            KeyCode::Char(c)
+                if !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && input.text.chars().count() < crate::service::MAX_NOTE_CHARS =>
+            {
+                input.text.push(c);
             }
             _ => {}
         }
@@ -666,18 +805,31 @@ impl App {
     }
 
     fn on_dialog_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        let Some(d) = self.dialog.as_mut() else { return Vec::new() };
+        let Some(d) = self.dialog.as_mut() else {
+            return Vec::new();
+        };
         let confirmed = match k.code {
             KeyCode::Char('y') | KeyCode::Char('Y') => true,
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => false,
             KeyCode::Enter => d.focus == Button::Confirm,
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right | KeyCode::Char('h') | KeyCode::Char('l') => {
-                d.focus = if d.focus == Button::Cancel { Button::Confirm } else { Button::Cancel };
+            KeyCode::Tab
+            | KeyCode::BackTab
+            | KeyCode::Left
+            | KeyCode::Right
+            | KeyCode::Char('h')
+            | KeyCode::Char('l') => {
+                d.focus = if d.focus == Button::Cancel {
+                    Button::Confirm
+                } else {
+                    Button::Cancel
+                };
                 return Vec::new();
             }
             _ => return Vec::new(),
         };
-        let Some(d) = self.dialog.take() else { return Vec::new() };
+        let Some(d) = self.dialog.take() else {
+            return Vec::new();
+        };
         if !confirmed {
             self.info("cancelled; nothing changed");
             return Vec::new();
@@ -698,7 +850,9 @@ impl App {
 
     /// Whether the account's status is closed (for the header's wording).
     pub fn closed(&self) -> bool {
-        self.account.as_ref().is_some_and(|a| a.summary.account_status == AccountStatus::Closed)
+        self.account
+            .as_ref()
+            .is_some_and(|a| a.summary.account_status == AccountStatus::Closed)
     }
 
     pub fn is_supervisor(&self) -> bool {
@@ -709,18 +863,23 @@ impl App {
 fn next_filter(f: Option<CategoryStatus>) -> Option<CategoryStatus> {
     match f {
         None => Some(CategoryStatus::ALL[0]),
-        Some(s) => CategoryStatus::ALL.iter().position(|x| *x == s).and_then(|i| CategoryStatus::ALL.get(i + 1).copied()),
+        Some(s) => CategoryStatus::ALL
+            .iter()
+            .position(|x| *x == s)
+            .and_then(|i| CategoryStatus::ALL.get(i + 1).copied()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{AccountSummary, CategoryState, Credit, CreditRequest, Incident, Plan};
+    use crate::store::{AccountSummary, CategoryState, Credit, CreditRequest, Plan};
     use chrono::{TimeZone, Utc};
 
     fn t(y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("date")
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .single()
+            .expect("date")
     }
 
     fn key(c: char) -> Msg {
@@ -732,7 +891,14 @@ mod tests {
     }
 
     fn app(role: Role) -> App {
-        App::new(Actor { login: "alice".to_string(), role }, "sqlite:test.db".to_string(), Keymap::default())
+        App::new(
+            Actor {
+                login: "alice".to_string(),
+                role,
+            },
+            "sqlite:test.db".to_string(),
+            Keymap::default(),
+        )
     }
 
     fn summary(status: AccountStatus) -> AccountSummary {
@@ -753,8 +919,22 @@ mod tests {
             device_model: "Sidekick LX".to_string(),
             created_at: t(2009, 11, 2),
             plans: vec![
-                Plan { plan_code: "SK-DATA".to_string(), data_plan: true, price_cents: 1999, currency: "USD".to_string(), valid_from: t(2008, 1, 1), valid_to: Some(t(2009, 11, 1)) },
-                Plan { plan_code: "SK-DATA-PLUS".to_string(), data_plan: true, price_cents: 2999, currency: "USD".to_string(), valid_from: t(2009, 11, 1), valid_to: None },
+                Plan {
+                    plan_code: "SK-DATA".to_string(),
+                    data_plan: true,
+                    price_cents: 1999,
+                    currency: "USD".to_string(),
+                    valid_from: t(2008, 1, 1),
+                    valid_to: Some(t(2009, 11, 1)),
+                },
+                Plan {
+                    plan_code: "SK-DATA-PLUS".to_string(),
+                    data_plan: true,
+                    price_cents: 2999,
+                    currency: "USD".to_string(),
+                    valid_from: t(2009, 11, 1),
+                    valid_to: None,
+                },
             ],
             categories: vec![CategoryState {
                 incident: "danger-2009-10".to_string(),
@@ -802,12 +982,26 @@ mod tests {
         let mut a = app(Role::Agent);
         a.update(key('j'));
         a.update(key('o'));
-        a.update(Msg::SearchDone { seq: 1, query: "j".to_string(), result: Ok(vec![summary(AccountStatus::Active)]) });
-        assert!(a.results.is_empty(), "the answer to an older query is ignored");
+        a.update(Msg::SearchDone {
+            seq: 1,
+            query: "j".to_string(),
+            result: Ok(vec![summary(AccountStatus::Active)]),
+        });
+        assert!(
+            a.results.is_empty(),
+            "the answer to an older query is ignored"
+        );
         assert!(a.searching);
-        a.update(Msg::SearchDone { seq: 2, query: "jo".to_string(), result: Ok(vec![summary(AccountStatus::Active)]) });
+        a.update(Msg::SearchDone {
+            seq: 2,
+            query: "jo".to_string(),
+            result: Ok(vec![summary(AccountStatus::Active)]),
+        });
         assert_eq!(a.results.len(), 1);
-        assert!(!a.busy(), "idle once the latest answer is in: no ticking, no CPU");
+        assert!(
+            !a.busy(),
+            "idle once the latest answer is in: no ticking, no CPU"
+        );
     }
 
     #[test]
@@ -828,16 +1022,36 @@ mod tests {
         assert!(a.update(key('c')).is_empty());
         let d = a.dialog.clone().expect("dialog");
         assert_eq!(d.focus, Button::Cancel);
-        assert!(d.lines[0].contains("$19.99"), "the plan at the incident's start, not the later $29.99: {:?}", d.lines);
-        assert!(d.lines[1].contains("SK-DATA at $19.99/month"), "{:?}", d.lines);
-        assert!(a.update(code(KeyCode::Enter)).is_empty(), "Enter presses Cancel");
+        assert!(
+            d.lines[0].contains("$19.99"),
+            "the plan at the incident's start, not the later $29.99: {:?}",
+            d.lines
+        );
+        assert!(
+            d.lines[1].contains("SK-DATA at $19.99/month"),
+            "{:?}",
+            d.lines
+        );
+        assert!(
+            a.update(code(KeyCode::Enter)).is_empty(),
+            "Enter presses Cancel"
+        );
         assert!(a.dialog.is_none());
         a.update(key('c'));
         a.update(code(KeyCode::Tab));
         let e = a.update(code(KeyCode::Enter));
-        assert_eq!(e, vec![Effect::Run(Command::ApplyCredit { account_id: 7, account_no: "310000001".to_string() })]);
+        assert_eq!(
+            e,
+            vec![Effect::Run(Command::ApplyCredit {
+                account_id: 7,
+                account_no: "310000001".to_string()
+            })]
+        );
         a.update(key('c'));
-        assert!(a.update(key('n')).is_empty() && a.dialog.is_none(), "n cancels");
+        assert!(
+            a.update(key('n')).is_empty() && a.dialog.is_none(),
+            "n cancels"
+        );
         a.update(key('c'));
         assert_eq!(a.update(key('y')).len(), 1, "y confirms");
     }
@@ -867,7 +1081,9 @@ mod tests {
         let mut a = opened(Role::Agent, credited);
         a.update(key('c'));
         assert!(a.dialog.is_none());
-        assert!(matches!(&a.message, Some((Level::Info, m)) if m.contains("already credited") && m.contains("#3")));
+        assert!(
+            matches!(&a.message, Some((Level::Info, m)) if m.contains("already credited") && m.contains("#3"))
+        );
 
         let mut a = opened(Role::Auditor, detail(AccountStatus::Active));
         a.update(key('c'));
@@ -898,7 +1114,13 @@ mod tests {
         other.actor.login = "omar".to_string();
         other.update(key('A'));
         assert!(other.dialog.is_some());
-        assert_eq!(other.update(key('y')), vec![Effect::Run(Command::Approve { account_id: 7, request_id: 9 })]);
+        assert_eq!(
+            other.update(key('y')),
+            vec![Effect::Run(Command::Approve {
+                account_id: 7,
+                request_id: 9
+            })]
+        );
     }
 
     #[test]
@@ -912,9 +1134,23 @@ mod tests {
         a.update(code(KeyCode::Enter));
         assert_eq!(a.dialog.as_ref().map(|d| d.focus), Some(Button::Cancel));
         let e = a.update(key('y'));
-        assert_eq!(e, vec![Effect::Run(Command::AddNote { account_id: 7, account_no: "310000001".to_string(), text: "call back q".to_string() })]);
-        let reload = a.update(Msg::Done { result: Ok("note #1 added".to_string()), reload: Some(7) });
-        assert_eq!(reload, vec![Effect::LoadAccount { id: 7 }], "the account reloads after a change");
+        assert_eq!(
+            e,
+            vec![Effect::Run(Command::AddNote {
+                account_id: 7,
+                account_no: "310000001".to_string(),
+                text: "call back q".to_string()
+            })]
+        );
+        let reload = a.update(Msg::Done {
+            result: Ok("note #1 added".to_string()),
+            reload: Some(7),
+        });
+        assert_eq!(
+            reload,
+            vec![Effect::LoadAccount { id: 7 }],
+            "the account reloads after a change"
+        );
     }
 
     #[test]
@@ -922,9 +1158,17 @@ mod tests {
         let mut a = app(Role::Agent);
         a.update(code(KeyCode::Esc));
         assert!(!a.search_focus);
-        assert_eq!(a.update(key('w')), vec![Effect::LoadWorklist { status: None }]);
+        assert_eq!(
+            a.update(key('w')),
+            vec![Effect::LoadWorklist { status: None }]
+        );
         assert_eq!(a.screen, Screen::Worklist);
-        assert_eq!(a.update(key('f')), vec![Effect::LoadWorklist { status: Some(CategoryStatus::AtRisk) }]);
+        assert_eq!(
+            a.update(key('f')),
+            vec![Effect::LoadWorklist {
+                status: Some(CategoryStatus::AtRisk)
+            }]
+        );
         a.update(key('/'));
         assert!(a.search_focus && a.screen == Screen::Search);
         a.update(code(KeyCode::Esc));

@@ -134,11 +134,19 @@ pub enum KeyCodeOrd {
 
 impl Key {
     pub fn char(c: char) -> Self {
-        Self { code: KeyCodeOrd::Char(c), ctrl: false, alt: false }
+        Self {
+            code: KeyCodeOrd::Char(c),
+            ctrl: false,
+            alt: false,
+        }
     }
 
     pub fn plain(code: KeyCodeOrd) -> Self {
-        Self { code, ctrl: false, alt: false }
+        Self {
+            code,
+            ctrl: false,
+            alt: false,
+        }
     }
 
     pub fn from_event(e: &KeyEvent) -> Option<Self> {
@@ -173,10 +181,16 @@ impl Key {
         let mut rest = s.trim();
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("ctrl+")) {
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("ctrl+"))
+            {
                 ctrl = true;
                 rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower.strip_prefix("alt-").or_else(|| lower.strip_prefix("alt+")) {
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("alt+"))
+            {
                 alt = true;
                 rest = &rest[rest.len() - r.len()..];
             } else {
@@ -198,7 +212,10 @@ impl Key {
             "home" => KeyCodeOrd::Home,
             "end" => KeyCodeOrd::End,
             "space" => KeyCodeOrd::Char(' '),
-            f if f.len() >= 2 && f.starts_with('f') && f[1..].chars().all(|c| c.is_ascii_digit()) => {
+            f if f.len() >= 2
+                && f.starts_with('f')
+                && f[1..].chars().all(|c| c.is_ascii_digit()) =>
+            {
                 KeyCodeOrd::F(f[1..].parse().ok()?)
             }
             _ => {
@@ -306,19 +323,35 @@ impl Keymap {
             // Terminals report Shift-c as 'C' with SHIFT; bindings are written as 'C'.
             let mut k = key;
             k.ctrl = false;
-            if key.ctrl { None } else { self.bindings.get(&k).copied() }
+            if key.ctrl {
+                None
+            } else {
+                self.bindings.get(&k).copied()
+            }
         })
     }
 
     /// The keys bound to `action`, for help and hints.
     pub fn keys_for(&self, action: Action) -> Vec<Key> {
-        self.bindings.iter().filter(|(_, a)| **a == action).map(|(k, _)| *k).collect()
+        self.bindings
+            .iter()
+            .filter(|(_, a)| **a == action)
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     /// "c" or "c/C": the keys of an action joined for a hint.
     pub fn hint(&self, action: Action) -> String {
-        let keys: Vec<String> = self.keys_for(action).iter().map(ToString::to_string).collect();
-        if keys.is_empty() { "unbound".to_string() } else { keys.join("/") }
+        let keys: Vec<String> = self
+            .keys_for(action)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if keys.is_empty() {
+            "unbound".to_string()
+        } else {
+            keys.join("/")
+        }
     }
 
     /// Applies a config file's `[keys]`: each action it names gets exactly the keys given
@@ -332,7 +365,10 @@ impl Keymap {
             self.bindings.retain(|_, a| a != action);
             for name in names {
                 let key = Key::parse(name).ok_or_else(|| {
-                    Error::invalid(format!("the key \"{name}\" for {} in the config file is not a key", action.name()))
+                    Error::invalid(format!(
+                        "the key \"{name}\" for {} in the config file is not a key",
+                        action.name()
+                    ))
                 })?;
                 self.bindings.insert(key, *action);
             }
@@ -355,9 +391,15 @@ pub fn load(path: Option<&Path>) -> Result<(Keymap, bool)> {
     let Some(path) = path.filter(|p| p.exists()) else {
         return Ok((Keymap::default(), false));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-    let file: ConfigFile = toml::from_str(&text)
-        .map_err(|e| Error::invalid(format!("{} is not a valid caredesk config: {}", path.display(), e.message())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        Error::invalid(format!(
+            "{} is not a valid caredesk config: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
     Ok((Keymap::default().with_overrides(&file.keys)?, file.mouse))
 }
 
@@ -372,8 +414,18 @@ mod tests {
     #[test]
     fn the_default_keys_are_those_of_the_spec() {
         let k = Keymap::default();
-        for (c, a) in [('/', Action::Search), ('c', Action::Credit), ('a', Action::Appreciation), ('r', Action::Restore),
-            ('u', Action::Undo), ('n', Action::Note), ('w', Action::Worklist), ('d', Action::Dashboard), ('?', Action::Help), ('q', Action::Quit)] {
+        for (c, a) in [
+            ('/', Action::Search),
+            ('c', Action::Credit),
+            ('a', Action::Appreciation),
+            ('r', Action::Restore),
+            ('u', Action::Undo),
+            ('n', Action::Note),
+            ('w', Action::Worklist),
+            ('d', Action::Dashboard),
+            ('?', Action::Help),
+            ('q', Action::Quit),
+        ] {
             assert_eq!(k.action(&press(KeyCode::Char(c))), Some(a), "{c}");
         }
         assert_eq!(k.action(&press(KeyCode::Enter)), Some(Action::Open));
@@ -382,19 +434,33 @@ mod tests {
 
     #[test]
     fn a_config_file_overrides_only_the_keys_it_names() {
-        let file: ConfigFile = toml::from_str("[keys]\ncredit = \"F5\"\nquit = [\"Ctrl-q\", \"x\"]\n").expect("toml");
+        let file: ConfigFile =
+            toml::from_str("[keys]\ncredit = \"F5\"\nquit = [\"Ctrl-q\", \"x\"]\n").expect("toml");
         let k = Keymap::default().with_overrides(&file.keys).expect("keys");
         assert_eq!(k.action(&press(KeyCode::F(5))), Some(Action::Credit));
-        assert_eq!(k.action(&press(KeyCode::Char('c'))), None, "the default key of a rebound action is dropped");
-        assert_eq!(k.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)), Some(Action::Quit));
+        assert_eq!(
+            k.action(&press(KeyCode::Char('c'))),
+            None,
+            "the default key of a rebound action is dropped"
+        );
+        assert_eq!(
+            k.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
         assert_eq!(k.action(&press(KeyCode::Char('x'))), Some(Action::Quit));
-        assert_eq!(k.action(&press(KeyCode::Char('n'))), Some(Action::Note), "other keys stay");
+        assert_eq!(
+            k.action(&press(KeyCode::Char('n'))),
+            Some(Action::Note),
+            "other keys stay"
+        );
     }
 
     #[test]
     fn a_bad_config_names_what_is_wrong() {
         let file: ConfigFile = toml::from_str("[keys]\ncredit = \"Hyper-Z\"\n").expect("toml");
-        let e = Keymap::default().with_overrides(&file.keys).expect_err("bad key");
+        let e = Keymap::default()
+            .with_overrides(&file.keys)
+            .expect_err("bad key");
         assert!(e.to_string().contains("Hyper-Z"), "{e}");
         assert!(toml::from_str::<ConfigFile>("[keys]\nfly = \"f\"\n").is_err());
     }

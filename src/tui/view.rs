@@ -6,7 +6,9 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Clear, Gauge, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{
+    Bar, BarChart, BarGroup, Block, Borders, Clear, Gauge, Paragraph, Row, Table, TableState, Wrap,
+};
 
 use super::app::{App, Button, Level, Screen};
 use super::keymap::Action;
@@ -31,7 +33,11 @@ impl Theme {
     }
 
     fn fg(&self, c: Color) -> Style {
-        if self.color { Style::default().fg(c) } else { Style::default() }
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
     }
 
     pub fn status(&self, s: CategoryStatus) -> Style {
@@ -48,7 +54,10 @@ impl Theme {
 
     fn selected(&self) -> Style {
         if self.color {
-            Style::default().bg(Color::Blue).fg(Color::White).add_modifier(Modifier::BOLD)
+            Style::default()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default().add_modifier(Modifier::REVERSED)
         }
@@ -60,7 +69,10 @@ impl Theme {
 
     fn banner(&self) -> Style {
         if self.color {
-            Style::default().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)
         }
@@ -71,7 +83,11 @@ impl Theme {
     }
 
     fn dim(&self) -> Style {
-        if self.color { Style::default().fg(Color::DarkGray) } else { Style::default() }
+        if self.color {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default()
+        }
     }
 }
 
@@ -82,11 +98,19 @@ fn badge(s: CategoryStatus) -> String {
 pub fn render(f: &mut Frame, app: &App, theme: Theme) {
     let area = f.area();
     if area.width < 20 || area.height < 6 {
-        f.render_widget(Paragraph::new("caredesk: window too small").wrap(Wrap { trim: true }), area);
+        f.render_widget(
+            Paragraph::new("caredesk: window too small").wrap(Wrap { trim: true }),
+            area,
+        );
         return;
     }
-    let [top, body, msg, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let [top, body, msg, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     render_top(f, app, theme, top);
     match app.screen {
         Screen::Search => render_search(f, app, theme, body),
@@ -108,9 +132,9 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
             Line::styled("Enter: continue   Esc: cancel", theme.dim()),
         ];
         f.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(Span::styled(format!(" {} ", input.title), theme.title()))),
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(
+                Block::bordered().title(Span::styled(format!(" {} ", input.title), theme.title())),
+            ),
             popup,
         );
     }
@@ -131,12 +155,15 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
         text.push(Line::from(vec![
             button("Cancel (n)", d.focus == Button::Cancel),
             Span::raw("    "),
-            button(&format!("{} (y)", d.confirm_label), d.focus == Button::Confirm),
+            button(
+                &format!("{} (y)", d.confirm_label),
+                d.focus == Button::Confirm,
+            ),
         ]));
         f.render_widget(
-            Paragraph::new(text)
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(Span::styled(format!(" {} ", d.title), theme.title()))),
+            Paragraph::new(text).wrap(Wrap { trim: false }).block(
+                Block::bordered().title(Span::styled(format!(" {} ", d.title), theme.title())),
+            ),
             popup,
         );
     }
@@ -160,18 +187,35 @@ fn wrapped_height(lines: &[String], width: u16) -> u16 {
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 fn render_top(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut spans = vec![Span::styled(" caredesk ", theme.title())];
-    for (screen, label) in [(Screen::Search, "Search"), (Screen::Account, "Account"), (Screen::Worklist, "Worklist"), (Screen::Dashboard, "Dashboard")] {
-        let style = if app.screen == screen { theme.selected() } else { Style::default() };
+    for (screen, label) in [
+        (Screen::Search, "Search"),
+        (Screen::Account, "Account"),
+        (Screen::Worklist, "Worklist"),
+        (Screen::Dashboard, "Dashboard"),
+    ] {
+        let style = if app.screen == screen {
+            theme.selected()
+        } else {
+            Style::default()
+        };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!(" {label} "), style));
     }
     if app.busy() {
-        spans.push(Span::raw(format!("  {} working", SPINNER[app.spinner % SPINNER.len()])));
+        spans.push(Span::raw(format!(
+            "  {} working",
+            SPINNER[app.spinner % SPINNER.len()]
+        )));
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -182,15 +226,27 @@ fn render_message(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Level::Info => (Style::default(), ""),
             Level::Error => (theme.error(), "! "),
         };
-        f.render_widget(Paragraph::new(Span::styled(format!(" {prefix}{}", clean(text)), style)), area);
+        f.render_widget(
+            Paragraph::new(Span::styled(format!(" {prefix}{}", clean(text)), style)),
+            area,
+        );
     }
 }
 
 fn render_status(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let k = &app.keymap;
     let hints = match app.screen {
-        Screen::Search if app.search_focus => "type to search · ↑↓ select · Enter open · Esc leave field".to_string(),
-        Screen::Search => format!("{} search · {} worklist · {} dashboard · {} help · {} quit", k.hint(Action::Search), k.hint(Action::Worklist), k.hint(Action::Dashboard), k.hint(Action::Help), k.hint(Action::Quit)),
+        Screen::Search if app.search_focus => {
+            "type to search · ↑↓ select · Enter open · Esc leave field".to_string()
+        }
+        Screen::Search => format!(
+            "{} search · {} worklist · {} dashboard · {} help · {} quit",
+            k.hint(Action::Search),
+            k.hint(Action::Worklist),
+            k.hint(Action::Dashboard),
+            k.hint(Action::Help),
+            k.hint(Action::Quit)
+        ),
         Screen::Account => format!(
             "{} credit · {} apprec. · {} note · {} back · {} help",
             k.hint(Action::Credit),
@@ -199,64 +255,132 @@ fn render_status(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
             k.hint(Action::Back),
             k.hint(Action::Help)
         ),
-        Screen::Worklist => format!("Enter open · {} filter · {} back · {} help", k.hint(Action::Filter), k.hint(Action::Back), k.hint(Action::Help)),
-        Screen::Dashboard => format!("{} reload · {} back · {} help", k.hint(Action::Refresh), k.hint(Action::Back), k.hint(Action::Help)),
+        Screen::Worklist => format!(
+            "Enter open · {} filter · {} back · {} help",
+            k.hint(Action::Filter),
+            k.hint(Action::Back),
+            k.hint(Action::Help)
+        ),
+        Screen::Dashboard => format!(
+            "{} reload · {} back · {} help",
+            k.hint(Action::Refresh),
+            k.hint(Action::Back),
+            k.hint(Action::Help)
+        ),
     };
-    let who = format!(" {} ({}) · {} ", app.actor.login, app.actor.role, clean(&app.db_label));
-    let line = Line::from(vec![Span::styled(who, theme.selected()), Span::raw(" "), Span::styled(hints, theme.dim())]);
+    let who = format!(
+        " {} ({}) · {} ",
+        app.actor.login,
+        app.actor.role,
+        clean(&app.db_label)
+    );
+    let line = Line::from(vec![
+        Span::styled(who, theme.selected()),
+        Span::raw(" "),
+        Span::styled(hints, theme.dim()),
+    ]);
     f.render_widget(Paragraph::new(line), area);
 }
 
-fn summary_rows<'a>(list: &'a [crate::store::AccountSummary], theme: Theme) -> Vec<Row<'a>> {
-    list.iter()
+/// A list of accounts; below 80 columns only status, account and name (and phone when it
+/// fits), so names stay readable.
+fn summary_table<'a>(
+    list: &'a [crate::store::AccountSummary],
+    theme: Theme,
+    width: u16,
+) -> Table<'a> {
+    let wide = width >= 80;
+    let phone = width >= 64;
+    let rows: Vec<Row> = list
+        .iter()
         .map(|a| {
-            Row::new(vec![
+            let mut cells = vec![
                 Span::styled(badge(a.status), theme.status(a.status)),
                 Span::raw(clean(&a.account_no)),
-                Span::raw(clean(&a.msisdn)),
                 Span::raw(clean(&a.name)),
-                Span::raw(if a.account_status == crate::domain::AccountStatus::Active { String::new() } else { a.account_status.to_string() }),
-                Span::styled(clean(&a.email), theme.dim()),
-            ])
+            ];
+            if phone {
+                cells.push(Span::raw(clean(&a.msisdn)));
+            }
+            if wide {
+                cells.push(Span::raw(
+                    if a.account_status == crate::domain::AccountStatus::Active {
+                        String::new()
+                    } else {
+                        a.account_status.to_string()
+                    },
+                ));
+                cells.push(Span::styled(clean(&a.email), theme.dim()));
+            }
+            Row::new(cells)
         })
-        .collect()
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(18),
+        Constraint::Length(10),
+        Constraint::Fill(3),
+    ];
+    let mut header = vec!["status", "account", "name"];
+    if phone {
+        widths.push(Constraint::Length(13));
+        header.push("phone");
+    }
+    if wide {
+        widths.push(Constraint::Length(9));
+        widths.push(Constraint::Fill(2));
+        header.extend(["", "e-mail"]);
+    }
+    Table::new(rows, widths)
+        .header(Row::new(header).style(theme.dim()))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("> ")
 }
-
-const SUMMARY_WIDTHS: [Constraint; 6] = [
-    Constraint::Length(18),
-    Constraint::Length(10),
-    Constraint::Length(13),
-    Constraint::Fill(3),
-    Constraint::Length(9),
-    Constraint::Fill(2),
-];
 
 fn render_search(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let [input, list] = Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(area);
     let cursor = if app.search_focus { "▏" } else { "" };
-    let title = if app.search_focus { " Search: name, phone, account no. or e-mail " } else { " Search (press / to type) " };
+    let title = if app.search_focus {
+        " Search: name, phone, account no. or e-mail "
+    } else {
+        " Search (press / to type) "
+    };
     f.render_widget(
-        Paragraph::new(format!("{}{cursor}", clean(&app.query))).block(Block::bordered().title(Span::styled(title, theme.title()))),
+        Paragraph::new(format!("{}{cursor}", clean(&app.query)))
+            .block(Block::bordered().title(Span::styled(title, theme.title()))),
         input,
     );
     if app.query.trim().is_empty() {
         let help = vec![
-            Line::from("Type part of a name, an e-mail, phone digits in any format or an account number."),
-            Line::from("Results appear as you type, most relevant first; Enter opens the selected account."),
+            Line::from(
+                "Type part of a name, an e-mail, phone digits in any format or an account number.",
+            ),
+            Line::from(
+                "Results appear as you type, most relevant first; Enter opens the selected account.",
+            ),
         ];
-        f.render_widget(Paragraph::new(help).wrap(Wrap { trim: true }).style(theme.dim()), list);
+        f.render_widget(
+            Paragraph::new(help)
+                .wrap(Wrap { trim: true })
+                .style(theme.dim()),
+            list,
+        );
         return;
     }
     if app.results.is_empty() {
-        let text = if app.searching { "searching…".to_string() } else { format!("no account matches \"{}\"", clean(&app.results_query)) };
+        let text = if app.searching {
+            "searching…".to_string()
+        } else {
+            format!("no account matches \"{}\"", clean(&app.results_query))
+        };
         f.render_widget(Paragraph::new(text).style(theme.dim()), list);
         return;
     }
-    let title = format!(" {} result(s) for \"{}\" ", app.results.len(), clean(&app.results_query));
-    let table = Table::new(summary_rows(&app.results, theme), SUMMARY_WIDTHS)
-        .header(Row::new(["status", "account", "phone", "name", "", "e-mail"]).style(theme.dim()))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("> ")
+    let title = format!(
+        " {} result(s) for \"{}\" ",
+        app.results.len(),
+        clean(&app.results_query)
+    );
+    let table = summary_table(&app.results, theme, list.width)
         .block(Block::default().borders(Borders::TOP).title(title));
     let mut state = TableState::default().with_selected(Some(app.selected));
     f.render_stateful_widget(table, list, &mut state);
@@ -264,19 +388,33 @@ fn render_search(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
 
 fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let Some(a) = &app.account else {
-        let text = if app.loading_account { "loading the account…" } else { "no account open" };
+        let text = if app.loading_account {
+            "loading the account…"
+        } else {
+            "no account open"
+        };
         f.render_widget(Paragraph::new(text).style(theme.dim()), area);
         return;
     };
     let s = &a.summary;
     let plan = a
         .current_plan()
-        .map(|p| format!("{} {}/mo{}", clean(&p.plan_code), format_cents(p.price_cents, &p.currency), if p.data_plan { "" } else { " (no data)" }))
+        .map(|p| {
+            format!(
+                "{} {}/mo{}",
+                clean(&p.plan_code),
+                format_cents(p.price_cents, &p.currency),
+                if p.data_plan { "" } else { " (no data)" }
+            )
+        })
         .unwrap_or_else(|| "no plan".to_string());
     let header = vec![
         Line::from(vec![
             Span::styled(format!("{}  ", clean(&s.account_no)), theme.title()),
-            Span::styled(clean(&s.name), Style::default().add_modifier(Modifier::BOLD)),
+            Span::styled(
+                clean(&s.name),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
             Span::raw("  "),
             Span::styled(badge(s.status), theme.status(s.status)),
             Span::raw(format!("  account {}", s.account_status)),
@@ -284,28 +422,62 @@ fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Line::from(format!(
             "{} · {} · {} · {}",
             clean(&s.msisdn),
-            if s.email.is_empty() { "no e-mail".to_string() } else { clean(&s.email) },
-            if a.device_model.is_empty() { "device ?".to_string() } else { clean(&a.device_model) },
+            if s.email.is_empty() {
+                "no e-mail".to_string()
+            } else {
+                clean(&s.email)
+            },
+            if a.device_model.is_empty() {
+                "device ?".to_string()
+            } else {
+                clean(&a.device_model)
+            },
             plan
         )),
     ];
     let at_risk = a.at_risk();
     let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
     let banner_text = vec![
-        format!(" !! AT RISK ({}): the phone holds the only copy. Read this to the customer:", cats.join(", ")),
-        format!(" \"{}\"", a.incident.as_ref().map(|i| clean(&i.advisory)).unwrap_or_default()),
+        format!(
+            " !! AT RISK ({}): the phone holds the only copy. Read this to the customer:",
+            cats.join(", ")
+        ),
+        format!(
+            " \"{}\"",
+            a.incident
+                .as_ref()
+                .map(|i| clean(&i.advisory))
+                .unwrap_or_default()
+        ),
     ];
-    let banner_h = if at_risk.is_empty() { 0 } else { wrapped_height(&banner_text, area.width).saturating_add(1) };
+    let banner_h = if at_risk.is_empty() {
+        0
+    } else {
+        wrapped_height(&banner_text, area.width).saturating_add(1)
+    };
     let rows = u16::try_from(a.categories.len()).unwrap_or(6).max(1);
     // On a short screen the words to read out come first, then the categories.
     let banner_h = banner_h.min(area.height.saturating_sub(2));
     let cats_h = (rows + 2).min(area.height.saturating_sub(2 + banner_h));
-    let [head, banner, cats, bottom] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(banner_h), Constraint::Length(cats_h), Constraint::Min(0)]).areas(area);
+    let [head, banner, cats, bottom] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(banner_h),
+        Constraint::Length(cats_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     f.render_widget(Paragraph::new(header), head);
     if !at_risk.is_empty() {
-        let text = vec![Line::styled(banner_text[0].clone(), theme.banner()), Line::from(banner_text[1].clone())];
-        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }).block(Block::default().borders(Borders::BOTTOM)), banner);
+        let text = vec![
+            Line::styled(banner_text[0].clone(), theme.banner()),
+            Line::from(banner_text[1].clone()),
+        ];
+        f.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::BOTTOM)),
+            banner,
+        );
     }
     let cat_rows: Vec<Row> = a
         .categories
@@ -323,75 +495,165 @@ fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .collect();
     let table = Table::new(
         cat_rows,
-        [Constraint::Length(9), Constraint::Length(18), Constraint::Length(7), Constraint::Length(6), Constraint::Length(7), Constraint::Fill(1)],
+        [
+            Constraint::Length(9),
+            Constraint::Length(18),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ],
     )
-    .header(Row::new(["category", "status", "before", "live", "backup", "device"]).style(theme.dim()))
+    .header(
+        Row::new(["category", "status", "before", "live", "backup", "device"]).style(theme.dim()),
+    )
     .row_highlight_style(theme.selected())
-    .block(Block::default().borders(Borders::TOP).title(Span::styled(" categories ", theme.title())));
+    .block(
+        Block::default()
+            .borders(Borders::TOP)
+            .title(Span::styled(" categories ", theme.title())),
+    );
     let mut state = TableState::default().with_selected(Some(app.category_selected));
     f.render_stateful_widget(table, cats, &mut state);
 
-    let [left, right] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
     let mut lines: Vec<Line> = Vec::new();
     for b in &a.backups {
-        let cats: Vec<String> = b.categories.iter().map(|c| format!("{} {}", c.category.as_str(), c.item_count - c.bad_items)).collect();
-        lines.push(Line::from(format!("{} {} {}", b.taken_at.format("%Y-%m-%d"), b.verification, cats.join(", "))));
+        let cats: Vec<String> = b
+            .categories
+            .iter()
+            .map(|c| format!("{} {}", c.category.as_str(), c.item_count - c.bad_items))
+            .collect();
+        lines.push(Line::from(format!(
+            "{} {} {}",
+            b.taken_at.format("%Y-%m-%d"),
+            b.verification,
+            cats.join(", ")
+        )));
     }
     if a.backups.is_empty() {
         lines.push(Line::styled("no backup", theme.dim()));
     }
     for c in &a.credits {
-        lines.push(Line::from(format!("credit #{} {} {} by {}", c.id, c.kind, format_cents(c.amount_cents, &c.currency), clean(&c.agent))));
+        lines.push(Line::from(format!(
+            "credit #{} {} {} by {}",
+            c.id,
+            c.kind,
+            format_cents(c.amount_cents, &c.currency),
+            clean(&c.agent)
+        )));
     }
     for r in &a.requests {
-        let state = if r.credit_id.is_some() { "approved" } else { "pending" };
-        lines.push(Line::from(format!("request #{} {} {} {state}", r.id, r.kind, format_cents(r.amount_cents, "USD"))));
+        let state = if r.credit_id.is_some() {
+            "approved"
+        } else {
+            "pending"
+        };
+        lines.push(Line::from(format!(
+            "request #{} {} {} {state}",
+            r.id,
+            r.kind,
+            format_cents(r.amount_cents, "USD")
+        )));
     }
     if a.credits.is_empty() && a.requests.is_empty() {
         lines.push(Line::styled("no credit yet", theme.dim()));
     }
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: true }).block(Block::default().borders(Borders::TOP).title(Span::styled(" backups · credits ", theme.title()))),
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Span::styled(" backups · credits ", theme.title())),
+        ),
         left,
     );
     let timeline: Vec<Line> = a
         .timeline
         .iter()
-        .map(|e| Line::from(format!("{} {} {} {}", e.at.format("%m-%d %H:%M"), clean(&e.agent), clean(&e.action), clean(&e.text))))
+        .map(|e| {
+            Line::from(format!(
+                "{} {} {} {}",
+                e.at.format("%m-%d %H:%M"),
+                clean(&e.agent),
+                clean(&e.action),
+                clean(&e.text)
+            ))
+        })
         .collect();
     f.render_widget(
-        Paragraph::new(timeline).wrap(Wrap { trim: true }).block(Block::default().borders(Borders::TOP | Borders::LEFT).title(Span::styled(" timeline ", theme.title()))),
+        Paragraph::new(timeline).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::TOP | Borders::LEFT)
+                .title(Span::styled(" timeline ", theme.title())),
+        ),
         right,
     );
 }
 
 fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let filter = app.worklist_filter.map_or("needing action".to_string(), |s| s.as_str().to_string());
-    let title = format!(" worklist: {} accounts {} (most urgent first) ", app.worklist.len(), filter);
+    let filter = app
+        .worklist_filter
+        .map_or("needing action".to_string(), |s| s.as_str().to_string());
+    let title = format!(
+        " worklist: {} accounts {} (most urgent first) ",
+        app.worklist.len(),
+        filter
+    );
     if app.worklist.is_empty() {
-        let text = if app.loading_worklist { "loading…" } else { "nothing here" };
-        f.render_widget(Paragraph::new(text).block(Block::default().borders(Borders::TOP).title(title)), area);
+        let text = if app.loading_worklist {
+            "loading…"
+        } else {
+            "nothing here"
+        };
+        f.render_widget(
+            Paragraph::new(text).block(Block::default().borders(Borders::TOP).title(title)),
+            area,
+        );
         return;
     }
-    let table = Table::new(summary_rows(&app.worklist, theme), SUMMARY_WIDTHS)
-        .header(Row::new(["status", "account", "phone", "name", "", "e-mail"]).style(theme.dim()))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("> ")
-        .block(Block::default().borders(Borders::TOP).title(Span::styled(title, theme.title())));
+    let table = summary_table(&app.worklist, theme, area.width).block(
+        Block::default()
+            .borders(Borders::TOP)
+            .title(Span::styled(title, theme.title())),
+    );
     let mut state = TableState::default().with_selected(Some(app.worklist_selected));
     f.render_stateful_widget(table, area, &mut state);
 }
 
 fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let Some(t) = &app.totals else {
-        f.render_widget(Paragraph::new(if app.loading_dashboard { "loading…" } else { "no figures" }), area);
+        f.render_widget(
+            Paragraph::new(if app.loading_dashboard {
+                "loading…"
+            } else {
+                "no figures"
+            }),
+            area,
+        );
         return;
     };
-    let count = |s: CategoryStatus| t.by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
+    let count = |s: CategoryStatus| {
+        t.by_status
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map_or(0, |(_, n)| *n)
+    };
     let restored = count(CategoryStatus::RestoredFull) + count(CategoryStatus::RestoredPartial);
-    let ratio = |n: i64, d: i64| if d > 0 { (n as f64 / d as f64).clamp(0.0, 1.0) } else { 0.0 };
-    let [numbers, g1, g2, chart] =
-        Layout::vertical([Constraint::Length(2), Constraint::Length(2), Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let ratio = |n: i64, d: i64| {
+        if d > 0 {
+            (n as f64 / d as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
+    let [numbers, g1, g2, chart] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(2),
+        Constraint::Length(2),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     f.render_widget(
         Paragraph::new(vec![
             Line::from(format!(
@@ -401,7 +663,11 @@ fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 count(CategoryStatus::AtRisk),
                 restored
             )),
-            Line::from(format!("incident credits {} · amount credited {}", t.credited, format_cents(t.credited_cents, "USD"))),
+            Line::from(format!(
+                "incident credits {} · amount credited {}",
+                t.credited,
+                format_cents(t.credited_cents, "USD")
+            )),
         ]),
         numbers,
     );
@@ -434,7 +700,11 @@ fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .collect();
     f.render_widget(
         BarChart::default()
-            .block(Block::default().borders(Borders::TOP).title(Span::styled(" accounts by status ", theme.title())))
+            .block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Span::styled(" accounts by status ", theme.title())),
+            )
             .data(BarGroup::default().bars(&bars))
             .bar_width(9)
             .bar_gap(1),
@@ -455,7 +725,10 @@ fn short(s: CategoryStatus) -> &'static str {
 }
 
 fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    let mut lines = vec![Line::styled("Text fields take every key (Esc leaves). Dialogs: y yes, n/Esc no.", theme.dim())];
+    let mut lines = vec![Line::styled(
+        "Text fields take every key (Esc leaves). Dialogs: y yes, n/Esc no.",
+        theme.dim(),
+    )];
     for action in Action::ALL {
         lines.push(Line::from(vec![
             Span::styled(format!("{:>12}  ", app.keymap.hint(action)), theme.title()),
@@ -468,7 +741,10 @@ fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     f.render_widget(
         Paragraph::new(lines)
             .alignment(Alignment::Left)
-            .block(Block::bordered().title(Span::styled(" keys (from your keymap; Esc closes) ", theme.title()))),
+            .block(Block::bordered().title(Span::styled(
+                " keys (from your keymap; Esc closes) ",
+                theme.title(),
+            ))),
         popup,
     );
 }

@@ -23,7 +23,10 @@ impl Worker {
             while search_rx.changed().await.is_ok() {
                 let latest = search_rx.borrow_and_update().clone();
                 if let Some((seq, query)) = latest {
-                    let result = s.lookup(&query, SEARCH_LIMIT).await.map_err(|e| e.to_string());
+                    let result = s
+                        .lookup(&query, SEARCH_LIMIT)
+                        .await
+                        .map_err(|e| e.to_string());
                     if t.send(Msg::SearchDone { seq, query, result }).is_err() {
                         return;
                     }
@@ -56,15 +59,32 @@ impl Worker {
 async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
     match effect {
         Effect::Search { seq, query } => {
-            let result = svc.lookup(&query, SEARCH_LIMIT).await.map_err(|e| e.to_string());
+            let result = svc
+                .lookup(&query, SEARCH_LIMIT)
+                .await
+                .map_err(|e| e.to_string());
             Msg::SearchDone { seq, query, result }
         }
-        Effect::LoadAccount { id } => Msg::AccountLoaded(svc.detail(actor, id).await.map(Box::new).map_err(|e| e.to_string())),
-        Effect::LoadWorklist { status } => Msg::WorklistLoaded(svc.worklist(actor, status, 500).await.map_err(|e| e.to_string())),
-        Effect::LoadDashboard => Msg::DashboardLoaded(svc.totals(actor).await.map_err(|e| e.to_string())),
+        Effect::LoadAccount { id } => Msg::AccountLoaded(
+            svc.detail(actor, id)
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        ),
+        Effect::LoadWorklist { status } => Msg::WorklistLoaded(
+            svc.worklist(actor, status, 500)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
+        Effect::LoadDashboard => {
+            Msg::DashboardLoaded(svc.totals(actor).await.map_err(|e| e.to_string()))
+        }
         Effect::Run(command) => {
             let (result, reload) = execute(svc, actor, command).await;
-            Msg::Done { result, reload: Some(reload) }
+            Msg::Done {
+                result,
+                reload: Some(reload),
+            }
         }
     }
 }
@@ -75,42 +95,85 @@ fn credit_text(o: &CreditOutcome) -> String {
     if o.is_new() {
         format!("credited {amount} ({} credit #{})", c.kind, c.id)
     } else {
-        format!("already credited: {} credit #{} of {amount}; nothing changed", c.kind, c.id)
+        format!(
+            "already credited: {} credit #{} of {amount}; nothing changed",
+            c.kind, c.id
+        )
     }
 }
 
 async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<String, String>, i64) {
     match command {
-        Command::ApplyCredit { account_id, account_no } => {
-            let r = svc.credit_apply(actor, &account_no, None, false).await.map(|o| match o {
-                IncidentCredit::Applied(o) => credit_text(&o),
-                IncidentCredit::WouldCredit { .. } | IncidentCredit::WouldFindCredited(_) => "nothing to do".to_string(),
-            });
+        Command::ApplyCredit {
+            account_id,
+            account_no,
+        } => {
+            let r =
+                svc.credit_apply(actor, &account_no, None, false)
+                    .await
+                    .map(|o| match o {
+                        IncidentCredit::Applied(o) => credit_text(&o),
+                        IncidentCredit::WouldCredit { .. }
+                        | IncidentCredit::WouldFindCredited(_) => "nothing to do".to_string(),
+                    });
             (r.map_err(|e| e.to_string()), account_id)
         }
-        Command::RequestAppreciation { account_id, account_no, reason } => {
-            let r = svc.credit_request(actor, &account_no, None, &reason).await.map(|o| match o {
-                RequestOutcome::Requested(r) => format!("requested (request #{}); another supervisor approves it", r.id),
-                RequestOutcome::AlreadyRequested(r) => format!("already requested (request #{}); nothing changed", r.id),
-            });
+        Command::RequestAppreciation {
+            account_id,
+            account_no,
+            reason,
+        } => {
+            let r = svc
+                .credit_request(actor, &account_no, None, &reason)
+                .await
+                .map(|o| match o {
+                    RequestOutcome::Requested(r) => format!(
+                        "requested (request #{}); another supervisor approves it",
+                        r.id
+                    ),
+                    RequestOutcome::AlreadyRequested(r) => {
+                        format!("already requested (request #{}); nothing changed", r.id)
+                    }
+                });
             (r.map_err(|e| e.to_string()), account_id)
         }
-        Command::Approve { account_id, request_id } => {
-            let r = svc.credit_approve(actor, request_id).await.map(|o| credit_text(&o));
+        Command::Approve {
+            account_id,
+            request_id,
+        } => {
+            let r = svc
+                .credit_approve(actor, request_id)
+                .await
+                .map(|o| credit_text(&o));
             (r.map_err(|e| e.to_string()), account_id)
         }
-        Command::AddNote { account_id, account_no, text } => {
-            let r = svc.add_note(actor, &account_no, &text).await.map(|(_, id)| format!("note #{id} added"));
+        Command::AddNote {
+            account_id,
+            account_no,
+            text,
+        } => {
+            let r = svc
+                .add_note(actor, &account_no, &text)
+                .await
+                .map(|(_, id)| format!("note #{id} added"));
             (r.map_err(|e| e.to_string()), account_id)
         }
-        Command::DeclareLoss { account_id, account_no, category, reason } => {
-            let r = svc.declare_loss(actor, &account_no, None, category, &reason).await.map(|changed| {
-                if changed {
-                    format!("{category} declared permanently lost")
-                } else {
-                    format!("{category} was already declared permanently lost")
-                }
-            });
+        Command::DeclareLoss {
+            account_id,
+            account_no,
+            category,
+            reason,
+        } => {
+            let r = svc
+                .declare_loss(actor, &account_no, None, category, &reason)
+                .await
+                .map(|changed| {
+                    if changed {
+                        format!("{category} declared permanently lost")
+                    } else {
+                        format!("{category} was already declared permanently lost")
+                    }
+                });
             (r.map_err(|e| e.to_string()), account_id)
         }
     }
