@@ -132,6 +132,9 @@ pub enum BenchCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// The agents' screen and lookups on an existing database (default: the demo database):
+    /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
+    Tui,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -110,6 +110,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Tui) => {
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let agent = if matches!(url, DbUrl::Sqlite(_)) {
+                Some(g.agent.as_deref().unwrap_or("sofia"))
+            } else {
+                None
+            };
+            let b = crate::bench::tui(&url, agent).await?;
+            print(
+                g.format,
+                crate::bench::tui_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
         }
