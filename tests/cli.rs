@@ -505,10 +505,18 @@ fn a_demo_never_overwrites_a_real_database() {
 }
 
 #[test]
-fn without_a_command_it_says_what_to_do() {
+fn without_a_terminal_the_screen_says_to_use_the_commands() {
     let d = demo(5);
     let err = stderr_of(&mut caredesk(&d.url, Some("alice")), 2);
-    assert!(err.contains("caredesk demo"), "{err}");
+    assert!(
+        err.contains("needs a terminal") && err.contains("--help"),
+        "{err}"
+    );
+    let err = stderr_of(&mut caredesk(&d.url, Some("mallory")), 3);
+    assert!(
+        err.contains("\"mallory\" is not an agent"),
+        "the agent is checked before the screen opens: {err}"
+    );
 }
 
 #[test]

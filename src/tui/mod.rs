@@ -33,7 +33,14 @@ pub async fn run(svc: Service, actor: Actor, opts: Options) -> Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let worker = worker::Worker::spawn(svc, actor, tx);
 
-    let mut terminal = ratatui::init();
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "the agents' screen needs a terminal; for scripts use the commands (see `caredesk --help`)",
+        ));
+    }
+    let mut terminal =
+        ratatui::try_init().map_err(|e| Error::io("cannot set up the terminal", e))?;
     if mouse {
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }
