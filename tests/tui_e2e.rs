@@ -105,7 +105,11 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.cmd().args(["kill-server"]).status();
+        let _ = self
+            .cmd()
+            .args(["kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
 
