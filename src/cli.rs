@@ -166,6 +166,8 @@ pub enum DbCommand {
     },
     /// Write a consistent copy of the SQLite database to PATH
     Backup { path: PathBuf },
+    /// Refresh the planner's statistics and compact the search index (after large imports)
+    Optimize,
 }
 
 #[derive(Debug, Subcommand)]

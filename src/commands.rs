@@ -128,6 +128,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
         }
+        Command::Db(DbCommand::Optimize) => {
+            let svc = open(&url, OpenMode::Normal).await?;
+            let started = Instant::now();
+            with_store!(svc.store(), s => s.optimize().await)?;
+            print(
+                g.format,
+                format!("optimized in {:.1} s\n", started.elapsed().as_secs_f64()),
+                json!({"seconds": started.elapsed().as_secs_f64()}),
+            );
+            Ok(())
+        }
         Command::Db(DbCommand::Backup { path }) => {
             let svc = open(&url, OpenMode::Raw).await?;
             if path.exists() {
