@@ -15,6 +15,9 @@ use crate::service::{OpenMode, Service};
 use crate::store::{ConnectOptions, DbUrl, Store};
 use crate::with_store;
 
+mod restore;
+pub use restore::{RestoreBench, Stats, restore, restore_table};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchBench {
     pub backend: String,
@@ -115,6 +118,49 @@ fn sqlite_copy(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The SQLite demo database of `accounts` accounts kept in `dir` for the benchmarks: built
+/// once, reused while its schema is current.
+async fn pristine_sqlite(
+    dir: &Path,
+    accounts: u64,
+    login: &str,
+    say: &dyn Fn(&str),
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    let pristine = dir.join(format!("bench-{accounts}.db"));
+    let ready = pristine.exists() && {
+        let store = Store::connect(
+            &DbUrl::Sqlite(pristine.clone()),
+            &ConnectOptions {
+                create: false,
+                ..Default::default()
+            },
+        )
+        .await?;
+        // A demo built by an older schema is rebuilt rather than migrated.
+        let current = with_store!(&store, s => s.pending_migrations().await)
+            .map(|p| p.is_empty())
+            .unwrap_or(false);
+        let seeded = current
+            && with_store!(&store, s => s.meta("demo").await)
+                .ok()
+                .flatten()
+                .is_some();
+        with_store!(&store, s => s.close().await);
+        seeded
+    };
+    if !ready {
+        let _ = std::fs::remove_file(&pristine);
+        say(&format!(
+            "building the {accounts}-account demo database {} (once)…",
+            pristine.display()
+        ));
+        demo_into(&DbUrl::Sqlite(pristine.clone()), accounts, login).await?;
+    }
+    Ok(pristine)
+}
+
 /// Times a batch credit run over a demo database of `accounts` and a replay of it, against the
 /// hand-written baseline on the same data. SQLite: a pristine demo is built once in `dir`
 /// (reused while it exists) and copied for the baseline and for the run. PostgreSQL: `pg_url`
@@ -138,38 +184,7 @@ pub async fn batch(
     let cancel = AtomicBool::new(false);
     let (backend, base_secs, base_n, run_url) = match pg_url {
         None => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            let pristine = dir.join(format!("bench-{accounts}.db"));
-            let ready = pristine.exists() && {
-                let store = Store::connect(
-                    &DbUrl::Sqlite(pristine.clone()),
-                    &ConnectOptions {
-                        create: false,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                // A demo built by an older schema is rebuilt rather than migrated.
-                let current = with_store!(&store, s => s.pending_migrations().await)
-                    .map(|p| p.is_empty())
-                    .unwrap_or(false);
-                let seeded = current
-                    && with_store!(&store, s => s.meta("demo").await)
-                        .ok()
-                        .flatten()
-                        .is_some();
-                with_store!(&store, s => s.close().await);
-                seeded
-            };
-            if !ready {
-                let _ = std::fs::remove_file(&pristine);
-                say(&format!(
-                    "building the {accounts}-account demo database {} (once)…",
-                    pristine.display()
-                ));
-                demo_into(&DbUrl::Sqlite(pristine.clone()), accounts, login).await?;
-            }
+            let pristine = pristine_sqlite(dir, accounts, login, say).await?;
             let base_path = dir.join("bench-baseline.db");
             sqlite_copy(&pristine, &base_path)?;
             let svc = open(&DbUrl::Sqlite(base_path.clone())).await?;

@@ -63,11 +63,12 @@ pub enum Command {
     /// Database maintenance
     #[command(subcommand)]
     Db(DbCommand),
-    /// Import accounts or impact rows from a CSV file (all or nothing)
+    /// Import accounts or impact rows (CSV) or backups (JSON Lines) from a file (all or nothing)
     Import {
         #[arg(value_enum)]
         what: ImportKind,
-        /// CSV file with a header, as spreadsheets save it ("-" for standard input)
+        /// CSV file with a header, as spreadsheets save it, or for backups a JSON Lines file
+        /// with one snapshot per line ("-" for standard input)
         file: PathBuf,
     },
     /// Find accounts by account number, phone number, name or e-mail
@@ -109,6 +110,20 @@ pub enum Command {
         #[arg(long)]
         incident: Option<String>,
     },
+    /// Restore data from a backup: preview, apply, undo, list
+    #[command(subcommand)]
+    Restore(RestoreCommand),
+    /// Record that the customer's device re-synced its copy of a category
+    Resync {
+        account: String,
+        #[arg(long)]
+        category: String,
+        /// Items the device brought back (default: as many as before the incident)
+        #[arg(long, value_name = "N")]
+        items: Option<i64>,
+        #[arg(long)]
+        incident: Option<String>,
+    },
     /// The audit chain
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -135,6 +150,54 @@ pub enum BenchCommand {
     /// The agents' screen and lookups on an existing database (default: the demo database):
     /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
     Tui,
+    /// Restore preview, apply (with its archive) and undo of one account with many backup
+    /// items, against one hand-written INSERT … SELECT. SQLite unless --db names PostgreSQL
+    /// (an empty database, which it fills with the demo)
+    Restore {
+        /// Backup items of the account restored
+        #[arg(long, default_value_t = 5_000)]
+        items: usize,
+        /// Accounts in the demo database around it
+        #[arg(long, default_value_t = 100_000)]
+        accounts: u64,
+        /// Timed repetitions of each step
+        #[arg(long, default_value_t = 20)]
+        reps: usize,
+        /// Where SQLite bench databases live (the pristine demo is kept for the next run)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RestoreCommand {
+    /// What a restore would do, per category (in backup, to add, present, conflicting,
+    /// corrupt); writes nothing
+    Preview(RestoreArgs),
+    /// Restore categories of an account from a backup, archiving the live items first
+    /// (merge, keep-both: agent; replace: supervisor)
+    Apply(RestoreArgs),
+    /// Put the live items back exactly as they were before a restore (supervisor); refused
+    /// when the customer's data changed since
+    Undo { restore_id: i64 },
+    /// An account's restores, newest first
+    List { account: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestoreArgs {
+    /// Account number or phone number in any common format
+    pub account: String,
+    /// The backup (snapshot) to restore from, as `show` lists it
+    #[arg(long, value_name = "ID")]
+    pub backup: String,
+    /// A category to restore; repeat for several (default: every category the backup holds)
+    #[arg(long = "category", value_name = "C")]
+    pub categories: Vec<String>,
+    /// merge (add missing items, fill empty fields; live values win), keep-both (conflicting
+    /// backup items become copies flagged for review) or replace (supervisor)
+    #[arg(long, default_value = "merge", value_name = "M")]
+    pub mode: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -154,6 +217,7 @@ pub struct DemoArgs {
 pub enum ImportKind {
     Accounts,
     Impact,
+    Backups,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,8 @@ use crate::service::{OpenMode, Service, os_login};
 use crate::store::{ConnectOptions, DbUrl, Store};
 use crate::with_store;
 
+mod restore;
+
 /// Where caredesk keeps its files when `--db` and `CAREDESK_DB` say nothing.
 pub fn data_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "caredesk")
@@ -125,6 +127,35 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Restore {
+            items,
+            accounts,
+            reps,
+            dir,
+        }) => {
+            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
+            let pg = match &explicit_db {
+                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
+                _ => None,
+            };
+            let say = |m: &str| eprintln!("{m}");
+            let b = crate::bench::restore(
+                items,
+                accounts,
+                reps,
+                &dir,
+                pg,
+                g.agent.as_deref().unwrap_or("sofia"),
+                &say,
+            )
+            .await?;
+            print(
+                g.format,
+                crate::bench::restore_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
         }
@@ -188,6 +219,14 @@ async fn account_command(
                     svc.import_impact(
                         actor,
                         &crate::import::parse_impact(&source, &data)?,
+                        &source,
+                    )
+                    .await?
+                }
+                ImportKind::Backups => {
+                    svc.import_backups(
+                        actor,
+                        &crate::import::parse_backups(&source, &data)?,
                         &source,
                     )
                     .await?
@@ -327,6 +366,24 @@ async fn account_command(
             );
         }
         Command::Credit(c) => credit_command(svc, actor, format, c).await?,
+        Command::Restore(c) => restore::restore_command(svc, actor, format, c).await?,
+        Command::Resync {
+            account,
+            category,
+            items,
+            incident,
+        } => {
+            restore::resync(
+                svc,
+                actor,
+                format,
+                &account,
+                &category,
+                items,
+                incident.as_deref(),
+            )
+            .await?
+        }
         Command::DeclareLoss {
             account,
             category,

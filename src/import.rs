@@ -12,6 +12,9 @@ use crate::domain::{self, AccountStatus, Category, DeviceState};
 use crate::error::{Error, Result};
 use crate::store::{NewAccount, NewImpact, NewPlan};
 
+mod backups;
+pub use backups::{parse_backups, snapshot_checksum};
+
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;
 

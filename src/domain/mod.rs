@@ -11,6 +11,7 @@ pub mod items;
 pub mod money;
 pub mod parse;
 pub mod phone;
+pub mod restore;
 pub mod role;
 pub mod status;
 pub mod text;

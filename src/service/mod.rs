@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod credit;
+pub mod restore;
 
 use std::sync::Arc;
 

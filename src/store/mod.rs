@@ -7,11 +7,13 @@
 //! static SQL strings. All SQL is static text with bound parameters.
 
 pub mod postgres;
+pub mod restore_types;
 pub mod sqlite;
 pub mod types;
 
 use std::path::PathBuf;
 
+pub use restore_types::*;
 pub use types::*;
 
 use crate::error::{Error, Result};

@@ -19,6 +19,9 @@ mod credit_ops;
 #[allow(clippy::duplicate_mod)]
 #[path = "ops.rs"]
 mod ops;
+#[allow(clippy::duplicate_mod)]
+#[path = "restore_ops.rs"]
+mod restore_ops;
 pub use ops::SqlStore;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

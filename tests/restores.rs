@@ -1,0 +1,889 @@
+//! Restores on demo data, on one backend (SQLite, or PostgreSQL when CAREDESK_TEST_PG is set):
+//! previews that write nothing, merges that never lose what the customer typed in again,
+//! replays that add nothing, keep-both copies, replace for supervisors only, undo back to the
+//! exact prior items (and its refusal when the customer's data changed), corrupt and partial
+//! snapshots, device re-syncs, and the backups import.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use caredesk::Error;
+use caredesk::domain::restore::Mode;
+use caredesk::domain::{Category, CategoryStatus, Clock, Role};
+use caredesk::service::Service;
+use caredesk::store::{Actor, RequestOutcome, RestoreOutcome, Store};
+use common::restore::{count, count_for, execute, live_hash, live_rows, statuses};
+use common::{TestDb, clock};
+use serde_json::Value;
+
+const JOSE: &str = "310000001";
+const JOSE_BACKUP: &str = "snap-310000001-20091001";
+
+struct World {
+    db: TestDb,
+    clock: Arc<caredesk::domain::FixedClock>,
+    sup: (Service, Actor),
+}
+
+impl World {
+    /// The demo's first 200 accounts carry backup items; later ones only manifests.
+    async fn new() -> Self {
+        Self::with_accounts(200).await
+    }
+
+    async fn with_accounts(accounts: u64) -> Self {
+        let db = TestDb::new().await;
+        let clock = clock();
+        let svc = db.service(clock.clone() as Arc<dyn Clock>).await;
+        caredesk::demo::build(&svc, accounts, 2009, "sofia", None)
+            .await
+            .expect("demo");
+        let actor = svc
+            .actor(if db.is_postgres() {
+                None
+            } else {
+                Some("sofia")
+            })
+            .await
+            .expect("supervisor");
+        Self {
+            db,
+            clock,
+            sup: (svc, actor),
+        }
+    }
+
+    async fn agent(&self) -> (Service, Actor) {
+        self.db
+            .as_agent(
+                &self.sup.0,
+                &self.sup.1,
+                "ct_alice",
+                Role::Agent,
+                self.clock.clone() as Arc<dyn Clock>,
+            )
+            .await
+    }
+
+    fn store(&self) -> &Store {
+        self.sup.0.store()
+    }
+
+    async fn audit_records(&self) -> i64 {
+        count(self.store(), "SELECT COUNT(*) FROM audit").await
+    }
+
+    async fn restores(&self) -> i64 {
+        count(self.store(), "SELECT COUNT(*) FROM restores").await
+    }
+
+    /// The first demo account whose backup has this verification, with its backup id.
+    async fn account_with_backup(&self, verification: &str) -> (String, String) {
+        let rows: Vec<(String, String)> = caredesk_on_pool(self.store(), verification).await;
+        rows.into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("the demo has no {verification} backup with items"))
+    }
+
+    async fn finish(self) {
+        let v = self.sup.0.audit_verify(&self.sup.1).await.expect("verify");
+        assert_eq!(v.first_bad, None, "the audit chain stays valid");
+        self.sup.0.close().await;
+        self.db.cleanup().await;
+    }
+}
+
+async fn caredesk_on_pool(store: &Store, verification: &str) -> Vec<(String, String)> {
+    const SQL: &str = "SELECT a.account_no, b.id FROM backups b JOIN accounts a ON a.id = b.account_id \
+         WHERE b.verification = $1 AND EXISTS (SELECT 1 FROM backup_items i WHERE i.backup_id = b.id) \
+         ORDER BY a.account_no";
+    on_pool!(store, pool => sqlx::query_as(SQL)
+        .bind(verification)
+        .fetch_all(pool)
+        .await
+        .expect("backups"))
+}
+
+fn status_of(list: &[(String, String)], cat: &str) -> String {
+    list.iter()
+        .find(|(c, _)| c == cat)
+        .map(|(_, s)| s.clone())
+        .unwrap_or_default()
+}
+
+fn payloads(rows: &[common::restore::LiveRow]) -> HashMap<(String, String), Value> {
+    rows.iter()
+        .map(|r| {
+            (
+                (r.0.clone(), r.1.clone()),
+                serde_json::from_str(&r.3).expect("payload"),
+            )
+        })
+        .collect()
+}
+
+fn is_empty(v: &Value) -> bool {
+    caredesk::domain::restore::is_empty_value(v)
+}
+
+#[tokio::test]
+async fn a_preview_counts_each_category_and_writes_nothing() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let before = live_hash(w.store(), JOSE).await;
+    let audit = w.audit_records().await;
+    let p = svc
+        .restore_preview(&agent, JOSE, JOSE_BACKUP, &[], Mode::Merge)
+        .await
+        .expect("preview");
+    assert_eq!(p.outcome, RestoreOutcome::Preview);
+    assert_eq!(p.restore_id, None);
+    let contacts = p
+        .categories
+        .iter()
+        .find(|c| c.category == Category::Contacts)
+        .expect("contacts in the backup");
+    // 64 of José's 300 contacts survive in the snapshot; he typed 8 of them in again, four
+    // exactly as they were and four under another name.
+    assert_eq!(contacts.counts.in_backup, 64);
+    assert_eq!(contacts.counts.present, 4);
+    assert_eq!(contacts.counts.conflicting, 4);
+    assert_eq!(contacts.counts.to_add, 56);
+    assert_eq!(contacts.counts.corrupt, 0);
+    for c in &p.categories {
+        assert_eq!(
+            c.counts.in_backup,
+            c.counts.to_add + c.counts.present + c.counts.conflicting + c.counts.corrupt,
+            "{} adds up",
+            c.category
+        );
+    }
+    assert_eq!(
+        live_hash(w.store(), JOSE).await,
+        before,
+        "no live item changed"
+    );
+    assert_eq!(w.audit_records().await, audit, "a preview writes no audit");
+    assert_eq!(w.restores().await, 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_merge_never_deletes_or_overwrites_a_live_value_and_fills_empty_fields() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    // The customer typed in one more contact that the backup holds, by phone only, with an
+    // empty name: merge may fill the name, never change the phone.
+    let backup_contact: String = on_pool!(w.store(), pool => sqlx::query_scalar(
+        "SELECT payload FROM backup_items WHERE backup_id = $1 AND category = 'contacts' AND payload LIKE '%phone%' ORDER BY uid",
+    )
+    .bind(JOSE_BACKUP)
+    .fetch_all(pool)
+    .await
+    .expect("backup contacts")
+    .into_iter()
+    .nth(20)
+    .expect("a 21st contact"));
+    let backup_contact: Value = serde_json::from_str(&backup_contact).expect("json");
+    let typed = serde_json::json!({"name": "", "phone": backup_contact["phone"], "note": "typed on the phone"});
+    let key = caredesk::domain::items::natural_key(Category::Contacts, &typed);
+    let hash = caredesk::domain::items::content_hash(&typed);
+    execute(
+        w.store(),
+        "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+         SELECT id, 'contacts', 'typed-1', $2, $3, $4, 'customer', FALSE, '2009-10-10T10:00:00Z', '2009-10-10T10:00:00Z' FROM accounts WHERE account_no = $1",
+        &[JOSE, &key, &typed.to_string(), &hash],
+    )
+    .await;
+    let before_rows = live_rows(w.store(), JOSE).await;
+    let before = payloads(&before_rows);
+
+    let r = svc
+        .restore_apply(&agent, JOSE, JOSE_BACKUP, &[], Mode::Merge)
+        .await
+        .expect("merge");
+    assert_eq!(r.outcome, RestoreOutcome::Restored);
+    assert!(r.restore_id.is_some());
+
+    let after = payloads(&live_rows(w.store(), JOSE).await);
+    for (k, old) in &before {
+        let new = after
+            .get(k)
+            .unwrap_or_else(|| panic!("live item {k:?} was deleted"));
+        for (field, v) in old.as_object().expect("object") {
+            if !is_empty(v) {
+                assert_eq!(new.get(field), Some(v), "{field} of {k:?} was overwritten");
+            }
+        }
+    }
+    let filled = &after[&("contacts".to_string(), "typed-1".to_string())];
+    assert_eq!(
+        filled["name"], backup_contact["name"],
+        "the empty name was filled"
+    );
+    assert_eq!(filled["note"], "typed on the phone");
+    let added: i64 = r.categories.iter().map(|c| c.counts.add).sum();
+    assert_eq!(after.len() as i64, before.len() as i64 + added);
+    let contacts = &r.categories[0];
+    assert_eq!(contacts.category, Category::Contacts);
+    assert_eq!(contacts.counts.fill, 1);
+    assert_eq!(contacts.counts.remove, 0);
+
+    // 64 of 300 contacts back is partial; a category the snapshot held whole is full.
+    let st = statuses(w.store(), JOSE).await;
+    assert_eq!(status_of(&st, "contacts"), "restored-partial");
+    assert_eq!(contacts.result, "restored-partial");
+    assert_eq!(contacts.status, Some(CategoryStatus::RestoredPartial));
+    let full: Vec<&str> = r
+        .categories
+        .iter()
+        .filter(|c| c.items_before == Some(c.counts.in_backup))
+        .map(|c| c.category.as_str())
+        .collect();
+    assert!(!full.is_empty(), "José has a category backed up whole");
+    for cat in full {
+        assert_eq!(status_of(&st, cat), "restored-full", "{cat}");
+    }
+    assert_eq!(r.result, "restored-partial");
+
+    // Undo takes the filled-in name out again and removes what was added: exactly as before.
+    let (sup, actor) = &w.sup;
+    sup.restore_undo(actor, r.restore_id.expect("id"))
+        .await
+        .expect("undo");
+    assert_eq!(live_rows(w.store(), JOSE).await, before_rows);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_second_identical_restore_adds_nothing_and_names_the_first() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let first = svc
+        .restore_apply(
+            &agent,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::Merge,
+        )
+        .await
+        .expect("first");
+    let after_first = live_hash(w.store(), JOSE).await;
+    let audit = w.audit_records().await;
+    w.clock.advance(chrono::TimeDelta::minutes(3));
+    for mode in [Mode::Merge, Mode::Merge] {
+        let again = svc
+            .restore_apply(&agent, JOSE, JOSE_BACKUP, &[Category::Contacts], mode)
+            .await
+            .expect("again");
+        assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
+        assert_eq!(again.restore_id, first.restore_id);
+        assert_eq!(again.categories[0].counts.add, 0);
+        assert_eq!(again.categories[0].counts.fill, 0);
+    }
+    assert_eq!(live_hash(w.store(), JOSE).await, after_first);
+    assert_eq!(w.audit_records().await, audit);
+    assert_eq!(w.restores().await, 1);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn keep_both_adds_conflicting_backup_items_as_copies_flagged_for_review() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let before = payloads(&live_rows(w.store(), JOSE).await);
+    let r = svc
+        .restore_apply(
+            &agent,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::KeepBoth,
+        )
+        .await
+        .expect("keep-both");
+    let c = &r.categories[0];
+    assert_eq!((c.counts.conflicting, c.counts.flag), (4, 4));
+    assert_eq!(c.counts.add, c.counts.to_add + c.counts.conflicting);
+    let rows = live_rows(w.store(), JOSE).await;
+    let flagged: Vec<_> = rows.iter().filter(|r| r.6).collect();
+    assert_eq!(flagged.len(), 4, "one copy per conflicting item, flagged");
+    for f in &flagged {
+        assert!(
+            f.1.starts_with(JOSE_BACKUP),
+            "a copy names its backup: {}",
+            f.1
+        );
+        assert_eq!(f.5, "restore");
+    }
+    let after = payloads(&rows);
+    for (k, v) in &before {
+        assert_eq!(after.get(k), Some(v), "keep-both left {k:?} untouched");
+    }
+    // A replay in keep-both (or merge) finds the copies and adds nothing.
+    let again = svc
+        .restore_apply(
+            &agent,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::KeepBoth,
+        )
+        .await
+        .expect("replay");
+    assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn replace_is_refused_to_an_agent_and_makes_the_live_set_the_backups_for_a_supervisor() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let before = live_hash(w.store(), JOSE).await;
+    let audit = w.audit_records().await;
+    let err = svc
+        .restore_apply(
+            &agent,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::Replace,
+        )
+        .await
+        .expect_err("an agent may not replace");
+    assert!(matches!(err, Error::Refused(_)), "{err}");
+    assert_eq!(err.exit_code(), 3);
+    assert!(
+        err.to_string().contains("may not run a replace restore"),
+        "{err}"
+    );
+    assert_eq!(live_hash(w.store(), JOSE).await, before);
+    assert_eq!(w.audit_records().await, audit);
+
+    let (sup, sup_actor) = &w.sup;
+    let r = sup
+        .restore_apply(
+            sup_actor,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::Replace,
+        )
+        .await
+        .expect("a supervisor may");
+    assert!(
+        r.categories[0].counts.remove > 0,
+        "the re-entered contacts go"
+    );
+    let mut live: Vec<String> = live_rows(w.store(), JOSE)
+        .await
+        .into_iter()
+        .filter(|r| r.0 == "contacts")
+        .map(|r| r.4)
+        .collect();
+    let mut backup: Vec<String> = on_pool!(w.store(), pool => sqlx::query_scalar(
+        "SELECT content_hash FROM backup_items WHERE backup_id = $1 AND category = 'contacts' AND hash_ok",
+    )
+    .bind(JOSE_BACKUP)
+    .fetch_all(pool)
+    .await
+    .expect("hashes"));
+    live.sort();
+    backup.sort();
+    assert_eq!(live, backup, "the live contacts are exactly the backup's");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn undo_gives_back_exactly_the_prior_items_after_every_mode() {
+    let w = World::new().await;
+    let (sup, actor) = &w.sup;
+    let before = live_hash(w.store(), JOSE).await;
+    let before_status = statuses(w.store(), JOSE).await;
+    for mode in Mode::ALL {
+        w.clock.advance(chrono::TimeDelta::minutes(1));
+        let r = sup
+            .restore_apply(actor, JOSE, JOSE_BACKUP, &[], mode)
+            .await
+            .expect("restore");
+        assert_eq!(r.outcome, RestoreOutcome::Restored, "{mode}");
+        assert_ne!(
+            live_hash(w.store(), JOSE).await,
+            before,
+            "{mode} changed items"
+        );
+        w.clock.advance(chrono::TimeDelta::minutes(1));
+        let u = sup
+            .restore_undo(actor, r.restore_id.expect("id"))
+            .await
+            .expect("undo");
+        assert!(!u.already_undone);
+        assert_eq!(
+            live_hash(w.store(), JOSE).await,
+            before,
+            "undo of {mode} gives back every item, field by field"
+        );
+        assert_eq!(statuses(w.store(), JOSE).await, before_status, "{mode}");
+        let again = sup
+            .restore_undo(actor, r.restore_id.expect("id"))
+            .await
+            .expect("second undo");
+        assert!(again.already_undone, "a second undo changes nothing");
+    }
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let r = svc
+        .restore_apply(
+            &agent,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::Merge,
+        )
+        .await
+        .expect("merge");
+    let id = r.restore_id.expect("id");
+    let (sup, actor) = &w.sup;
+
+    // An agent may not undo at all.
+    let err = svc.restore_undo(&agent, id).await.expect_err("agent");
+    assert_eq!(err.exit_code(), 3);
+
+    // The customer types in a new contact and edits a restored one.
+    execute(
+        w.store(),
+        "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at) \
+         SELECT id, 'contacts', 'typed-after', 'name:new friend', '{\"name\":\"New Friend\"}', 'h1', 'customer', FALSE, \
+         '2009-10-20T10:00:00Z', '2009-10-20T10:00:00Z' FROM accounts WHERE account_no = $1",
+        &[JOSE],
+    )
+    .await;
+    let restored_uid = format!("{JOSE_BACKUP}/contacts-10");
+    execute(
+        w.store(),
+        "UPDATE live_items SET payload = '{\"name\":\"Edited\"}', content_hash = 'h2' WHERE uid = $1",
+        &[&restored_uid],
+    )
+    .await;
+    let before = live_hash(w.store(), JOSE).await;
+    let audit = w.audit_records().await;
+    let err = sup
+        .restore_undo(actor, id)
+        .await
+        .expect_err("changed since");
+    assert!(matches!(err, Error::Refused(_)), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("changed since restore"), "{msg}");
+    assert!(msg.contains("1 item added"), "{msg}");
+    assert!(msg.contains("1 item changed"), "{msg}");
+    assert!(msg.contains("typed-after"), "{msg}");
+    assert!(msg.contains("nothing was undone"), "{msg}");
+    assert_eq!(live_hash(w.store(), JOSE).await, before, "nothing lost");
+    assert_eq!(w.audit_records().await, audit);
+    assert_eq!(
+        count(
+            w.store(),
+            "SELECT COUNT(*) FROM restores WHERE undone_at IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn undo_waits_for_a_later_restore_of_the_same_category_to_be_undone_first() {
+    let w = World::new().await;
+    let (sup, actor) = &w.sup;
+    let before = live_hash(w.store(), JOSE).await;
+    let first = sup
+        .restore_apply(actor, JOSE, JOSE_BACKUP, &[Category::Contacts], Mode::Merge)
+        .await
+        .expect("merge")
+        .restore_id
+        .expect("id");
+    let second = sup
+        .restore_apply(
+            actor,
+            JOSE,
+            JOSE_BACKUP,
+            &[Category::Contacts],
+            Mode::Replace,
+        )
+        .await
+        .expect("replace")
+        .restore_id
+        .expect("id");
+    let err = sup.restore_undo(actor, first).await.expect_err("later one");
+    assert!(
+        err.to_string().contains(&format!("undo #{second} first")),
+        "{err}"
+    );
+    sup.restore_undo(actor, second).await.expect("undo later");
+    sup.restore_undo(actor, first).await.expect("undo first");
+    assert_eq!(live_hash(w.store(), JOSE).await, before);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_restore_from_a_corrupt_snapshot_is_refused_and_writes_nothing() {
+    let w = World::new().await;
+    let (account, backup) = w.account_with_backup("corrupt").await;
+    let (sup, actor) = &w.sup;
+    let shown = sup.show(actor, &account).await.expect("show");
+    assert!(
+        shown
+            .backups
+            .iter()
+            .any(|b| b.id == backup && b.verification == "corrupt" && !b.verified()),
+        "the snapshot is shown as corrupt"
+    );
+    let before = live_hash(w.store(), &account).await;
+    let audit = w.audit_records().await;
+    for mode in Mode::ALL {
+        let err = sup
+            .restore_apply(actor, &account, &backup, &[], mode)
+            .await
+            .expect_err("corrupt");
+        assert!(matches!(err, Error::Refused(_)), "{err}");
+        assert!(err.to_string().contains("is corrupt"), "{err}");
+    }
+    let err = sup
+        .restore_preview(actor, &account, &backup, &[], Mode::Merge)
+        .await
+        .expect_err("no preview either");
+    assert_eq!(err.exit_code(), 3);
+    assert_eq!(live_hash(w.store(), &account).await, before);
+    assert_eq!(w.audit_records().await, audit);
+    assert_eq!(w.restores().await, 0);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_snapshot_with_bad_items_restores_only_the_good_ones_and_says_how_many_it_could_not() {
+    let w = World::new().await;
+    let (account, backup) = w.account_with_backup("partial").await;
+    let (svc, agent) = w.agent().await;
+    let bad: i64 = count_for(
+        w.store(),
+        "SELECT COUNT(*) FROM backup_items WHERE backup_id = $1 AND NOT hash_ok",
+        &backup,
+    )
+    .await;
+    assert!(bad > 0);
+    let r = svc
+        .restore_apply(&agent, &account, &backup, &[], Mode::Merge)
+        .await
+        .expect("partial snapshot restores");
+    assert_eq!(r.verification, "partial");
+    assert_eq!(r.corrupt(), bad, "it says how many it could not restore");
+    let restored: i64 = live_rows(w.store(), &account)
+        .await
+        .iter()
+        .filter(|r| r.1.starts_with(&backup))
+        .count() as i64;
+    let good: i64 = r
+        .categories
+        .iter()
+        .map(|c| c.counts.in_backup - c.counts.corrupt - c.counts.present - c.counts.conflicting)
+        .sum();
+    assert_eq!(restored, good, "every good item and no bad one");
+    for c in r.categories.iter().filter(|c| c.counts.corrupt > 0) {
+        assert_eq!(c.result, "restored-partial", "{}", c.category);
+    }
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_device_resync_moves_an_at_risk_category_to_restored_full_and_is_audited() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    let account: String = on_pool!(w.store(), pool => sqlx::query_scalar(
+        "SELECT a.account_no FROM impact i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.category = 'contacts' AND i.status = 'at-risk' ORDER BY a.account_no LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("an at-risk account"));
+    let r = svc
+        .record_resync(&agent, &account, None, Category::Contacts, None)
+        .await
+        .expect("resync");
+    assert!(r.changed);
+    assert_eq!(r.status_before, CategoryStatus::AtRisk);
+    assert_eq!(r.status, CategoryStatus::RestoredFull);
+    assert_eq!(
+        status_of(&statuses(w.store(), &account).await, "contacts"),
+        "restored-full"
+    );
+    let log = w
+        .sup
+        .0
+        .audit_log(&w.sup.1, Some(&account), None, 10)
+        .await
+        .expect("log");
+    let rec = log
+        .iter()
+        .find(|a| a.action == "device.resync")
+        .expect("audited");
+    assert_eq!(rec.agent, agent.login);
+    // The same re-sync again changes nothing.
+    let again = svc
+        .record_resync(&agent, &account, None, Category::Contacts, None)
+        .await
+        .expect("again");
+    assert!(!again.changed);
+
+    // Fewer items than before the incident is partial; a wiped phone has nothing to re-sync.
+    let other: String = on_pool!(w.store(), pool => sqlx::query_scalar(
+        "SELECT a.account_no FROM impact i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.category = 'contacts' AND i.status = 'at-risk' AND i.items_before > 10 ORDER BY a.account_no DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("another"));
+    let part = svc
+        .record_resync(&agent, &other, None, Category::Contacts, Some(5))
+        .await
+        .expect("partial");
+    assert_eq!(part.status, CategoryStatus::RestoredPartial);
+    let err = svc
+        .record_resync(&agent, JOSE, None, Category::Contacts, None)
+        .await
+        .expect_err("wiped");
+    assert_eq!(err.exit_code(), 3);
+    assert!(err.to_string().contains("wiped"), "{err}");
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_permanent_loss_declared_after_a_partial_restore_opens_the_appreciation_credit() {
+    let w = World::new().await;
+    let (svc, agent) = w.agent().await;
+    svc.restore_apply(
+        &agent,
+        JOSE,
+        JOSE_BACKUP,
+        &[Category::Contacts],
+        Mode::Merge,
+    )
+    .await
+    .expect("merge");
+    let err = svc
+        .declare_loss(&agent, JOSE, None, Category::Contacts, "the rest is gone")
+        .await
+        .expect_err("supervisor only");
+    assert_eq!(err.exit_code(), 3);
+    let (sup, actor) = &w.sup;
+    assert!(
+        sup.declare_loss(actor, JOSE, None, Category::Contacts, "the rest is gone")
+            .await
+            .expect("declare")
+    );
+    assert_eq!(
+        status_of(&statuses(w.store(), JOSE).await, "contacts"),
+        "permanent-loss"
+    );
+    match svc
+        .credit_request(&agent, JOSE, None, "236 contacts lost for good")
+        .await
+        .expect("request")
+    {
+        RequestOutcome::Requested(r) => assert_eq!(r.amount_cents, 10_000),
+        other => panic!("expected a new request, got {other:?}"),
+    }
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
+    let w = World::with_accounts(260).await;
+    let (sup, actor) = &w.sup;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let read = |name: &str| std::fs::read(format!("{dir}/assets/{name}")).expect("asset");
+    sup.import_accounts(
+        actor,
+        &caredesk::import::parse_accounts("accounts.csv", &read("accounts.csv")).expect("csv"),
+        "accounts.csv",
+    )
+    .await
+    .expect("accounts");
+    sup.import_impact(
+        actor,
+        &caredesk::import::parse_impact("impact.csv", &read("impact.csv")).expect("csv"),
+        "impact.csv",
+    )
+    .await
+    .expect("impact");
+    let rows = caredesk::import::parse_backups("backups.jsonl", &read("backups.jsonl"))
+        .expect("the sample reads");
+    let first = sup
+        .import_backups(actor, &rows, "backups.jsonl")
+        .await
+        .expect("import");
+    assert_eq!(first.inserted, 5);
+    let audit = w.audit_records().await;
+    let again = sup
+        .import_backups(actor, &rows, "backups.jsonl")
+        .await
+        .expect("again");
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5));
+    assert_eq!(
+        w.audit_records().await,
+        audit,
+        "a second import writes nothing"
+    );
+
+    // The sample's snapshots: verified, partial (one bad item), corrupt (checksum), manifest.
+    let p = sup
+        .restore_preview(
+            actor,
+            "410000002",
+            "snap-410000002-20091001",
+            &[],
+            Mode::Merge,
+        )
+        .await
+        .expect("partial restores");
+    assert_eq!(p.corrupt(), 1);
+    let err = sup
+        .restore_apply(
+            actor,
+            "410000003",
+            "snap-410000003-20091001",
+            &[],
+            Mode::Merge,
+        )
+        .await
+        .expect_err("corrupt");
+    assert_eq!(err.exit_code(), 3);
+    let err = sup
+        .restore_apply(
+            actor,
+            "410000004",
+            "snap-410000004-20091001",
+            &[],
+            Mode::Merge,
+        )
+        .await
+        .expect_err("manifest");
+    assert!(err.to_string().contains("only a manifest"), "{err}");
+    let r = sup
+        .restore_apply(
+            actor,
+            "410000001",
+            "snap-410000001-20091001",
+            &[],
+            Mode::Merge,
+        )
+        .await
+        .expect("verified restores");
+    assert_eq!(r.categories.iter().map(|c| c.counts.add).sum::<i64>(), 10);
+
+    // A file with one bad line imports nothing.
+    let backups = count(w.store(), "SELECT COUNT(*) FROM backups").await;
+    let items = count(w.store(), "SELECT COUNT(*) FROM backup_items").await;
+    let mut data = read("backups.jsonl");
+    data.extend_from_slice(b"{\"id\": \"snap-x\", \"account_no\": \"999999999\", \"taken_at\": \"2009-10-01\", \"manifest\": {\"contacts\": 1}}\n");
+    let rows = caredesk::import::parse_backups("bad.jsonl", &data).expect("well formed");
+    let err = sup
+        .import_backups(actor, &rows, "bad.jsonl")
+        .await
+        .expect_err("unknown account");
+    assert!(err.to_string().contains("bad.jsonl line 6"), "{err}");
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        count(w.store(), "SELECT COUNT(*) FROM backups").await,
+        backups
+    );
+    assert_eq!(
+        count(w.store(), "SELECT COUNT(*) FROM backup_items").await,
+        items
+    );
+
+    // A demo snapshot known only by its manifest is completed by importing its items.
+    let (account, backup): (String, String) = on_pool!(w.store(), pool => sqlx::query_as(
+        "SELECT a.account_no, b.id FROM backups b JOIN accounts a ON a.id = b.account_id \
+         WHERE b.verification = 'manifest' ORDER BY b.id LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("a manifest backup"));
+    let payload = serde_json::json!({"name": "Late Item", "phone": "+1 206 555 0188"});
+    let line = serde_json::json!({"id": backup, "account_no": account, "taken_at": "2009-10-01T03:00:00Z",
+        "items": [{"category": "contacts", "uid": "c-0", "payload": payload,
+                   "content_hash": caredesk::domain::items::content_hash(&payload)}]});
+    let rows = caredesk::import::parse_backups("late.jsonl", format!("{line}\n").as_bytes())
+        .expect("line");
+    let c = sup
+        .import_backups(actor, &rows, "late.jsonl")
+        .await
+        .expect("complete the manifest");
+    assert_eq!(c.updated, 1);
+    let r = sup
+        .restore_apply(actor, &account, &backup, &[], Mode::Merge)
+        .await
+        .expect("restorable now");
+    assert_eq!(r.verification, "verified");
+    assert_eq!(r.categories.len(), 1);
+    assert_eq!(r.categories[0].counts.add, 1);
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn restores_and_undos_are_audited_without_personal_data() {
+    let w = World::new().await;
+    let (sup, actor) = &w.sup;
+    let r = sup
+        .restore_apply(actor, JOSE, JOSE_BACKUP, &[], Mode::KeepBoth)
+        .await
+        .expect("restore");
+    sup.restore_undo(actor, r.restore_id.expect("id"))
+        .await
+        .expect("undo");
+    let log = sup
+        .audit_log(actor, Some(JOSE), None, 20)
+        .await
+        .expect("log");
+    let apply = log
+        .iter()
+        .find(|a| a.action == "restore.apply")
+        .expect("apply audited");
+    assert!(apply.detail.contains(JOSE_BACKUP) && apply.detail.contains("keep-both"));
+    assert!(log.iter().any(|a| a.action == "restore.undo"));
+    let record = sup
+        .restore_record(actor, r.restore_id.expect("id"))
+        .await
+        .expect("record");
+    assert_eq!(record.agent, actor.login);
+    assert_eq!(record.undone_by.as_deref(), Some(actor.login.as_str()));
+    assert_eq!(record.mode, "keep-both");
+    // Names, e-mails and phone numbers of contacts never reach the audit.
+    let contacts: Vec<String> = live_rows(w.store(), JOSE)
+        .await
+        .into_iter()
+        .map(|r| r.3)
+        .collect();
+    for a in log.iter().filter(|a| a.action.starts_with("restore.")) {
+        assert!(
+            !a.detail.contains("Núñez") && !a.detail.contains('@'),
+            "{}",
+            a.detail
+        );
+        for c in &contacts {
+            let v: Value = serde_json::from_str(c).expect("json");
+            if let Some(name) = v.get("name").and_then(Value::as_str) {
+                assert!(!a.detail.contains(name), "{}", a.detail);
+            }
+        }
+    }
+    w.finish().await;
+}
