@@ -144,6 +144,37 @@ async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
     insta::assert_snapshot!("credit_dialog_80x24", draw(&app, 80, 24, COLOR).backend());
     insta::assert_snapshot!("credit_dialog_50x14", draw(&app, 50, 14, COLOR).backend());
 
+    let mut restore = account(&f, "310000001").await;
+    let effects = restore.update(key('r'));
+    let Some(caredesk::tui::app::Effect::RestorePreview {
+        seq,
+        account_no,
+        backup_id,
+        categories,
+        mode,
+    }) = effects.into_iter().next()
+    else {
+        panic!("the restore panel asks for a preview");
+    };
+    let preview = f
+        .svc
+        .restore_preview(&f.actor, &account_no, &backup_id, &categories, mode)
+        .await;
+    restore.update(Msg::RestorePreviewed {
+        seq,
+        result: preview.map(Box::new).map_err(|e| e.to_string()),
+    });
+    let screen = draw(&restore, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("in backup") && screen.contains("conflicting"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("restore_panel_80x24", screen);
+    insta::assert_snapshot!(
+        "restore_panel_50x14",
+        draw(&restore, 50, 14, COLOR).backend()
+    );
+
     let mut help = new_app(&f.actor);
     help.update(code(KeyCode::Esc));
     help.update(key('?'));

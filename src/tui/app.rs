@@ -5,10 +5,13 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::keymap::{Action, Keymap};
+use crate::domain::restore::Mode;
 use crate::domain::{
     self, AccountStatus, Category, CategoryStatus, PlanPeriod, Role, format_cents,
 };
-use crate::store::{AccountDetail, AccountSummary, Actor, IncidentTotals};
+use crate::store::{
+    AccountDetail, AccountSummary, Actor, IncidentTotals, RestoreRecord, RestoreReport,
+};
 
 /// Results the search asks for.
 pub const SEARCH_LIMIT: usize = 50;
@@ -24,10 +27,30 @@ pub enum Screen {
 /// Work for the worker; `update` returns these instead of doing them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Search { seq: u64, query: String },
-    LoadAccount { id: i64 },
-    LoadWorklist { status: Option<CategoryStatus> },
+    Search {
+        seq: u64,
+        query: String,
+    },
+    LoadAccount {
+        id: i64,
+    },
+    LoadWorklist {
+        status: Option<CategoryStatus>,
+    },
     LoadDashboard,
+    /// What restoring would do (writes nothing).
+    RestorePreview {
+        seq: u64,
+        account_no: String,
+        backup_id: String,
+        categories: Vec<Category>,
+        mode: Mode,
+    },
+    /// The account's latest restore that can be undone.
+    FindUndo {
+        account_id: i64,
+        account_no: String,
+    },
     Run(Command),
 }
 
@@ -58,6 +81,22 @@ pub enum Command {
         category: Category,
         reason: String,
     },
+    Restore {
+        account_id: i64,
+        account_no: String,
+        backup_id: String,
+        categories: Vec<Category>,
+        mode: Mode,
+    },
+    Undo {
+        account_id: i64,
+        restore_id: i64,
+    },
+    Resync {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+    },
 }
 
 /// What the worker tells the screen.
@@ -80,6 +119,31 @@ pub enum Msg {
         result: Result<String, String>,
         reload: Option<i64>,
     },
+    RestorePreviewed {
+        seq: u64,
+        result: Result<Box<RestoreReport>, String>,
+    },
+    UndoCandidate {
+        account_id: i64,
+        result: Result<Option<RestoreRecord>, String>,
+    },
+}
+
+/// The restore panel: a backup, the categories to restore, the mode, and the preview of what
+/// that would do (refreshed whenever a choice changes; a stale preview is dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestorePanel {
+    pub account_id: i64,
+    pub account_no: String,
+    pub backup_id: String,
+    pub verification: String,
+    pub mode: Mode,
+    /// The categories the backup can give, and whether each is chosen.
+    pub categories: Vec<(Category, bool)>,
+    pub cursor: usize,
+    pub preview: Option<RestoreReport>,
+    pub loading: bool,
+    seq: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +214,7 @@ pub struct App {
 
     pub dialog: Option<Dialog>,
     pub input: Option<TextInput>,
+    pub restore: Option<RestorePanel>,
     pub help: bool,
     pub message: Option<(Level, String)>,
     pub running: usize,
@@ -183,6 +248,7 @@ impl App {
             loading_dashboard: false,
             dialog: None,
             input: None,
+            restore: None,
             help: false,
             message: None,
             running: 0,
@@ -198,6 +264,7 @@ impl App {
             || self.loading_worklist
             || self.loading_dashboard
             || self.running > 0
+            || self.restore.as_ref().is_some_and(|r| r.loading)
     }
 
     fn go(&mut self, screen: Screen) {
@@ -284,6 +351,46 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::RestorePreviewed { seq, result } => {
+                let Some(panel) = self.restore.as_mut().filter(|p| p.seq == seq) else {
+                    return Vec::new();
+                };
+                panel.loading = false;
+                match result {
+                    Ok(r) => panel.preview = Some(*r),
+                    Err(e) => {
+                        panel.preview = None;
+                        self.error(e);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::UndoCandidate { account_id, result } => {
+                self.running = self.running.saturating_sub(1);
+                match result {
+                    Err(e) => self.error(e),
+                    Ok(None) => self.info("this account has no restore to undo"),
+                    Ok(Some(r)) => {
+                        let cats: Vec<String> = r
+                            .categories
+                            .iter()
+                            .map(|c| format!("{} (+{} added)", c.category, c.counts.add))
+                            .collect();
+                        self.dialog = Some(Dialog {
+                            title: "Undo a restore".to_string(),
+                            lines: vec![
+                                format!("Undo restore #{} ({}, {} mode, by {}, {}).", r.id, r.backup_id, r.mode, r.agent, r.created_at.format("%Y-%m-%d %H:%M")),
+                                format!("The live items of {} go back exactly to how they were before it.", cats.join(", ")),
+                                "If the customer's data changed since, nothing is undone and you are told what changed.".to_string(),
+                            ],
+                            confirm_label: "Undo".to_string(),
+                            command: Command::Undo { account_id, restore_id: r.id },
+                            focus: Button::Cancel,
+                        });
+                    }
+                }
+                Vec::new()
+            }
             Msg::Done { result, reload } => {
                 self.running = self.running.saturating_sub(1);
                 match result {
@@ -327,6 +434,9 @@ impl App {
         }
         if self.input.is_some() {
             return self.on_input_key(k);
+        }
+        if self.restore.is_some() {
+            return self.on_restore_key(k);
         }
         if self.help {
             if matches!(
@@ -472,12 +582,18 @@ impl App {
                 Vec::new()
             }),
             Action::DeclareLoss => self.on_account(Self::ask_declare_loss),
-            Action::Restore | Action::Undo => self.on_account(|app, _| {
-                app.error(
-                    "restores are not part of this build yet; use the command line when they land",
-                );
-                Vec::new()
+            Action::Restore => self.on_account(Self::open_restore),
+            Action::Undo => self.on_account(|app, a| {
+                if !app.allowed(domain::Permission::UndoRestore) {
+                    return Vec::new();
+                }
+                app.running += 1;
+                vec![Effect::FindUndo {
+                    account_id: a.summary.id,
+                    account_no: a.summary.account_no.clone(),
+                }]
             }),
+            Action::Resync => self.on_account(Self::ask_resync),
             Action::Filter => Vec::new(),
         }
     }
@@ -714,6 +830,203 @@ impl App {
             title: format!("Why are {} permanently lost?", c.category),
             text: String::new(),
             purpose: InputPurpose::LossReason(c.category),
+        });
+        Vec::new()
+    }
+
+    /// Opens the restore panel on the newest backup that can be restored from, with every
+    /// category it covers chosen, and asks for the preview.
+    fn open_restore(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::RestoreMerge) {
+            return Vec::new();
+        }
+        let Some(b) = a
+            .backups
+            .iter()
+            .filter(|b| b.verified())
+            .max_by_key(|b| b.taken_at)
+        else {
+            let why = if a.backups.iter().any(|b| b.verification == "corrupt") {
+                "the backup is corrupt and cannot be restored from"
+            } else if a.backups.iter().any(|b| b.verification == "manifest") {
+                "the snapshot's items are not loaded yet (manifest only); nothing to restore from"
+            } else {
+                "this account has no backup to restore from"
+            };
+            self.error(why);
+            return Vec::new();
+        };
+        let categories: Vec<(Category, bool)> = b
+            .categories
+            .iter()
+            .filter(|c| c.item_count > c.bad_items)
+            .map(|c| (c.category, true))
+            .collect();
+        if categories.is_empty() {
+            self.error("the backup holds no good items");
+            return Vec::new();
+        }
+        self.restore = Some(RestorePanel {
+            account_id: a.summary.id,
+            account_no: a.summary.account_no.clone(),
+            backup_id: b.id.clone(),
+            verification: b.verification.clone(),
+            mode: Mode::Merge,
+            categories,
+            cursor: 0,
+            preview: None,
+            loading: false,
+            seq: 0,
+        });
+        self.preview_restore()
+    }
+
+    fn preview_restore(&mut self) -> Vec<Effect> {
+        let Some(p) = self.restore.as_mut() else {
+            return Vec::new();
+        };
+        p.seq += 1;
+        let categories: Vec<Category> = p
+            .categories
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(c, _)| *c)
+            .collect();
+        if categories.is_empty() {
+            p.preview = None;
+            p.loading = false;
+            return Vec::new();
+        }
+        p.loading = true;
+        vec![Effect::RestorePreview {
+            seq: p.seq,
+            account_no: p.account_no.clone(),
+            backup_id: p.backup_id.clone(),
+            categories,
+            mode: p.mode,
+        }]
+    }
+
+    fn on_restore_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let supervisor = self.actor.role.allows(domain::Permission::RestoreReplace);
+        let Some(p) = self.restore.as_mut() else {
+            return Vec::new();
+        };
+        match k.code {
+            KeyCode::Esc => {
+                self.restore = None;
+                Vec::new()
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                p.cursor = p.cursor.saturating_sub(1);
+                Vec::new()
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                p.cursor = (p.cursor + 1).min(p.categories.len().saturating_sub(1));
+                Vec::new()
+            }
+            KeyCode::Char(' ') => {
+                if let Some(c) = p.categories.get_mut(p.cursor) {
+                    c.1 = !c.1;
+                }
+                self.preview_restore()
+            }
+            KeyCode::Char('m') => {
+                // Replace is a supervisor's; an agent's choice stays between merge and keep-both.
+                p.mode = match p.mode {
+                    Mode::Merge => Mode::KeepBoth,
+                    Mode::KeepBoth if supervisor => Mode::Replace,
+                    Mode::KeepBoth | Mode::Replace => Mode::Merge,
+                };
+                self.preview_restore()
+            }
+            KeyCode::Enter => {
+                let (Some(preview), false) = (p.preview.clone(), p.loading) else {
+                    return Vec::new();
+                };
+                let categories: Vec<Category> = p
+                    .categories
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(c, _)| *c)
+                    .collect();
+                let adds: i64 = preview.categories.iter().map(|c| c.counts.add).sum();
+                let fills: i64 = preview.categories.iter().map(|c| c.counts.fill).sum();
+                let removes: i64 = preview.categories.iter().map(|c| c.counts.remove).sum();
+                let corrupt: i64 = preview.categories.iter().map(|c| c.counts.corrupt).sum();
+                let mut lines = vec![
+                    format!(
+                        "Restore {} of account {} from {} ({} mode).",
+                        categories
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        p.account_no,
+                        p.backup_id,
+                        p.mode.as_str()
+                    ),
+                    format!(
+                        "Adds {adds} item(s), fills empty fields of {fills}{}.",
+                        if removes > 0 {
+                            format!(", removes {removes}")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                    "The live items are archived first, so a supervisor can undo it.".to_string(),
+                ];
+                if corrupt > 0 {
+                    lines.push(format!(
+                        "{corrupt} item(s) fail their hash and are left out."
+                    ));
+                }
+                let command = Command::Restore {
+                    account_id: p.account_id,
+                    account_no: p.account_no.clone(),
+                    backup_id: p.backup_id.clone(),
+                    categories,
+                    mode: p.mode,
+                };
+                self.restore = None;
+                self.dialog = Some(Dialog {
+                    title: "Restore from the backup".to_string(),
+                    lines,
+                    confirm_label: "Restore".to_string(),
+                    command,
+                    focus: Button::Cancel,
+                });
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn ask_resync(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::RecordResync) {
+            return Vec::new();
+        }
+        let Some(c) = a.categories.get(self.category_selected) else {
+            self.error("this account has no categories");
+            return Vec::new();
+        };
+        self.dialog = Some(Dialog {
+            title: "Record a device re-sync".to_string(),
+            lines: vec![
+                format!(
+                    "Record that the phone re-synced account {}'s {} ({} items).",
+                    a.summary.account_no, c.category, c.items_before
+                ),
+                "Only when the customer powered off with Menu → Power Off and the data is back."
+                    .to_string(),
+            ],
+            confirm_label: "Record".to_string(),
+            command: Command::Resync {
+                account_id: a.summary.id,
+                account_no: a.summary.account_no.clone(),
+                category: c.category,
+            },
+            focus: Button::Cancel,
         });
         Vec::new()
     }
@@ -1150,6 +1463,208 @@ mod tests {
             reload,
             vec![Effect::LoadAccount { id: 7 }],
             "the account reloads after a change"
+        );
+    }
+
+    fn with_backup(verification: &str) -> AccountDetail {
+        let mut d = detail(AccountStatus::Active);
+        d.backups.push(crate::store::Backup {
+            id: "snap-1".to_string(),
+            taken_at: t(2009, 10, 1),
+            source: "server-snapshot".to_string(),
+            verification: verification.to_string(),
+            categories: vec![
+                crate::store::BackupCategory {
+                    category: Category::Contacts,
+                    item_count: 64,
+                    bad_items: 0,
+                },
+                crate::store::BackupCategory {
+                    category: Category::Photos,
+                    item_count: 10,
+                    bad_items: 10,
+                },
+            ],
+        });
+        d
+    }
+
+    fn report(seq_mode: Mode) -> RestoreReport {
+        RestoreReport {
+            restore_id: None,
+            outcome: crate::store::RestoreOutcome::Preview,
+            account_no: "310000001".to_string(),
+            backup_id: "snap-1".to_string(),
+            verification: "verified".to_string(),
+            mode: seq_mode,
+            result: "restored-partial".to_string(),
+            categories: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_restore_previews_first_and_applies_only_after_the_dialog() {
+        let mut a = opened(Role::Agent, with_backup("verified"));
+        let e = a.update(key('r'));
+        assert_eq!(
+            e,
+            vec![Effect::RestorePreview {
+                seq: 1,
+                account_no: "310000001".to_string(),
+                backup_id: "snap-1".to_string(),
+                categories: vec![Category::Contacts],
+                mode: Mode::Merge
+            }],
+            "only categories with good items are offered"
+        );
+        assert!(a.busy());
+        assert!(
+            a.update(code(KeyCode::Enter)).is_empty(),
+            "nothing to confirm before the preview is in"
+        );
+        // Changing the mode asks again; the older preview is dropped when it arrives.
+        let e = a.update(key('m'));
+        assert!(matches!(
+            &e[..],
+            [Effect::RestorePreview {
+                seq: 2,
+                mode: Mode::KeepBoth,
+                ..
+            }]
+        ));
+        a.update(Msg::RestorePreviewed {
+            seq: 1,
+            result: Ok(Box::new(report(Mode::Merge))),
+        });
+        assert!(
+            a.restore.as_ref().is_some_and(|p| p.preview.is_none()),
+            "stale preview dropped"
+        );
+        a.update(Msg::RestorePreviewed {
+            seq: 2,
+            result: Ok(Box::new(report(Mode::KeepBoth))),
+        });
+        assert!(
+            a.update(key('m')).len() == 1
+                && a.restore.as_ref().is_some_and(|p| p.mode == Mode::Merge),
+            "an agent never gets replace"
+        );
+        a.update(Msg::RestorePreviewed {
+            seq: 3,
+            result: Ok(Box::new(report(Mode::Merge))),
+        });
+        a.update(code(KeyCode::Enter));
+        assert!(a.restore.is_none());
+        assert_eq!(a.dialog.as_ref().map(|d| d.focus), Some(Button::Cancel));
+        let e = a.update(key('y'));
+        assert_eq!(
+            e,
+            vec![Effect::Run(Command::Restore {
+                account_id: 7,
+                account_no: "310000001".to_string(),
+                backup_id: "snap-1".to_string(),
+                categories: vec![Category::Contacts],
+                mode: Mode::Merge
+            })]
+        );
+    }
+
+    #[test]
+    fn a_supervisor_can_choose_replace_and_unchoosing_every_category_asks_nothing() {
+        let mut a = opened(Role::Supervisor, with_backup("partial"));
+        a.update(key('r'));
+        a.update(key('m'));
+        let e = a.update(key('m'));
+        assert!(matches!(
+            &e[..],
+            [Effect::RestorePreview {
+                mode: Mode::Replace,
+                ..
+            }]
+        ));
+        assert!(
+            a.update(key(' ')).is_empty(),
+            "no category chosen: nothing to preview"
+        );
+        a.update(code(KeyCode::Esc));
+        assert!(a.restore.is_none());
+    }
+
+    #[test]
+    fn a_corrupt_or_manifest_only_backup_is_refused_in_one_line() {
+        for (verification, words) in [("corrupt", "corrupt"), ("manifest", "not loaded")] {
+            let mut a = opened(Role::Agent, with_backup(verification));
+            assert!(a.update(key('r')).is_empty());
+            assert!(a.restore.is_none());
+            assert!(
+                matches!(&a.message, Some((Level::Error, m)) if m.contains(words)),
+                "{verification}"
+            );
+        }
+    }
+
+    #[test]
+    fn undo_is_a_supervisors_and_goes_through_a_dialog() {
+        let mut agent = opened(Role::Agent, with_backup("verified"));
+        assert!(agent.update(key('u')).is_empty());
+        assert!(matches!(&agent.message, Some((Level::Error, m)) if m.contains("may not undo")));
+        let mut sup = opened(Role::Supervisor, with_backup("verified"));
+        let e = sup.update(key('u'));
+        assert_eq!(
+            e,
+            vec![Effect::FindUndo {
+                account_id: 7,
+                account_no: "310000001".to_string()
+            }]
+        );
+        let record = RestoreRecord {
+            id: 4,
+            account_no: "310000001".to_string(),
+            backup_id: "snap-1".to_string(),
+            mode: "merge".to_string(),
+            categories: Vec::new(),
+            agent: "bob".to_string(),
+            result: "restored-partial".to_string(),
+            created_at: t(2009, 10, 14),
+            undone_by: None,
+            undone_at: None,
+        };
+        sup.update(Msg::UndoCandidate {
+            account_id: 7,
+            result: Ok(Some(record)),
+        });
+        assert_eq!(sup.dialog.as_ref().map(|d| d.focus), Some(Button::Cancel));
+        assert_eq!(
+            sup.update(key('y')),
+            vec![Effect::Run(Command::Undo {
+                account_id: 7,
+                restore_id: 4
+            })]
+        );
+        sup.update(key('u'));
+        sup.update(Msg::UndoCandidate {
+            account_id: 7,
+            result: Ok(None),
+        });
+        assert!(sup.dialog.is_none());
+    }
+
+    #[test]
+    fn a_device_resync_is_recorded_for_the_selected_category_after_a_dialog() {
+        let mut a = opened(Role::Agent, detail(AccountStatus::Active));
+        a.update(key('s'));
+        assert!(
+            a.dialog
+                .as_ref()
+                .is_some_and(|d| d.lines[0].contains("contacts"))
+        );
+        assert_eq!(
+            a.update(key('y')),
+            vec![Effect::Run(Command::Resync {
+                account_id: 7,
+                account_no: "310000001".to_string(),
+                category: Category::Contacts
+            })]
         );
     }
 

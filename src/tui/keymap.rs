@@ -24,6 +24,7 @@ pub enum Action {
     Approve,
     Restore,
     Undo,
+    Resync,
     Note,
     DeclareLoss,
     Worklist,
@@ -35,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::Search,
         Action::Open,
         Action::Back,
@@ -46,6 +47,7 @@ impl Action {
         Action::Approve,
         Action::Restore,
         Action::Undo,
+        Action::Resync,
         Action::Note,
         Action::DeclareLoss,
         Action::Worklist,
@@ -68,6 +70,7 @@ impl Action {
             Action::Approve => "approve",
             Action::Restore => "restore",
             Action::Undo => "undo",
+            Action::Resync => "resync",
             Action::Note => "note",
             Action::DeclareLoss => "declare-loss",
             Action::Worklist => "worklist",
@@ -91,6 +94,7 @@ impl Action {
             Action::Approve => "approve a pending request (supervisor)",
             Action::Restore => "restore from a backup",
             Action::Undo => "undo the last restore (supervisor)",
+            Action::Resync => "record that the phone re-synced the selected category",
             Action::Note => "add a note",
             Action::DeclareLoss => "declare a category permanently lost (supervisor)",
             Action::Worklist => "worklist",
@@ -283,6 +287,7 @@ impl Default for Keymap {
             (Key::char('A'), Action::Approve),
             (Key::char('r'), Action::Restore),
             (Key::char('u'), Action::Undo),
+            (Key::char('s'), Action::Resync),
             (Key::char('n'), Action::Note),
             (Key::char('L'), Action::DeclareLoss),
             (Key::char('w'), Action::Worklist),

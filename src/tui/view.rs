@@ -138,6 +138,9 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
             popup,
         );
     }
+    if let Some(p) = &app.restore {
+        render_restore(f, p, theme, area);
+    }
     if let Some(d) = &app.dialog {
         let width = 72.min(area.width);
         let height = wrapped_height(&d.lines, width.saturating_sub(2)).saturating_add(4);
@@ -248,9 +251,9 @@ fn render_status(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
             k.hint(Action::Quit)
         ),
         Screen::Account => format!(
-            "{} credit · {} apprec. · {} note · {} back · {} help",
+            "{} credit · {} restore · {} note · {} back · {} help",
             k.hint(Action::Credit),
-            k.hint(Action::Appreciation),
+            k.hint(Action::Restore),
             k.hint(Action::Note),
             k.hint(Action::Back),
             k.hint(Action::Help)
@@ -588,6 +591,107 @@ fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 .title(Span::styled(" timeline ", theme.title())),
         ),
         right,
+    );
+}
+
+fn render_restore(f: &mut Frame, p: &super::app::RestorePanel, theme: Theme, area: Rect) {
+    let height = u16::try_from(p.categories.len())
+        .unwrap_or(6)
+        .saturating_add(8);
+    let popup = centered(area, 76, height);
+    f.render_widget(Clear, popup);
+    let block = Block::bordered().title(Span::styled(
+        format!(
+            " Restore from {} ({}) · mode {} ",
+            clean(&p.backup_id),
+            p.verification,
+            p.mode.as_str()
+        ),
+        theme.title(),
+    ));
+    let inner = block.inner(popup);
+    f.render_widget(block, popup);
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(3)]).areas(inner);
+    let rows: Vec<Row> = p
+        .categories
+        .iter()
+        .map(|(cat, on)| {
+            let counts = p
+                .preview
+                .as_ref()
+                .and_then(|r| r.categories.iter().find(|c| c.category == *cat))
+                .map(|c| &c.counts);
+            let n = |f: fn(&crate::domain::restore::CategoryCounts) -> i64| {
+                counts.map_or("-".to_string(), |c| f(c).to_string())
+            };
+            Row::new(vec![
+                format!("[{}] {}", if *on { "x" } else { " " }, cat.as_str()),
+                n(|c| c.in_backup),
+                n(|c| c.to_add),
+                n(|c| c.present),
+                n(|c| c.conflicting),
+                n(|c| c.corrupt),
+                n(|c| c.add),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(14),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(8),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Length(7),
+        ],
+    )
+    .header(
+        Row::new([
+            "category",
+            "in backup",
+            "to add",
+            "present",
+            "conflicting",
+            "corrupt",
+            "writes",
+        ])
+        .style(theme.dim()),
+    )
+    .row_highlight_style(theme.selected())
+    .highlight_symbol("> ");
+    let mut state = TableState::default().with_selected(Some(p.cursor));
+    f.render_stateful_widget(table, table_area, &mut state);
+    let status = if p.loading {
+        "previewing…".to_string()
+    } else if p.preview.is_none() {
+        "choose at least one category".to_string()
+    } else {
+        "preview ready: nothing is written until you confirm".to_string()
+    };
+    let mode_help = match p.mode {
+        crate::domain::restore::Mode::Merge => {
+            "merge: adds missing items, fills empty fields; live values win"
+        }
+        crate::domain::restore::Mode::KeepBoth => {
+            "keep-both: conflicting backup items become copies flagged for review"
+        }
+        crate::domain::restore::Mode::Replace => {
+            "replace: the live set becomes the backup's (supervisor)"
+        }
+    };
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::styled(mode_help, theme.dim()),
+            Line::from(status),
+            Line::styled(
+                "Space choose · m mode · Enter restore… · Esc close",
+                theme.dim(),
+            ),
+        ]),
+        foot,
     );
 }
 

@@ -79,6 +79,31 @@ async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
         Effect::LoadDashboard => {
             Msg::DashboardLoaded(svc.totals(actor).await.map_err(|e| e.to_string()))
         }
+        Effect::RestorePreview {
+            seq,
+            account_no,
+            backup_id,
+            categories,
+            mode,
+        } => Msg::RestorePreviewed {
+            seq,
+            result: svc
+                .restore_preview(actor, &account_no, &backup_id, &categories, mode)
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        },
+        Effect::FindUndo {
+            account_id,
+            account_no,
+        } => Msg::UndoCandidate {
+            account_id,
+            result: svc
+                .restores(actor, &account_no)
+                .await
+                .map(|list| list.into_iter().find(|r| r.undone_at.is_none()))
+                .map_err(|e| e.to_string()),
+        },
         Effect::Run(command) => {
             let (result, reload) = execute(svc, actor, command).await;
             Msg::Done {
@@ -156,6 +181,76 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
                 .add_note(actor, &account_no, &text)
                 .await
                 .map(|(_, id)| format!("note #{id} added"));
+            (r.map_err(|e| e.to_string()), account_id)
+        }
+        Command::Restore {
+            account_id,
+            account_no,
+            backup_id,
+            categories,
+            mode,
+        } => {
+            let r = svc
+                .restore_apply(actor, &account_no, &backup_id, &categories, mode)
+                .await
+                .map(|r| {
+                    let parts: Vec<String> = r
+                        .categories
+                        .iter()
+                        .map(|c| format!("{} +{} ({})", c.category, c.counts.add, c.result))
+                        .collect();
+                    match r.restore_id {
+                        Some(id) => format!(
+                            "{}: {}; restore #{id}",
+                            r.outcome.as_str(),
+                            parts.join(", ")
+                        ),
+                        None => format!("{}: {}", r.outcome.as_str(), parts.join(", ")),
+                    }
+                });
+            (r.map_err(|e| e.to_string()), account_id)
+        }
+        Command::Undo {
+            account_id,
+            restore_id,
+        } => {
+            let r = svc.restore_undo(actor, restore_id).await.map(|u| {
+                if u.already_undone {
+                    format!("restore #{restore_id} was already undone; nothing changed")
+                } else {
+                    let parts: Vec<String> = u
+                        .categories
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{}: {} removed, {} put back",
+                                c.category, c.removed, c.put_back
+                            )
+                        })
+                        .collect();
+                    format!("restore #{restore_id} undone ({})", parts.join("; "))
+                }
+            });
+            (r.map_err(|e| e.to_string()), account_id)
+        }
+        Command::Resync {
+            account_id,
+            account_no,
+            category,
+        } => {
+            let r = svc
+                .record_resync(actor, &account_no, None, category, None)
+                .await
+                .map(|r| {
+                    if r.changed {
+                        format!(
+                            "{category} re-synced from the phone: {} of {} items",
+                            r.items, r.items_before
+                        )
+                    } else {
+                        format!("{category}: that re-sync was already recorded; nothing changed")
+                    }
+                });
             (r.map_err(|e| e.to_string()), account_id)
         }
         Command::DeclareLoss {
