@@ -265,3 +265,252 @@ pub fn batch_table(b: &BatchBench) -> String {
         b.replay_seconds
     )
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Percentiles {
+    pub n: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> Percentiles {
+    samples.sort();
+    let at = |q: f64| {
+        if samples.is_empty() {
+            return 0.0;
+        }
+        let i = ((samples.len() as f64 - 1.0) * q).round() as usize;
+        samples[i.min(samples.len() - 1)].as_secs_f64() * 1e3
+    };
+    Percentiles {
+        n: samples.len(),
+        p50_ms: at(0.50),
+        p95_ms: at(0.95),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TuiBench {
+    pub backend: String,
+    pub accounts: i64,
+    pub first_frame_ms: f64,
+    pub keystroke: Percentiles,
+    pub lookup_substring: Percentiles,
+    pub lookup_exact: Percentiles,
+    pub like_scan_baseline: Percentiles,
+    pub peak_rss_mb: f64,
+    /// The slowest substring lookups: (query, ms).
+    pub slowest: Vec<(String, f64)>,
+}
+
+/// The queries an agent types, one keystroke at a time: name and e-mail fragments, phone
+/// fragments in several formats, account numbers.
+const TYPED: &[&str] = &[
+    "smith",
+    "nunez",
+    "garc",
+    "ann",
+    "jose",
+    "mill",
+    "kow",
+    "o'brien",
+    "zoe",
+    "thao",
+    "yilmaz",
+    "rodrig",
+    "jose.nunez",
+    "@example.net",
+    "555-01",
+    "(206) 555",
+    "2065550123",
+    "+1 425",
+    "310000001",
+    "310004242",
+];
+
+/// The peak resident memory of this process, from /proc (Linux); 0 where unavailable.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Times the agents' screen on an existing database: the first frame (open the database,
+/// resolve the agent, draw), every keystroke of `TYPED` from key to results on screen (the
+/// update, the search the worker runs, the redraw), exact and substring lookups alone, and the
+/// plain `LIKE '%…%'` scan a database expert would write as the baseline; then peak memory.
+pub async fn tui(url: &DbUrl, login: Option<&str>) -> Result<TuiBench> {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::tui::app::{App, Effect, Msg};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::view::{Theme, render};
+
+    let started = Instant::now();
+    let svc = Service::open(
+        url,
+        &ConnectOptions {
+            create: false,
+            ..Default::default()
+        },
+        Arc::new(SystemClock),
+        OpenMode::Normal,
+    )
+    .await?;
+    let actor = svc.actor(login).await?;
+    let mut app = App::new(actor.clone(), url.display(), Keymap::default());
+    let theme = Theme { color: true };
+    let mut terminal =
+        Terminal::new(TestBackend::new(80, 24)).map_err(|e| Error::System(e.to_string()))?;
+    let draw = |t: &mut Terminal<TestBackend>, app: &App| {
+        t.draw(|f| render(f, app, theme))
+            .map(|_| ())
+            .map_err(|e| Error::System(e.to_string()))
+    };
+    draw(&mut terminal, &app)?;
+    let first_frame = started.elapsed();
+
+    let accounts = svc.totals(&actor).await?.accounts;
+    let mut keystrokes = Vec::new();
+    let mut substring = Vec::new();
+    let mut exact = Vec::new();
+    let mut by_query: Vec<(String, f64)> = Vec::new();
+    for _round in 0..3 {
+        for query in TYPED {
+            app = App::new(actor.clone(), url.display(), Keymap::default());
+            for c in query.chars() {
+                let t0 = Instant::now();
+                let effects = app.update(Msg::Key(KeyEvent::new(
+                    KeyCode::Char(c),
+                    KeyModifiers::NONE,
+                )));
+                for e in effects {
+                    if let Effect::Search { seq, query } = e {
+                        let t1 = Instant::now();
+                        let result = svc
+                            .lookup(&query, crate::tui::app::SEARCH_LIMIT)
+                            .await
+                            .map_err(|e| e.to_string());
+                        let lookup = t1.elapsed();
+                        if query.chars().count() >= 3 {
+                            substring.push(lookup);
+                            by_query.push((query.clone(), lookup.as_secs_f64() * 1e3));
+                        }
+                        app.update(Msg::SearchDone { seq, query, result });
+                    }
+                }
+                draw(&mut terminal, &app)?;
+                keystrokes.push(t0.elapsed());
+            }
+        }
+    }
+
+    // Exact lookups alone: what an ACCOUNT argument or a pasted number resolves through.
+    for _round in 0..20 {
+        for q in [
+            "310000001",
+            "310004242",
+            "+12065550123",
+            "(206) 555-0123",
+            "310999999",
+        ] {
+            let t0 = Instant::now();
+            let _ = svc.resolve_account(q).await;
+            exact.push(t0.elapsed());
+        }
+    }
+    by_query.sort_by(|a, b| b.1.total_cmp(&a.1));
+    by_query.dedup_by(|a, b| a.0 == b.0);
+    by_query.truncate(5);
+
+    let mut like = Vec::new();
+    for query in TYPED.iter().filter(|q| q.len() >= 3) {
+        let pattern = format!("%{}%", query.to_lowercase());
+        let t0 = Instant::now();
+        match svc.store() {
+            Store::Sqlite(s) => {
+                sqlx::query("SELECT id FROM accounts WHERE name LIKE $1 OR email LIKE $1 OR msisdn LIKE $1 LIMIT 50")
+                    .bind(&pattern)
+                    .fetch_all(s.pool())
+                    .await?;
+            }
+            Store::Postgres(s) => {
+                sqlx::query("SELECT id FROM accounts WHERE name ILIKE $1 OR email ILIKE $1 OR msisdn LIKE $1 LIMIT 50")
+                    .bind(&pattern)
+                    .fetch_all(s.pool())
+                    .await?;
+            }
+        }
+        like.push(t0.elapsed());
+    }
+    svc.close().await;
+    Ok(TuiBench {
+        backend: url.backend().as_str().to_string(),
+        accounts,
+        first_frame_ms: first_frame.as_secs_f64() * 1e3,
+        keystroke: percentiles(keystrokes),
+        lookup_substring: percentiles(substring),
+        lookup_exact: percentiles(exact),
+        like_scan_baseline: percentiles(like),
+        peak_rss_mb: peak_rss_mb(),
+        slowest: by_query,
+    })
+}
+
+pub fn tui_table(b: &TuiBench) -> String {
+    let row = |name: &str, p: &Percentiles, target: &str| {
+        format!(
+            "| {name} | {} | {:.3} | {:.3} | {:.3} | {target} |\n",
+            p.n, p.p50_ms, p.p95_ms, p.p99_ms
+        )
+    };
+    let mut s = format!(
+        "agents' screen and lookups, {} accounts, {}\nfirst frame: {:.1} ms (target < 100 ms); peak memory: {:.1} MB (target < 100 MB)\n\
+         | what | samples | p50 ms | p95 ms | p99 ms | target |\n|---|---|---|---|---|---|\n",
+        b.accounts, b.backend, b.first_frame_ms, b.peak_rss_mb
+    );
+    s.push_str(&row(
+        "keystroke to results on screen",
+        &b.keystroke,
+        "p95 < 30 ms",
+    ));
+    s.push_str(&row(
+        "substring lookup (top 50, ranked)",
+        &b.lookup_substring,
+        if b.backend == "sqlite" {
+            "p95 < 2 ms"
+        } else {
+            "p95 < 5 ms"
+        },
+    ));
+    s.push_str(&row(
+        "exact account or phone lookup",
+        &b.lookup_exact,
+        "< 0.1 ms",
+    ));
+    s.push_str(&row(
+        "baseline: plain LIKE '%…%' scan",
+        &b.like_scan_baseline,
+        "—",
+    ));
+    let slow: Vec<String> = b
+        .slowest
+        .iter()
+        .map(|(q, ms)| format!("\"{q}\" {ms:.1} ms"))
+        .collect();
+    s.push_str(&format!("slowest substring lookups: {}\n", slow.join(", ")));
+    s
+}

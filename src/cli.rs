@@ -147,6 +147,9 @@ pub enum BenchCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// The agents' screen and lookups on an existing database (default: the demo database):
+    /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
+    Tui,
     /// Restore preview, apply (with its archive) and undo of one account with many backup
     /// items, against one hand-written INSERT … SELECT. SQLite unless --db names PostgreSQL
     /// (an empty database, which it fills with the demo)
@@ -227,6 +230,8 @@ pub enum DbCommand {
     },
     /// Write a consistent copy of the SQLite database to PATH
     Backup { path: PathBuf },
+    /// Refresh the planner's statistics and compact the search index (after large imports)
+    Optimize,
 }
 
 #[derive(Debug, Subcommand)]

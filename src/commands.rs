@@ -54,23 +54,21 @@ async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
 
 pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
-    let Some(command) = cli.command else {
-        return Err(Error::invalid(
-            "the agents' screen is not part of this build yet; use the commands (see `caredesk --help`), \
-             for example `caredesk demo --no-tui` and then `caredesk lookup NAME`",
-        ));
-    };
     let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
     let url = explicit_db.clone().unwrap_or_else(default_db);
+    let Some(command) = cli.command else {
+        return open_tui(&url, g.agent.as_deref(), g.no_color).await;
+    };
     match command {
         Command::Demo(args) => {
-            demo(
-                explicit_db.unwrap_or_else(default_demo_db),
-                g.agent.as_deref(),
-                g.format,
-                args,
-            )
-            .await
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let no_tui = args.no_tui;
+            let admin = demo(url.clone(), g.agent.as_deref(), g.format, args).await?;
+            if no_tui {
+                return Ok(());
+            }
+            let agent = matches!(url, DbUrl::Sqlite(_)).then_some(admin.as_str());
+            open_tui(&url, agent, g.no_color).await
         }
         Command::Init { admin } => {
             let svc = Service::open(
@@ -114,6 +112,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Tui) => {
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let agent = if matches!(url, DbUrl::Sqlite(_)) {
+                Some(g.agent.as_deref().unwrap_or("sofia"))
+            } else {
+                None
+            };
+            let b = crate::bench::tui(&url, agent).await?;
+            print(
+                g.format,
+                crate::bench::tui_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Bench(crate::cli::BenchCommand::Restore {
             items,
             accounts,
@@ -145,6 +158,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
+        }
+        Command::Db(DbCommand::Optimize) => {
+            let svc = open(&url, OpenMode::Normal).await?;
+            let started = Instant::now();
+            with_store!(svc.store(), s => s.optimize().await)?;
+            print(
+                g.format,
+                format!("optimized in {:.1} s\n", started.elapsed().as_secs_f64()),
+                json!({"seconds": started.elapsed().as_secs_f64()}),
+            );
+            Ok(())
         }
         Command::Db(DbCommand::Backup { path }) => {
             let svc = open(&url, OpenMode::Raw).await?;
@@ -438,7 +462,26 @@ async fn clear_old_demo(path: &Path) -> Result<()> {
     Ok(())
 }
 
-async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -> Result<()> {
+/// Opens the agents' screen once the acting agent is known (unknown or disabled: exit 3
+/// before the screen opens).
+async fn open_tui(url: &DbUrl, agent: Option<&str>, no_color: bool) -> Result<()> {
+    if let DbUrl::Sqlite(path) = url
+        && !path.exists()
+    {
+        return Err(Error::invalid(format!(
+            "there is no database at {}; build a demo with `caredesk demo` or create one with `caredesk init --admin LOGIN`",
+            path.display()
+        )));
+    }
+    let svc = open(url, OpenMode::Normal).await?;
+    let actor = svc.actor(agent).await?;
+    let result = crate::tui::run(svc.clone(), actor, crate::tui::Options { no_color }).await;
+    svc.close().await;
+    result
+}
+
+/// Builds the demo; returns the login it registered as the supervisor who ran it.
+async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -> Result<String> {
     if args.accounts == 0 {
         return Err(Error::invalid("--accounts must be at least 1"));
     }
@@ -520,7 +563,7 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
             "admin": admin,
         }),
     );
-    Ok(())
+    Ok(admin)
 }
 
 async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> {
@@ -901,4 +944,18 @@ async fn credit_run(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise_cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
+        }
+        assert_eq!(neutralise_cell("310000001"), "310000001");
+        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
+    }
 }

@@ -12,5 +12,6 @@ pub mod import;
 pub mod output;
 pub mod service;
 pub mod store;
+pub mod tui;
 
 pub use error::{Error, Result};

@@ -505,10 +505,18 @@ fn a_demo_never_overwrites_a_real_database() {
 }
 
 #[test]
-fn without_a_command_it_says_what_to_do() {
+fn without_a_terminal_the_screen_says_to_use_the_commands() {
     let d = demo(5);
     let err = stderr_of(&mut caredesk(&d.url, Some("alice")), 2);
-    assert!(err.contains("caredesk demo"), "{err}");
+    assert!(
+        err.contains("needs a terminal") && err.contains("--help"),
+        "{err}"
+    );
+    let err = stderr_of(&mut caredesk(&d.url, Some("mallory")), 3);
+    assert!(
+        err.contains("\"mallory\" is not an agent"),
+        "the agent is checked before the screen opens: {err}"
+    );
 }
 
 #[test]
@@ -561,4 +569,123 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
         err.contains("migration"),
         "the backup is the database as it was: {err}"
     );
+}
+
+#[test]
+fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
+    let d = demo(40);
+    let v = json_of(caredesk(&d.url, Some("alice")).args(["credit", "apply", "2065550123"]));
+    assert_eq!(
+        (v["result"].as_str(), v["amount_cents"].as_i64()),
+        (Some("credited"), Some(1999))
+    );
+    let id = v["credit_id"].as_i64().expect("credit id");
+    let again = json_of(caredesk(&d.url, Some("alice")).args(["credit", "apply", "310000001"]));
+    assert_eq!(again["result"], "already-credited");
+    assert_eq!(again["credit_id"], id);
+    let err = stderr_of(
+        caredesk(&d.url, Some("alice")).args([
+            "credit",
+            "reverse",
+            &id.to_string(),
+            "--reason",
+            "x",
+        ]),
+        3,
+    );
+    assert!(err.contains("may not reverse"), "{err}");
+    let r = json_of(caredesk(&d.url, Some("sofia")).args([
+        "credit",
+        "reverse",
+        &id.to_string(),
+        "--reason",
+        "duplicate account",
+    ]));
+    assert_eq!(r["amount_cents"], -1999);
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia")).args([
+            "credit",
+            "goodwill",
+            "310000001",
+            "--amount",
+            "twelve",
+            "--reason",
+            "x",
+        ]),
+        2,
+    );
+    assert!(err.contains("twelve"), "{err}");
+
+    let out = caredesk(&d.url, Some("audrey"))
+        .args(["credit", "export"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).expect("utf8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "credit_id,account_no,incident,kind,amount_cents,currency,created_at,reverses"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{id},310000001,danger-2009-10,incident,1999,USD,")),
+        "{csv}"
+    );
+    assert!(
+        lines[2].contains(",reversal,-1999,USD,") && lines[2].ends_with(&format!(",{id}")),
+        "negative amounts stay numbers: {csv}"
+    );
+    let v = json_of(caredesk(&d.url, Some("audrey")).args(["credit", "export"]));
+    let rows = v["results"].as_array().expect("results");
+    assert_eq!(rows.len(), 2);
+    for field in [
+        "credit_id",
+        "account_no",
+        "incident",
+        "kind",
+        "amount_cents",
+        "currency",
+        "created_at",
+        "reverses",
+    ] {
+        assert!(rows[0].get(field).is_some(), "export lacks {field}");
+    }
+}
+
+#[test]
+fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
+    let d = demo(120);
+    let out = caredesk(&d.url, Some("sofia"))
+        .args(["credit", "run", "--apply", "--chunk", "7"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "no progress bar when stderr is not a terminal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia")).args(["credit", "run", "--shard", "3/2"]),
+        2,
+    );
+    assert!(err.contains("--shard"), "{err}");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("a.csv");
+    std::fs::write(&file, "msisdn\n(206) 555-0123\nnot a phone\n").expect("write");
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia"))
+            .args(["credit", "run", "--apply", "--accounts"])
+            .arg(&file),
+        2,
+    );
+    assert!(err.contains("line 3"), "{err}");
+    let err = stderr_of(
+        caredesk(&d.url, Some("sofia"))
+            .args(["credit", "run", "--apply", "--max-total-cents", "100"])
+            .args(["--accounts"])
+            .arg(dir.path().join("missing.csv")),
+        1,
+    );
+    assert!(err.contains("missing.csv"), "{err}");
 }

@@ -260,17 +260,21 @@ impl Service {
                 let ids =
                     with_store!(&self.store, s => s.account_ids_by_msisdn(msisdn.as_str()).await)?;
                 match ids.len() {
+                    // Error messages may be logged: a phone number shows only its last four digits.
+                    0 if domain::is_account_no(q) => Err(Error::invalid(format!(
+                        "there is no account {q} and no account has that phone number"
+                    ))),
                     0 => Err(Error::invalid(format!(
-                        "no account has the number or phone \"{}\"",
-                        domain::sanitize(q)
+                        "no account has the phone {}",
+                        msisdn.masked()
                     ))),
                     1 => Ok(
                         with_store!(&self.store, s => s.summaries_by_ids(&ids).await)?
                             .pop()
                             .ok_or_else(|| {
                                 Error::invalid(format!(
-                                    "no account has the phone \"{}\"",
-                                    domain::sanitize(q)
+                                    "no account has the phone {}",
+                                    msisdn.masked()
                                 ))
                             })?,
                     ),

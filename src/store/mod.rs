@@ -117,6 +117,9 @@ pub struct ConnectOptions {
     pub acquire_timeout: std::time::Duration,
     /// Create the SQLite file when it does not exist.
     pub create: bool,
+    /// SQLite page cache per connection, in KiB. Small for the screen and commands (memory
+    /// stays flat whatever the database size); large for bulk builds.
+    pub cache_kib: u32,
 }
 
 impl Default for ConnectOptions {
@@ -125,6 +128,7 @@ impl Default for ConnectOptions {
             max_connections: 8,
             acquire_timeout: std::time::Duration::from_secs(10),
             create: true,
+            cache_kib: 8 * 1024,
         }
     }
 }

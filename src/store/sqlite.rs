@@ -46,7 +46,7 @@ impl SqlStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(30))
-            .pragma("cache_size", "-65536")
+            .pragma("cache_size", format!("-{}", opts.cache_kib))
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(opts.max_connections)

@@ -1,0 +1,479 @@
+//! The agents' keys: the actions a key can trigger, the default bindings of SPEC.md §4, and the
+//! config file that overrides only the keys it names. Help is generated from the live map.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// Something a key does outside a text field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Search,
+    Open,
+    Back,
+    Up,
+    Down,
+    Credit,
+    Appreciation,
+    Approve,
+    Restore,
+    Undo,
+    Resync,
+    Note,
+    DeclareLoss,
+    Worklist,
+    Dashboard,
+    Filter,
+    Refresh,
+    Help,
+    Quit,
+}
+
+impl Action {
+    pub const ALL: [Action; 19] = [
+        Action::Search,
+        Action::Open,
+        Action::Back,
+        Action::Up,
+        Action::Down,
+        Action::Credit,
+        Action::Appreciation,
+        Action::Approve,
+        Action::Restore,
+        Action::Undo,
+        Action::Resync,
+        Action::Note,
+        Action::DeclareLoss,
+        Action::Worklist,
+        Action::Dashboard,
+        Action::Filter,
+        Action::Refresh,
+        Action::Help,
+        Action::Quit,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Search => "search",
+            Action::Open => "open",
+            Action::Back => "back",
+            Action::Up => "up",
+            Action::Down => "down",
+            Action::Credit => "credit",
+            Action::Appreciation => "appreciation",
+            Action::Approve => "approve",
+            Action::Restore => "restore",
+            Action::Undo => "undo",
+            Action::Resync => "resync",
+            Action::Note => "note",
+            Action::DeclareLoss => "declare-loss",
+            Action::Worklist => "worklist",
+            Action::Dashboard => "dashboard",
+            Action::Filter => "filter",
+            Action::Refresh => "refresh",
+            Action::Help => "help",
+            Action::Quit => "quit",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Search => "search accounts",
+            Action::Open => "open the selected account",
+            Action::Back => "go back",
+            Action::Up => "previous row",
+            Action::Down => "next row",
+            Action::Credit => "apply the incident credit",
+            Action::Appreciation => "request the appreciation credit",
+            Action::Approve => "approve a pending request (supervisor)",
+            Action::Restore => "restore from a backup",
+            Action::Undo => "undo the last restore (supervisor)",
+            Action::Resync => "record that the phone re-synced the selected category",
+            Action::Note => "add a note",
+            Action::DeclareLoss => "declare a category permanently lost (supervisor)",
+            Action::Worklist => "worklist",
+            Action::Dashboard => "dashboard",
+            Action::Filter => "filter the worklist by status",
+            Action::Refresh => "reload",
+            Action::Help => "this help",
+            Action::Quit => "quit",
+        }
+    }
+}
+
+/// A key with its modifiers, as written in the config file: "c", "Enter", "Esc", "F1",
+/// "Ctrl-r", "Up", "Tab", "?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub code: KeyCodeOrd,
+    pub ctrl: bool,
+    pub alt: bool,
+}
+
+/// `KeyCode` subset that can be ordered and written in a config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyCodeOrd {
+    Char(char),
+    Enter,
+    Esc,
+    Tab,
+    BackTab,
+    Backspace,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    F(u8),
+}
+
+impl Key {
+    pub fn char(c: char) -> Self {
+        Self {
+            code: KeyCodeOrd::Char(c),
+            ctrl: false,
+            alt: false,
+        }
+    }
+
+    pub fn plain(code: KeyCodeOrd) -> Self {
+        Self {
+            code,
+            ctrl: false,
+            alt: false,
+        }
+    }
+
+    pub fn from_event(e: &KeyEvent) -> Option<Self> {
+        let code = match e.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(c),
+            KeyCode::Enter => KeyCodeOrd::Enter,
+            KeyCode::Esc => KeyCodeOrd::Esc,
+            KeyCode::Tab => KeyCodeOrd::Tab,
+            KeyCode::BackTab => KeyCodeOrd::BackTab,
+            KeyCode::Backspace => KeyCodeOrd::Backspace,
+            KeyCode::Up => KeyCodeOrd::Up,
+            KeyCode::Down => KeyCodeOrd::Down,
+            KeyCode::Left => KeyCodeOrd::Left,
+            KeyCode::Right => KeyCodeOrd::Right,
+            KeyCode::PageUp => KeyCodeOrd::PageUp,
+            KeyCode::PageDown => KeyCodeOrd::PageDown,
+            KeyCode::Home => KeyCodeOrd::Home,
+            KeyCode::End => KeyCodeOrd::End,
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            _ => return None,
+        };
+        Some(Self {
+            code,
+            ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
+            alt: e.modifiers.contains(KeyModifiers::ALT),
+        })
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut ctrl = false;
+        let mut alt = false;
+        let mut rest = s.trim();
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("ctrl+"))
+            {
+                ctrl = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else if let Some(r) = lower
+                .strip_prefix("alt-")
+                .or_else(|| lower.strip_prefix("alt+"))
+            {
+                alt = true;
+                rest = &rest[rest.len() - r.len()..];
+            } else {
+                break;
+            }
+        }
+        let code = match rest.to_ascii_lowercase().as_str() {
+            "enter" | "return" => KeyCodeOrd::Enter,
+            "esc" | "escape" => KeyCodeOrd::Esc,
+            "tab" => KeyCodeOrd::Tab,
+            "backtab" => KeyCodeOrd::BackTab,
+            "backspace" => KeyCodeOrd::Backspace,
+            "up" => KeyCodeOrd::Up,
+            "down" => KeyCodeOrd::Down,
+            "left" => KeyCodeOrd::Left,
+            "right" => KeyCodeOrd::Right,
+            "pageup" => KeyCodeOrd::PageUp,
+            "pagedown" => KeyCodeOrd::PageDown,
+            "home" => KeyCodeOrd::Home,
+            "end" => KeyCodeOrd::End,
+            "space" => KeyCodeOrd::Char(' '),
+            f if f.len() >= 2
+                && f.starts_with('f')
+                && f[1..].chars().all(|c| c.is_ascii_digit()) =>
+            {
+                KeyCodeOrd::F(f[1..].parse().ok()?)
+            }
+            _ => {
+                let mut chars = rest.chars();
+                let c = chars.next()?;
+                if chars.next().is_some() {
+                    return None;
+                }
+                KeyCodeOrd::Char(c)
+            }
+        };
+        Some(Self { code, ctrl, alt })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ctrl {
+            f.write_str("Ctrl-")?;
+        }
+        if self.alt {
+            f.write_str("Alt-")?;
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("Space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::Enter => f.write_str("Enter"),
+            KeyCodeOrd::Esc => f.write_str("Esc"),
+            KeyCodeOrd::Tab => f.write_str("Tab"),
+            KeyCodeOrd::BackTab => f.write_str("BackTab"),
+            KeyCodeOrd::Backspace => f.write_str("Backspace"),
+            KeyCodeOrd::Up => f.write_str("Up"),
+            KeyCodeOrd::Down => f.write_str("Down"),
+            KeyCodeOrd::Left => f.write_str("Left"),
+            KeyCodeOrd::Right => f.write_str("Right"),
+            KeyCodeOrd::PageUp => f.write_str("PageUp"),
+            KeyCodeOrd::PageDown => f.write_str("PageDown"),
+            KeyCodeOrd::Home => f.write_str("Home"),
+            KeyCodeOrd::End => f.write_str("End"),
+            KeyCodeOrd::F(n) => write!(f, "F{n}"),
+        }
+    }
+}
+
+/// Key → action, for keys pressed outside a text field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: BTreeMap<Key, Action>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        use KeyCodeOrd as K;
+        let mut bindings = BTreeMap::new();
+        for (key, action) in [
+            (Key::char('/'), Action::Search),
+            (Key::plain(K::Enter), Action::Open),
+            (Key::plain(K::Esc), Action::Back),
+            (Key::plain(K::Up), Action::Up),
+            (Key::char('k'), Action::Up),
+            (Key::plain(K::Down), Action::Down),
+            (Key::char('j'), Action::Down),
+            (Key::char('c'), Action::Credit),
+            (Key::char('a'), Action::Appreciation),
+            (Key::char('A'), Action::Approve),
+            (Key::char('r'), Action::Restore),
+            (Key::char('u'), Action::Undo),
+            (Key::char('s'), Action::Resync),
+            (Key::char('n'), Action::Note),
+            (Key::char('L'), Action::DeclareLoss),
+            (Key::char('w'), Action::Worklist),
+            (Key::char('d'), Action::Dashboard),
+            (Key::char('f'), Action::Filter),
+            (Key::char('R'), Action::Refresh),
+            (Key::char('?'), Action::Help),
+            (Key::char('q'), Action::Quit),
+        ] {
+            bindings.insert(key, action);
+        }
+        Self { bindings }
+    }
+}
+
+/// The config file's shape: `[keys]` maps an action to one key or a list of keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub keys: BTreeMap<Action, KeySpec>,
+    /// Mouse support (wheel scrolls lists, a click selects a row). Off by default.
+    #[serde(default)]
+    pub mouse: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum KeySpec {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Keymap {
+    pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(e)?;
+        self.bindings.get(&key).copied().or_else(|| {
+            // Terminals report Shift-c as 'C' with SHIFT; bindings are written as 'C'.
+            let mut k = key;
+            k.ctrl = false;
+            if key.ctrl {
+                None
+            } else {
+                self.bindings.get(&k).copied()
+            }
+        })
+    }
+
+    /// The keys bound to `action`, for help and hints.
+    pub fn keys_for(&self, action: Action) -> Vec<Key> {
+        self.bindings
+            .iter()
+            .filter(|(_, a)| **a == action)
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// "c" or "c/C": the keys of an action joined for a hint.
+    pub fn hint(&self, action: Action) -> String {
+        let keys: Vec<String> = self
+            .keys_for(action)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if keys.is_empty() {
+            "unbound".to_string()
+        } else {
+            keys.join("/")
+        }
+    }
+
+    /// Applies a config file's `[keys]`: each action it names gets exactly the keys given
+    /// there (its default keys are dropped); other actions keep theirs.
+    pub fn with_overrides(mut self, overrides: &BTreeMap<Action, KeySpec>) -> Result<Self> {
+        for (action, spec) in overrides {
+            let names: Vec<&str> = match spec {
+                KeySpec::One(s) => vec![s.as_str()],
+                KeySpec::Many(v) => v.iter().map(String::as_str).collect(),
+            };
+            self.bindings.retain(|_, a| a != action);
+            for name in names {
+                let key = Key::parse(name).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "the key \"{name}\" for {} in the config file is not a key",
+                        action.name()
+                    ))
+                })?;
+                self.bindings.insert(key, *action);
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Where the config file lives: `keys.toml` in the platform config directory
+/// (`~/.config/caredesk/` on Linux), unless CAREDESK_CONFIG names another file.
+pub fn config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CAREDESK_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    directories::ProjectDirs::from("", "", "caredesk").map(|d| d.config_dir().join("keys.toml"))
+}
+
+/// Reads the config file if it exists; a file that does not parse is an error naming it.
+pub fn load(path: Option<&Path>) -> Result<(Keymap, bool)> {
+    let Some(path) = path.filter(|p| p.exists()) else {
+        return Ok((Keymap::default(), false));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
+        Error::invalid(format!(
+            "{} is not a valid caredesk config: {}",
+            path.display(),
+            e.message()
+        ))
+    })?;
+    Ok((Keymap::default().with_overrides(&file.keys)?, file.mouse))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn the_default_keys_are_those_of_the_spec() {
+        let k = Keymap::default();
+        for (c, a) in [
+            ('/', Action::Search),
+            ('c', Action::Credit),
+            ('a', Action::Appreciation),
+            ('r', Action::Restore),
+            ('u', Action::Undo),
+            ('n', Action::Note),
+            ('w', Action::Worklist),
+            ('d', Action::Dashboard),
+            ('?', Action::Help),
+            ('q', Action::Quit),
+        ] {
+            assert_eq!(k.action(&press(KeyCode::Char(c))), Some(a), "{c}");
+        }
+        assert_eq!(k.action(&press(KeyCode::Enter)), Some(Action::Open));
+        assert_eq!(k.action(&press(KeyCode::Esc)), Some(Action::Back));
+    }
+
+    #[test]
+    fn a_config_file_overrides_only_the_keys_it_names() {
+        let file: ConfigFile =
+            toml::from_str("[keys]\ncredit = \"F5\"\nquit = [\"Ctrl-q\", \"x\"]\n").expect("toml");
+        let k = Keymap::default().with_overrides(&file.keys).expect("keys");
+        assert_eq!(k.action(&press(KeyCode::F(5))), Some(Action::Credit));
+        assert_eq!(
+            k.action(&press(KeyCode::Char('c'))),
+            None,
+            "the default key of a rebound action is dropped"
+        );
+        assert_eq!(
+            k.action(&KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(k.action(&press(KeyCode::Char('x'))), Some(Action::Quit));
+        assert_eq!(
+            k.action(&press(KeyCode::Char('n'))),
+            Some(Action::Note),
+            "other keys stay"
+        );
+    }
+
+    #[test]
+    fn a_bad_config_names_what_is_wrong() {
+        let file: ConfigFile = toml::from_str("[keys]\ncredit = \"Hyper-Z\"\n").expect("toml");
+        let e = Keymap::default()
+            .with_overrides(&file.keys)
+            .expect_err("bad key");
+        assert!(e.to_string().contains("Hyper-Z"), "{e}");
+        assert!(toml::from_str::<ConfigFile>("[keys]\nfly = \"f\"\n").is_err());
+    }
+
+    #[test]
+    fn keys_print_as_they_are_written_in_the_config() {
+        for s in ["c", "Enter", "Esc", "F1", "Ctrl-r", "Up", "?", "Space"] {
+            assert_eq!(Key::parse(s).expect("key").to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The real binary in a real terminal (tmux): type part of a name, resize while the search
+//! runs, open the account, apply the credit through the dialog; then check the screen and the
+//! database. Needs tmux (CI installs it); without it the test fails rather than pass unseen.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    fn start(command: &str) -> Self {
+        let t = Self {
+            socket: format!("caredesk-e2e-{}", std::process::id()),
+            session: "e2e".to_string(),
+        };
+        let status = t
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+                "-x",
+                "80",
+                "-y",
+                "24",
+                command,
+            ])
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux must be installed for the end-to-end test (apt-get install tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    fn literal(&self, text: &str) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", &self.session, "-l", text])
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    fn resize(&self, w: u16, h: u16) {
+        let status = self
+            .cmd()
+            .args([
+                "resize-window",
+                "-t",
+                &self.session,
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+            ])
+            .status()
+            .expect("resize-window");
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "\"{needle}\" never appeared; the screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .cmd()
+            .args(["kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn caredesk(url: &str, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_caredesk"))
+        .env_remove("CAREDESK_DB")
+        .args(["--db", url, "--agent", "alice", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("run caredesk");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite:{}", dir.path().join("e2e.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_caredesk"))
+        .args(["--db", &url, "demo", "--no-tui", "--accounts", "3000"])
+        .output()
+        .expect("demo");
+    assert!(out.status.success());
+
+    // Which result the agent should pick: the first one owed the credit.
+    let results = caredesk(&url, &["lookup", "nune", "--limit", "50"]);
+    let results = results["results"].as_array().expect("results").clone();
+    let (index, target) = results
+        .iter()
+        .enumerate()
+        .find(|(_, r)| {
+            let no = r["account_no"].as_str().unwrap_or_default();
+            caredesk(&url, &["credit", "apply", no, "--dry-run"])["result"] == "would-credit"
+        })
+        .map(|(i, r)| (i, r["account_no"].as_str().unwrap_or_default().to_string()))
+        .expect("an eligible Núñez");
+    assert!(index < 10, "the eligible account is near the top");
+
+    let bin = env!("CARGO_BIN_EXE_caredesk");
+    let t = Tmux::start(&format!("{bin} --db {url} --agent alice"));
+    t.wait_for("Search: name, phone");
+    t.literal("nu");
+    // Resize while the search runs: the screen follows and nothing breaks.
+    t.resize(60, 16);
+    t.literal("ne");
+    t.wait_for("for \"nune\"");
+    t.resize(80, 24);
+    let s = t.wait_for("e-mail");
+    assert!(s.contains("result(s) for \"nune\""), "{s}");
+    assert!(s.contains("Núñez"), "{s}");
+    for _ in 0..index {
+        t.keys(&["Down"]);
+    }
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{target}  "));
+    t.keys(&["c"]);
+    let dialog = t.wait_for("Apply the incident credit");
+    assert!(
+        dialog.contains("> Cancel (n) <"),
+        "focus starts on Cancel: {dialog}"
+    );
+    assert!(dialog.contains("Why: one month of"), "{dialog}");
+    t.keys(&["y"]);
+    let done = t.wait_for("credited $");
+    assert!(done.contains("credit #"), "{done}");
+
+    let export = caredesk(&url, &["credit", "export"]);
+    let credited: Vec<&serde_json::Value> = export["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|c| c["account_no"] == target.as_str() && c["kind"] == "incident")
+        .collect();
+    assert_eq!(
+        credited.len(),
+        1,
+        "exactly one incident credit for {target}"
+    );
+
+    // A second try through the screen changes nothing.
+    t.keys(&["c"]);
+    t.wait_for("already credited");
+    t.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while t
+        .cmd()
+        .args(["has-session", "-t", &t.session])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "caredesk did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,308 @@
+//! Snapshots of every screen on ratatui's TestBackend at 80x24 and at a small size, over a demo
+//! database with a fixed clock; NO_COLOR carries meaning without colour; hostile strings never
+//! reach the terminal.
+
+mod common;
+
+use std::sync::Arc;
+
+use caredesk::domain::{Clock, Role};
+use caredesk::service::Service;
+use caredesk::store::Actor;
+use caredesk::tui::app::{App, Msg, Screen};
+use caredesk::tui::keymap::Keymap;
+use caredesk::tui::view::{Theme, render};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+struct Fixture {
+    _db: common::TestDb,
+    svc: Service,
+    actor: Actor,
+}
+
+async fn fixture() -> Fixture {
+    let db = common::TestDb::sqlite();
+    let svc = db.service(common::clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&svc, 300, 2009, "sofia", None)
+        .await
+        .expect("demo");
+    let actor = svc.actor(Some("alice")).await.expect("alice");
+    Fixture {
+        _db: db,
+        svc,
+        actor,
+    }
+}
+
+fn new_app(actor: &Actor) -> App {
+    App::new(
+        actor.clone(),
+        "sqlite:demo.db".to_string(),
+        Keymap::default(),
+    )
+}
+
+fn draw(app: &App, w: u16, h: u16, theme: Theme) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    t.draw(|f| render(f, app, theme)).expect("draw");
+    t
+}
+
+const COLOR: Theme = Theme { color: true };
+
+/// The app after typing `query` and receiving its results.
+async fn searched(f: &Fixture, query: &str) -> App {
+    let mut app = new_app(&f.actor);
+    let mut seq = 0;
+    for c in query.chars() {
+        app.update(key(c));
+        seq += 1;
+    }
+    let result = f.svc.lookup(query, 50).await.map_err(|e| e.to_string());
+    app.update(Msg::SearchDone {
+        seq,
+        query: query.to_string(),
+        result,
+    });
+    app
+}
+
+async fn account(f: &Fixture, account_no: &str) -> App {
+    let mut app = searched(f, account_no).await;
+    app.update(code(KeyCode::Enter));
+    let id = f.svc.resolve_account(account_no).await.expect("account").id;
+    let d = f
+        .svc
+        .detail(&f.actor, id)
+        .await
+        .map(Box::new)
+        .map_err(|e| e.to_string());
+    app.update(Msg::AccountLoaded(d));
+    app
+}
+
+/// An account whose phone still holds data (the advisory banner shows).
+async fn at_risk_account(f: &Fixture) -> String {
+    let list = f
+        .svc
+        .worklist(&f.actor, Some(caredesk::domain::CategoryStatus::AtRisk), 1)
+        .await
+        .expect("worklist");
+    list[0].account_no.clone()
+}
+
+#[tokio::test]
+async fn the_search_screen_paints_before_any_query_and_shows_ranked_results() {
+    let f = fixture().await;
+    let empty = new_app(&f.actor);
+    insta::assert_snapshot!("search_empty_80x24", draw(&empty, 80, 24, COLOR).backend());
+    let app = searched(&f, "nune").await;
+    assert!(!app.results.is_empty());
+    insta::assert_snapshot!("search_results_80x24", draw(&app, 80, 24, COLOR).backend());
+    insta::assert_snapshot!("search_results_50x14", draw(&app, 50, 14, COLOR).backend());
+}
+
+#[tokio::test]
+async fn the_account_screen_shows_the_advisory_categories_backups_and_credits() {
+    let f = fixture().await;
+    let showcase = account(&f, "310000001").await;
+    assert_eq!(showcase.screen, Screen::Account);
+    insta::assert_snapshot!(
+        "account_showcase_80x24",
+        draw(&showcase, 80, 24, COLOR).backend()
+    );
+    let risky = account(&f, &at_risk_account(&f).await).await;
+    let screen = draw(&risky, 80, 24, COLOR).backend().to_string();
+    assert!(screen.contains("AT RISK"), "{screen}");
+    assert!(
+        screen.contains("Do not remove the battery"),
+        "the words to read out: {screen}"
+    );
+    insta::assert_snapshot!("account_at_risk_80x24", screen);
+    insta::assert_snapshot!(
+        "account_at_risk_50x14",
+        draw(&risky, 50, 14, COLOR).backend()
+    );
+}
+
+#[tokio::test]
+async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
+    let f = fixture().await;
+    let mut app = account(&f, "310000001").await;
+    app.update(key('c'));
+    insta::assert_snapshot!("credit_dialog_80x24", draw(&app, 80, 24, COLOR).backend());
+    insta::assert_snapshot!("credit_dialog_50x14", draw(&app, 50, 14, COLOR).backend());
+
+    let mut restore = account(&f, "310000001").await;
+    let effects = restore.update(key('r'));
+    let Some(caredesk::tui::app::Effect::RestorePreview {
+        seq,
+        account_no,
+        backup_id,
+        categories,
+        mode,
+    }) = effects.into_iter().next()
+    else {
+        panic!("the restore panel asks for a preview");
+    };
+    let preview = f
+        .svc
+        .restore_preview(&f.actor, &account_no, &backup_id, &categories, mode)
+        .await;
+    restore.update(Msg::RestorePreviewed {
+        seq,
+        result: preview.map(Box::new).map_err(|e| e.to_string()),
+    });
+    let screen = draw(&restore, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("in backup") && screen.contains("conflicting"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("restore_panel_80x24", screen);
+    insta::assert_snapshot!(
+        "restore_panel_50x14",
+        draw(&restore, 50, 14, COLOR).backend()
+    );
+
+    let mut help = new_app(&f.actor);
+    help.update(code(KeyCode::Esc));
+    help.update(key('?'));
+    insta::assert_snapshot!("help_80x24", draw(&help, 80, 24, COLOR).backend());
+
+    let mut wl = new_app(&f.actor);
+    wl.update(code(KeyCode::Esc));
+    wl.update(key('w'));
+    wl.update(Msg::WorklistLoaded(
+        f.svc
+            .worklist(&f.actor, None, 500)
+            .await
+            .map_err(|e| e.to_string()),
+    ));
+    insta::assert_snapshot!("worklist_80x24", draw(&wl, 80, 24, COLOR).backend());
+    insta::assert_snapshot!("worklist_50x14", draw(&wl, 50, 14, COLOR).backend());
+
+    let mut dash = new_app(&f.actor);
+    dash.update(code(KeyCode::Esc));
+    dash.update(key('d'));
+    dash.update(Msg::DashboardLoaded(
+        f.svc.totals(&f.actor).await.map_err(|e| e.to_string()),
+    ));
+    insta::assert_snapshot!("dashboard_80x24", draw(&dash, 80, 24, COLOR).backend());
+    insta::assert_snapshot!("dashboard_50x14", draw(&dash, 50, 14, COLOR).backend());
+}
+
+#[tokio::test]
+async fn no_color_carries_meaning_by_text_and_modifiers_only() {
+    let f = fixture().await;
+    let mut app = account(&f, &at_risk_account(&f).await).await;
+    app.update(key('c'));
+    let plain = Theme { color: false };
+    let t = draw(&app, 80, 24, plain);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "a coloured cell under NO_COLOR: {cell:?}"
+        );
+    }
+    let text = t.backend().to_string();
+    assert!(text.contains("[at-risk]"), "statuses are words");
+    assert!(
+        text.contains("> Cancel (n) <"),
+        "the focused button is marked, not only coloured"
+    );
+    insta::assert_snapshot!("credit_dialog_no_color_80x24", text);
+}
+
+#[tokio::test]
+async fn any_size_down_to_tiny_renders_without_panicking() {
+    let f = fixture().await;
+    let mut apps = vec![
+        new_app(&f.actor),
+        searched(&f, "a").await,
+        account(&f, "310000001").await,
+    ];
+    let mut dialog = account(&f, "310000001").await;
+    dialog.update(key('c'));
+    apps.push(dialog);
+    for app in &apps {
+        for (w, h) in [(1, 1), (10, 3), (20, 6), (33, 9), (80, 24), (200, 60)] {
+            draw(app, w, h, COLOR);
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_names_reach_the_screen_without_control_characters() {
+    let db = common::TestDb::sqlite();
+    let svc = db.service(common::clock() as Arc<dyn Clock>).await;
+    svc.init_admin("ops").await.expect("init");
+    let ops = svc.actor(Some("ops")).await.expect("ops");
+    // Straight into the database, past the importer's own cleaning.
+    if let caredesk::store::Store::Sqlite(s) = svc.store() {
+        sqlx::query("INSERT INTO accounts (account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
+                     VALUES ('510000001', '+12065550100', $1, 'evil', $2, 'active', $3, 0, '2009-10-14T00:00:00+00:00')")
+            .bind("Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}Name\r\n")
+            .bind("x@\u{1b}[31mred.example")
+            .bind("\u{9b}31mDevice")
+            .execute(s.pool())
+            .await
+            .expect("insert");
+    }
+    let mut app = App::new(ops.clone(), "sqlite:demo.db".to_string(), Keymap::default());
+    let id = svc.resolve_account("510000001").await.expect("account").id;
+    app.results = svc.lookup("510000001", 5).await.expect("lookup");
+    app.update(code(KeyCode::Enter));
+    app.update(Msg::AccountLoaded(
+        svc.detail(&ops, id)
+            .await
+            .map(Box::new)
+            .map_err(|e| e.to_string()),
+    ));
+    for screen in [
+        draw(&app, 80, 24, COLOR),
+        draw(&searched_with(&ops, app.results.clone()), 80, 24, COLOR),
+    ] {
+        for cell in screen.backend().buffer().content() {
+            let sym = cell.symbol();
+            assert!(
+                !sym.chars().any(|c| c.is_control()
+                    || ('\u{80}'..='\u{9f}').contains(&c)
+                    || ('\u{202a}'..='\u{202e}').contains(&c)),
+                "a control character reached the terminal: {sym:?}"
+            );
+        }
+        let text = screen.backend().to_string();
+        assert!(
+            text.contains("Evil") && !text.contains("pwned\u{7}"),
+            "{text}"
+        );
+    }
+    let _ = Role::Agent;
+}
+
+fn searched_with(actor: &Actor, results: Vec<caredesk::store::AccountSummary>) -> App {
+    let mut app = App::new(
+        actor.clone(),
+        "sqlite:demo.db".to_string(),
+        Keymap::default(),
+    );
+    app.update(key('5'));
+    app.update(Msg::SearchDone {
+        seq: 1,
+        query: "5".to_string(),
+        result: Ok(results),
+    });
+    app
+}
