@@ -244,7 +244,12 @@ pub fn plan_category(
 
     match mode {
         Mode::Merge | Mode::KeepBoth => {
-            // Merge fills live items in turn; later backup items see the filled content.
+            // Merge fills every live item of a key from every good backup item of that key,
+            // in uid order (later ones see the earlier fills), whether the item counts as
+            // present or conflicting: the result depends only on the backup and the key, so a
+            // second merge finds nothing left to fill. The backup's own restored copies are
+            // never filled from their siblings: they were not there the first time.
+            let copy_prefix = format!("{backup_id}/");
             let mut filled: HashMap<usize, Value> = HashMap::new();
             for (b, key) in &good {
                 let ruid = restored_uid(backup_id, &b.uid);
@@ -263,12 +268,16 @@ pub fn plan_category(
                     if mode == Mode::KeepBoth {
                         counts.flag += 1;
                         adds.push(new_item(b, key, true));
-                    } else {
-                        for &i in same_key {
-                            let current = filled.get(&i).unwrap_or(&live[i].payload);
-                            if let Some(v) = fill_empty(current, &b.payload) {
-                                filled.insert(i, v);
-                            }
+                    }
+                }
+                if mode == Mode::Merge {
+                    for &i in same_key {
+                        if live[i].uid.starts_with(&copy_prefix) {
+                            continue;
+                        }
+                        let current = filled.get(&i).unwrap_or(&live[i].payload);
+                        if let Some(v) = fill_empty(current, &b.payload) {
+                            filled.insert(i, v);
                         }
                     }
                 }
@@ -583,6 +592,32 @@ mod tests {
             let again = plan_category(Category::Contacts, mode, "s", &backup, &after);
             assert!(!again.writes_anything(), "{mode}: {again:?}");
         }
+    }
+
+    #[test]
+    fn merge_fills_from_every_backup_item_of_a_key_so_a_second_merge_fills_nothing() {
+        // Found by the properties: filling live-1 from c-5 made it stop matching c-4, and a
+        // second merge then filled live-2 from c-4.
+        let backup = vec![
+            backup_item("c-4", json!({"email": "B@x.org", "name": "Ann"})),
+            backup_item(
+                "c-5",
+                json!({"email": "B@x.org", "name": "", "phone": "n/a"}),
+            ),
+        ];
+        let live = vec![
+            live_item(1, json!({"email": "B@x.org", "name": "Ann"})),
+            live_item(2, json!({"email": "B@x.org", "name": ""})),
+        ];
+        let first = plan_category(Category::Contacts, Mode::Merge, "s", &backup, &live);
+        let after = apply_in_memory(&live, &first);
+        assert_eq!(
+            after[1].payload["name"], "Ann",
+            "live-2's empty name is filled"
+        );
+        assert_eq!(after[0].payload["phone"], "n/a");
+        let again = plan_category(Category::Contacts, Mode::Merge, "s", &backup, &after);
+        assert!(!again.writes_anything(), "{again:?}");
     }
 
     #[test]
