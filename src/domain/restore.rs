@@ -14,8 +14,8 @@
 //!
 //! What the modes write:
 //! - `merge`: adds the missing items, and fills the empty top-level fields of the live items
-//!   a conflicting backup item matches. Live values win: nothing live is deleted, and no
-//!   non-empty live field is changed.
+//!   that share a natural key with backup items (from all of them, in uid order). Live values
+//!   win: nothing live is deleted, and no non-empty live field is changed.
 //! - `keep-both`: adds the missing items, and each conflicting backup item as a copy flagged
 //!   for review. Live items are not touched.
 //! - `replace`: the live set of the category becomes the backup's good items: live items
