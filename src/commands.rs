@@ -546,11 +546,6 @@ async fn demo(url: DbUrl, agent: Option<&str>, format: Format, args: DemoArgs) -
     text.push_str(&format!(
         "  try: caredesk --db {db_arg} lookup nunez   |   caredesk --db {db_arg} show 310000001\n"
     ));
-    if !args.no_tui {
-        text.push_str(
-            "  (the agents' screen is not part of this build yet; the commands above work now)\n",
-        );
-    }
     print(
         format,
         text,

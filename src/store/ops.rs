@@ -1208,7 +1208,9 @@ impl SqlStore {
         if BACKEND == Backend::Sqlite {
             // While the bulk load runs, the search index does not merge its segments after
             // every chunk; one full merge at the end (`optimize`) is cheaper than many.
-            sqlx::query("INSERT INTO accounts_fts (accounts_fts, rank) VALUES ('automerge', 0)").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO accounts_fts (accounts_fts, rank) VALUES ('automerge', 0)")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
