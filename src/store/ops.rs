@@ -621,7 +621,7 @@ impl SqlStore {
             }
             Backend::Postgres => {
                 sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-                             WHERE a.name_norm LIKE $1 ESCAPE '\\' ORDER BY a.name_norm, a.id LIMIT $2")
+                             WHERE a.name_norm COLLATE \"C\" LIKE $1 ESCAPE '\\' ORDER BY a.name_norm COLLATE \"C\", a.id LIMIT $2")
                     .bind(format!("{}%", escape_like(prefix)))
                     .bind(limit)
                     .fetch_all(&self.pool)
