@@ -26,6 +26,63 @@ pub(super) const fn pick(sqlite: &'static str, postgres: &'static str) -> &'stat
 /// Most candidates a substring search ranks before it caps its answer.
 const SEARCH_CANDIDATES: i64 = 200;
 
+/// The hot queries (every keystroke, every lookup) with their `EXPLAIN` twins, so a test can
+/// check on both backends that each one is answered through an index, never a full scan.
+macro_rules! hot_sql {
+    ($name:ident, $explain:ident, $sqlite:literal, $postgres:literal) => {
+        pub(super) const $name: &str = pick($sqlite, $postgres);
+        const $explain: &str = pick(
+            concat!("EXPLAIN QUERY PLAN ", $sqlite),
+            concat!("EXPLAIN ", $postgres),
+        );
+    };
+}
+
+hot_sql!(
+    SQL_BY_NO,
+    EXPLAIN_BY_NO,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a WHERE a.account_no = $1",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a WHERE a.account_no = $1"
+);
+hot_sql!(
+    SQL_BY_MSISDN,
+    EXPLAIN_BY_MSISDN,
+    "SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id",
+    "SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id"
+);
+hot_sql!(
+    SQL_NAME_PREFIX,
+    EXPLAIN_NAME_PREFIX,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.name_norm >= $1 AND a.name_norm < $2 ORDER BY a.name_norm, a.id LIMIT $3",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.name_norm COLLATE \"C\" LIKE $1 ESCAPE '\\' ORDER BY a.name_norm COLLATE \"C\", a.id LIMIT $2"
+);
+hot_sql!(
+    SQL_SUBSTRING,
+    EXPLAIN_SUBSTRING,
+    "SELECT json_group_array(json_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) \
+     FROM (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH $1 LIMIT $2) AS f JOIN accounts a ON a.id = f.rowid",
+    "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) AS TEXT) \
+     FROM (SELECT id FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) AS f JOIN accounts a ON a.id = f.id"
+);
+hot_sql!(
+    SQL_WORKLIST,
+    EXPLAIN_WORKLIST,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2"
+);
+hot_sql!(
+    SQL_WORKLIST_STATUS,
+    EXPLAIN_WORKLIST_STATUS,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2"
+);
+
 #[derive(Clone)]
 pub struct SqlStore {
     pub(super) pool: sqlx::Pool<Db>,
@@ -569,23 +626,18 @@ impl SqlStore {
     // ----- lookup -------------------------------------------------------------------------
 
     pub async fn account_by_no(&self, account_no: &str) -> Result<Option<AccountSummary>> {
-        let row = sqlx::query(
-            "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank \
-             FROM accounts a WHERE a.account_no = $1",
-        )
-        .bind(account_no)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(SQL_BY_NO)
+            .bind(account_no)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(summary).transpose()
     }
 
     pub async fn account_ids_by_msisdn(&self, msisdn: &str) -> Result<Vec<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id")
-                .bind(msisdn)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(SQL_BY_MSISDN)
+            .bind(msisdn)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn summaries_by_ids(&self, ids: &[i64]) -> Result<Vec<AccountSummary>> {
@@ -611,8 +663,7 @@ impl SqlStore {
         let rows = match BACKEND {
             Backend::Sqlite => {
                 let upper = format!("{prefix}\u{10FFFF}");
-                sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-                             WHERE a.name_norm >= $1 AND a.name_norm < $2 ORDER BY a.name_norm, a.id LIMIT $3")
+                sqlx::query(SQL_NAME_PREFIX)
                     .bind(prefix)
                     .bind(upper)
                     .bind(limit)
@@ -620,8 +671,7 @@ impl SqlStore {
                     .await?
             }
             Backend::Postgres => {
-                sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-                             WHERE a.name_norm COLLATE \"C\" LIKE $1 ESCAPE '\\' ORDER BY a.name_norm COLLATE \"C\", a.id LIMIT $2")
+                sqlx::query(SQL_NAME_PREFIX)
                     .bind(format!("{}%", escape_like(prefix)))
                     .bind(limit)
                     .fetch_all(&self.pool)
@@ -643,27 +693,23 @@ impl SqlStore {
         let json: Option<String> = match BACKEND {
             Backend::Sqlite => {
                 let quoted = format!("\"{}\"", needle.replace('"', "\"\""));
-                let expr = if digits { format!("digits : {quoted}") } else { format!("{{name email}} : {quoted}") };
-                sqlx::query_scalar(
-                    "SELECT json_group_array(json_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) \
-                     FROM (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH $1 LIMIT $2) AS f \
-                     JOIN accounts a ON a.id = f.rowid",
-                )
-                .bind(expr)
-                .bind(SEARCH_CANDIDATES)
-                .fetch_one(&self.pool)
-                .await?
+                let expr = if digits {
+                    format!("digits : {quoted}")
+                } else {
+                    format!("{{name email}} : {quoted}")
+                };
+                sqlx::query_scalar(SQL_SUBSTRING)
+                    .bind(expr)
+                    .bind(SEARCH_CANDIDATES)
+                    .fetch_one(&self.pool)
+                    .await?
             }
             Backend::Postgres => {
-                sqlx::query_scalar(
-                    "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) AS TEXT) \
-                     FROM (SELECT id FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) AS f \
-                     JOIN accounts a ON a.id = f.id",
-                )
-                .bind(format!("%{}%", escape_like(&needle.to_lowercase())))
-                .bind(SEARCH_CANDIDATES)
-                .fetch_one(&self.pool)
-                .await?
+                sqlx::query_scalar(SQL_SUBSTRING)
+                    .bind(format!("%{}%", escape_like(&needle.to_lowercase())))
+                    .bind(SEARCH_CANDIDATES)
+                    .fetch_one(&self.pool)
+                    .await?
             }
         };
         summaries_from_json(json.as_deref())
@@ -676,18 +722,20 @@ impl SqlStore {
         limit: i64,
     ) -> Result<Vec<AccountSummary>> {
         let rows = match status {
-            Some(s) => sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-                                    WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2")
-                .bind(s.rank())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-            None => sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-                                 WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2")
-                .bind(CategoryStatus::RestoredPartial.rank())
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
+            Some(s) => {
+                sqlx::query(SQL_WORKLIST_STATUS)
+                    .bind(s.rank())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(SQL_WORKLIST)
+                    .bind(CategoryStatus::RestoredPartial.rank())
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
         };
         rows.iter().map(summary).collect()
     }
@@ -1111,6 +1159,104 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(audit_record).collect()
+    }
+
+    // ----- query plans --------------------------------------------------------------------
+
+    /// The plan of every hot query, as (name, plan text). On PostgreSQL sequential scans are
+    /// switched off for the session first, so a plan that still scans has no usable index
+    /// (on a small test table the planner would scan anyway).
+    pub async fn explain_hot_queries(&self) -> Result<Vec<(&'static str, String)>> {
+        let mut conn = self.pool.acquire().await?;
+        if BACKEND == Backend::Postgres {
+            sqlx::query("SET enable_seqscan = off")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let fts_or_like = match BACKEND {
+            Backend::Sqlite => "{name email} : \"ann\"".to_string(),
+            Backend::Postgres => "%ann%".to_string(),
+        };
+        let plans = [
+            (
+                "account by number",
+                sqlx::query(EXPLAIN_BY_NO)
+                    .bind("310000001")
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            (
+                "account by phone",
+                sqlx::query(EXPLAIN_BY_MSISDN)
+                    .bind("+12065550123")
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            (
+                "name prefix",
+                match BACKEND {
+                    Backend::Sqlite => {
+                        sqlx::query(EXPLAIN_NAME_PREFIX)
+                            .bind("ann")
+                            .bind("ann\u{10FFFF}")
+                            .bind(50_i64)
+                            .fetch_all(&mut *conn)
+                            .await?
+                    }
+                    Backend::Postgres => {
+                        sqlx::query(EXPLAIN_NAME_PREFIX)
+                            .bind("ann%")
+                            .bind(50_i64)
+                            .fetch_all(&mut *conn)
+                            .await?
+                    }
+                },
+            ),
+            (
+                "substring",
+                sqlx::query(EXPLAIN_SUBSTRING)
+                    .bind(fts_or_like)
+                    .bind(SEARCH_CANDIDATES)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            (
+                "worklist",
+                sqlx::query(EXPLAIN_WORKLIST)
+                    .bind(4_i64)
+                    .bind(50_i64)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            (
+                "worklist by status",
+                sqlx::query(EXPLAIN_WORKLIST_STATUS)
+                    .bind(0_i64)
+                    .bind(50_i64)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+        ];
+        if BACKEND == Backend::Postgres {
+            sqlx::query("RESET enable_seqscan")
+                .execute(&mut *conn)
+                .await?;
+        }
+        let mut out = Vec::new();
+        for (name, rows) in plans {
+            let mut text = String::new();
+            for r in &rows {
+                // SQLite: (id, parent, notused, detail); PostgreSQL: one text column per line.
+                let line: String = match BACKEND {
+                    Backend::Sqlite => r.try_get(3)?,
+                    Backend::Postgres => r.try_get(0)?,
+                };
+                text.push_str(&line);
+                text.push('\n');
+            }
+            out.push((name, text));
+        }
+        Ok(out)
     }
 
     // ----- demo ---------------------------------------------------------------------------
