@@ -15,6 +15,7 @@ use crate::service::{OpenMode, Service};
 use crate::store::{ConnectOptions, DbUrl, Store};
 use crate::with_store;
 
+pub mod agents;
 mod restore;
 pub use restore::{RestoreBench, Stats, restore, restore_table};
 

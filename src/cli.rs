@@ -150,6 +150,20 @@ pub enum BenchCommand {
     /// The agents' screen and lookups on an existing database (default: the demo database):
     /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
     Tui,
+    /// Many simulated agents at once (search, show, note, credit) on an existing database for
+    /// a bounded time: throughput, latency percentiles, errors, double credits, audit chain
+    Agents {
+        #[arg(long, default_value_t = 50)]
+        agents: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Database connections shared by the agents
+        #[arg(long, default_value_t = 16)]
+        pool: u32,
+        /// Mean pause between one agent's actions, in ms (0: as fast as possible)
+        #[arg(long, default_value_t = 200)]
+        think_ms: u64,
+    },
     /// Restore preview, apply (with its archive) and undo of one account with many backup
     /// items, against one hand-written INSERT … SELECT. SQLite unless --db names PostgreSQL
     /// (an empty database, which it fills with the demo)

@@ -112,6 +112,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Agents {
+            agents,
+            seconds,
+            pool,
+            think_ms,
+        }) => {
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let agent = if matches!(url, DbUrl::Sqlite(_)) {
+                Some(g.agent.as_deref().unwrap_or("alice"))
+            } else {
+                None
+            };
+            let b = crate::bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
+            print(
+                g.format,
+                crate::bench::agents::table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            if b.errors > 0 || b.double_credits > 0 || !b.audit_valid {
+                return Err(Error::Partial(format!(
+                    "the load left {} errors, {} double credits, audit chain {}",
+                    b.errors,
+                    b.double_credits,
+                    if b.audit_valid { "valid" } else { "broken" }
+                )));
+            }
+            Ok(())
+        }
         Command::Bench(crate::cli::BenchCommand::Tui) => {
             let url = explicit_db.unwrap_or_else(default_demo_db);
             let agent = if matches!(url, DbUrl::Sqlite(_)) {
