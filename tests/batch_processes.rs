@@ -13,7 +13,7 @@ use caredesk::domain::Clock;
 use caredesk::service::Service;
 use caredesk::service::batch::RunRequest;
 use caredesk::store::{Actor, Store};
-use common::{TestDb, clock};
+use common::{Lcg, TestDb, clock};
 
 fn caredesk(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_caredesk"));
@@ -39,18 +39,6 @@ fn build_demo(db: &TestDb, accounts: u32) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// A small deterministic generator; the seed is printed so a failure can be replayed.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
 }
 
 async fn open(db: &TestDb) -> (Service, Actor) {

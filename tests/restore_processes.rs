@@ -14,7 +14,7 @@ use caredesk::store::{Actor, Store};
 use common::restore::{
     binary_identity, content_hash_of_live, count, count_for, live_hash, statuses,
 };
-use common::{TestDb, clock};
+use common::{Lcg, TestDb, clock};
 use serde_json::Value;
 
 /// The binary as the database's supervisor (`sofia` on SQLite; the URL's login on
@@ -85,18 +85,6 @@ fn build_demo(db: &TestDb, accounts: u32) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// A small deterministic generator; the seed is printed so a failure can be replayed.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below.max(1)
-    }
 }
 
 /// A snapshot of `n` contacts for José (310000001), imported: big enough that most of a

@@ -205,3 +205,17 @@ pub fn clock() -> Arc<FixedClock> {
             .expect("time"),
     ))
 }
+
+/// A small deterministic generator for kill schedules; tests print its seed so a failure can
+/// be replayed.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % below.max(1)
+    }
+}
