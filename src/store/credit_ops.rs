@@ -14,6 +14,16 @@ use crate::domain::{self, AccountStatus, PlanPeriod};
 use crate::error::{Error, Result};
 use crate::store::types::*;
 
+/// A ledger row with its account number (what `ops::credit` reads), and `$tail`'s filter.
+macro_rules! credit_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id ",
+            $tail
+        )
+    };
+}
+
 fn batch_run(row: &DbRow) -> Result<BatchRun> {
     Ok(BatchRun {
         id: row.try_get("id")?,
@@ -59,7 +69,7 @@ pub(super) fn incident_key(account_no: &str, incident: &str) -> String {
 }
 
 async fn credit_by_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<Option<Credit>> {
-    let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.request_key = $1")
+    let row = sqlx::query(credit_select!("WHERE c.request_key = $1"))
         .bind(key)
         .fetch_optional(&mut **tx)
         .await?;
@@ -67,7 +77,7 @@ async fn credit_by_key(tx: &mut Transaction<'_, Db>, key: &str) -> Result<Option
 }
 
 async fn credit_in_tx(tx: &mut Transaction<'_, Db>, id: i64) -> Result<Credit> {
-    let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+    let row = sqlx::query(credit_select!("WHERE c.id = $1"))
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;
@@ -292,7 +302,7 @@ impl SqlStore {
     }
 
     pub async fn credit_by_id(&self, id: i64) -> Result<Option<Credit>> {
-        let row = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+        let row = sqlx::query(credit_select!("WHERE c.id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -348,9 +358,8 @@ impl SqlStore {
         .await?;
         let key = incident_key(&o.account_no, &inc.id);
         if inserted == 0 {
-            // Another agent or a batch run credited the account in between.
-            drop(tx);
-            let mut tx = self.pool.begin().await?;
+            // Another agent or a batch run credited the account in between; the next
+            // statement of this transaction sees its committed row.
             let c = credit_by_key(&mut tx, &key).await?.ok_or_else(|| {
                 Error::System("the credit that blocked this one has vanished".to_string())
             })?;
@@ -598,7 +607,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<CreditOutcome> {
         let mut tx = self.begin_write().await?;
-        let Some(row) = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1")
+        let Some(row) = sqlx::query(credit_select!("WHERE c.id = $1"))
             .bind(credit_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -662,9 +671,11 @@ impl SqlStore {
         mut each: impl FnMut(Credit) -> Result<()>,
     ) -> Result<()> {
         use futures_util::TryStreamExt;
-        let mut rows = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE ($1 IS NULL OR c.created_at >= $1) ORDER BY c.id")
-            .bind(since)
-            .fetch(&self.pool);
+        let mut rows = sqlx::query(credit_select!(
+            "WHERE ($1 IS NULL OR c.created_at >= $1) ORDER BY c.id"
+        ))
+        .bind(since)
+        .fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             each(credit(&row)?)?;
         }

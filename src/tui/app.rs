@@ -6,9 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 
 use super::keymap::{Action, Keymap};
 use crate::domain::restore::Mode;
-use crate::domain::{
-    self, AccountStatus, Category, CategoryStatus, PlanPeriod, Role, format_cents,
-};
+use crate::domain::{self, Category, CategoryStatus, PlanPeriod, format_cents};
 use crate::store::{
     AccountDetail, AccountSummary, Actor, IncidentTotals, RestoreRecord, RestoreReport,
 };
@@ -1160,17 +1158,6 @@ impl App {
         }
         Vec::new()
     }
-
-    /// Whether the account's status is closed (for the header's wording).
-    pub fn closed(&self) -> bool {
-        self.account
-            .as_ref()
-            .is_some_and(|a| a.summary.account_status == AccountStatus::Closed)
-    }
-
-    pub fn is_supervisor(&self) -> bool {
-        self.actor.role == Role::Supervisor
-    }
 }
 
 fn next_filter(f: Option<CategoryStatus>) -> Option<CategoryStatus> {
@@ -1186,6 +1173,7 @@ fn next_filter(f: Option<CategoryStatus>) -> Option<CategoryStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{AccountStatus, Role};
     use crate::store::{AccountSummary, CategoryState, Credit, CreditRequest, Plan};
     use chrono::{TimeZone, Utc};
 
