@@ -246,6 +246,10 @@ pub enum DbCommand {
     Backup { path: PathBuf },
     /// Refresh the planner's statistics and compact the search index (after large imports)
     Optimize,
+    /// PostgreSQL: create this database's roles, set their privileges and give every agent a
+    /// login in its role's group (run as the tables' owner with CREATEROLE; again after
+    /// `agent add`, `agent disable` or `db migrate`)
+    Grant,
 }
 
 #[derive(Debug, Subcommand)]

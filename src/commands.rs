@@ -198,6 +198,38 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Db(DbCommand::Grant) => {
+            let svc = open(&url, OpenMode::Normal).await?;
+            let actor = svc.actor(g.agent.as_deref()).await?;
+            let r = svc.grant_roles(&actor).await;
+            svc.close().await;
+            let r = r?;
+            let mut text = format!(
+                "roles {}: privileges set; {} active agent(s) in their role's group, {} disabled in none\n",
+                r.groups.join(", "),
+                r.active,
+                r.disabled
+            );
+            if !r.logins_created.is_empty() {
+                text.push_str(&format!(
+                    "created login(s) {} (without a password: set one, or let pg_hba.conf decide how they sign in)\n",
+                    r.logins_created.join(", ")
+                ));
+            }
+            if !r.superusers.is_empty() {
+                let (verb, noun) = if r.superusers.len() == 1 {
+                    ("is a", "superuser")
+                } else {
+                    ("are", "superusers")
+                };
+                text.push_str(&format!(
+                    "note: {} {verb} {noun}: no privilege limits a superuser\n",
+                    r.superusers.join(", ")
+                ));
+            }
+            print(g.format, text, serde_json::to_value(&r).unwrap_or_default());
+            Ok(())
+        }
         Command::Db(DbCommand::Backup { path }) => {
             let svc = open(&url, OpenMode::Raw).await?;
             if path.exists() {

@@ -169,6 +169,18 @@ impl Service {
         with_store!(&self.store, s => s.disable_agent(actor, login, self.now()).await)
     }
 
+    /// PostgreSQL: creates this database's roles, sets their privileges and syncs every
+    /// agent's login into its role's group (see `store::postgres::grants`).
+    pub async fn grant_roles(&self, actor: &Actor) -> Result<crate::store::postgres::GrantReport> {
+        Self::require(actor, Permission::ManageAgents)?;
+        match &self.store {
+            crate::store::Store::Postgres(s) => s.grant_roles(actor, self.now()).await,
+            crate::store::Store::Sqlite(_) => Err(Error::invalid(
+                "db grant applies to PostgreSQL only: a SQLite file has no logins, and who may open it is up to the file's permissions",
+            )),
+        }
+    }
+
     pub async fn agents(&self, actor: &Actor) -> Result<Vec<Agent>> {
         Self::require(actor, Permission::Read)?;
         with_store!(&self.store, s => s.agents().await)

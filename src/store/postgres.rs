@@ -15,12 +15,14 @@ const BACKEND: Backend = Backend::Postgres;
 #[allow(clippy::duplicate_mod)]
 #[path = "credit_ops.rs"]
 mod credit_ops;
+mod grants;
 #[allow(clippy::duplicate_mod)]
 #[path = "ops.rs"]
 mod ops;
 #[allow(clippy::duplicate_mod)]
 #[path = "restore_ops.rs"]
 mod restore_ops;
+pub use grants::GrantReport;
 pub use ops::SqlStore;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");

@@ -118,31 +118,10 @@ impl TestDb {
         }
         match (&self.admin_url, &self.db_name) {
             (Some(admin), Some(name)) => {
-                let mut conn = sqlx::PgConnection::connect(admin)
-                    .await
-                    .expect("admin connection");
-                let create = format!(
-                    "DO $$ BEGIN CREATE ROLE {login} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(create))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create role");
-                conn.close().await.ok();
+                // The login gets exactly the privileges `caredesk db grant` gives its role:
+                // every PostgreSQL test acting as an agent runs under them.
+                sup_svc.grant_roles(sup).await.expect("db grant");
                 let db_url = replace_db_name(admin, name);
-                let mut conn = sqlx::PgConnection::connect(&db_url)
-                    .await
-                    .expect("db connection");
-                for grant in [
-                    format!("GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO {login}"),
-                    format!("GRANT ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public TO {login}"),
-                ] {
-                    sqlx::query(sqlx::AssertSqlSafe(grant))
-                        .execute(&mut conn)
-                        .await
-                        .expect("grant");
-                }
-                conn.close().await.ok();
                 let url = DbUrl::parse(&replace_user(&db_url, login)).expect("url");
                 let svc = Service::open(&url, &ConnectOptions::default(), clock, OpenMode::Normal)
                     .await
@@ -165,6 +144,12 @@ impl TestDb {
         {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await;
+            // `db grant` made group roles named after the database.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP ROLE IF EXISTS {name}_agent, {name}_supervisor, {name}_auditor"
             )))
             .execute(&mut conn)
             .await;

@@ -1,0 +1,223 @@
+//! Privileges in the database itself (`caredesk db grant`). On PostgreSQL (CAREDESK_TEST_PG):
+//! each role's login can do through caredesk what its role allows, and the server refuses the
+//! rest whatever client the login uses — above all, nobody but the tables' owner can update or
+//! delete a credit or an audit record. On SQLite, where there are no logins, `db grant` is
+//! refused as bad usage.
+
+mod common;
+
+use std::sync::Arc;
+
+use caredesk::domain::{Clock, Role};
+use caredesk::error::Error;
+use caredesk::service::Service;
+use caredesk::service::credit::IncidentCredit;
+use caredesk::store::{Actor, CreditOutcome, Store};
+use common::{TestDb, clock};
+
+/// Runs one statement on the service's own connection (its login) and returns the error text.
+async fn raw(svc: &Service, sql: &'static str) -> Result<u64, String> {
+    match svc.store() {
+        Store::Postgres(s) => sqlx::query(sql)
+            .execute(s.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string()),
+        Store::Sqlite(s) => sqlx::query(sql)
+            .execute(s.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+async fn assert_denied(svc: &Service, who: &str, sql: &'static str) {
+    let e = raw(svc, sql)
+        .await
+        .expect_err(&format!("{who} must not be able to run: {sql}"));
+    assert!(
+        e.contains("permission denied") || e.contains("must be owner"),
+        "{who}: {sql} failed, but not for want of privilege: {e}"
+    );
+}
+
+/// An account the demo makes eligible for the incident credit that has none yet.
+async fn eligible_account(svc: &Service, actor: &Actor) -> String {
+    for n in 310_000_002..310_000_200 {
+        let no = n.to_string();
+        if let Ok(IncidentCredit::WouldCredit { .. }) =
+            svc.credit_apply(actor, &no, None, true).await
+        {
+            return no;
+        }
+    }
+    panic!("the demo has no eligible account");
+}
+
+#[tokio::test]
+async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_the_audit_log() {
+    let db = TestDb::new().await;
+    let clock = clock();
+    let sup_svc = db.service(clock.clone() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&sup_svc, 60, 7, "sofia", None)
+        .await
+        .expect("demo");
+    let sup = sup_svc
+        .actor(if db.is_postgres() {
+            None
+        } else {
+            Some("sofia")
+        })
+        .await
+        .expect("supervisor");
+
+    if !db.is_postgres() {
+        let e = sup_svc
+            .grant_roles(&sup)
+            .await
+            .expect_err("SQLite has no logins");
+        assert!(matches!(e, Error::Invalid(_)), "{e:?}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("PostgreSQL only"), "{e}");
+        sup_svc.close().await;
+        db.cleanup().await;
+        return;
+    }
+
+    let login = |role: &str| format!("rl_{role}");
+    let as_ = |l: String, r: Role| {
+        let (db, sup_svc, sup, clock) = (&db, &sup_svc, &sup, clock.clone());
+        async move {
+            db.as_agent(sup_svc, sup, &l, r, clock as Arc<dyn Clock>)
+                .await
+        }
+    };
+    let (agent_svc, agent) = as_(login("agent"), Role::Agent).await;
+    let (sv_svc, sv) = as_(login("supervisor"), Role::Supervisor).await;
+    let (aud_svc, aud) = as_(login("auditor"), Role::Auditor).await;
+
+    // Through caredesk, each login does its work under exactly these privileges.
+    let account = eligible_account(&agent_svc, &agent).await;
+    agent_svc
+        .add_note(&agent, &account, "called about contacts")
+        .await
+        .expect("an agent adds a note");
+    let credited = agent_svc
+        .credit_apply(&agent, &account, None, false)
+        .await
+        .expect("an agent applies the incident credit");
+    assert!(
+        matches!(
+            credited,
+            IncidentCredit::Applied(CreditOutcome::Credited(_))
+        ),
+        "{credited:?}"
+    );
+    aud_svc
+        .show(&aud, &account)
+        .await
+        .expect("an auditor views an account (and the view is audited)");
+    assert!(
+        aud_svc
+            .audit_verify(&aud)
+            .await
+            .expect("an auditor verifies the chain")
+            .first_bad
+            .is_none()
+    );
+    sv_svc
+        .add_agent(&sv, "rl_temp", None, Role::Agent)
+        .await
+        .expect("a supervisor manages agents");
+
+    // Whatever client they use, the server refuses the rest.
+    for (svc, who) in [
+        (&agent_svc, "an agent"),
+        (&sv_svc, "a supervisor"),
+        (&aud_svc, "an auditor"),
+    ] {
+        assert_denied(svc, who, "DELETE FROM credits").await;
+        assert_denied(svc, who, "UPDATE credits SET amount_cents = 0").await;
+        assert_denied(svc, who, "TRUNCATE credits").await;
+        assert_denied(svc, who, "DELETE FROM audit").await;
+        assert_denied(svc, who, "UPDATE audit SET detail = 'rewritten'").await;
+        assert_denied(svc, who, "TRUNCATE audit").await;
+        assert_denied(svc, who, "DROP TABLE credits").await;
+    }
+    assert_denied(
+        &agent_svc,
+        "an agent",
+        "INSERT INTO agents SELECT * FROM agents WHERE FALSE",
+    )
+    .await;
+    assert_denied(
+        &agent_svc,
+        "an agent",
+        "UPDATE agents SET role = 'supervisor'",
+    )
+    .await;
+    assert_denied(&agent_svc, "an agent", "DELETE FROM live_items").await;
+    assert_denied(
+        &agent_svc,
+        "an agent",
+        "UPDATE batch_runs SET total_cents = 0",
+    )
+    .await;
+    assert_denied(
+        &aud_svc,
+        "an auditor",
+        "INSERT INTO notes SELECT * FROM notes WHERE FALSE",
+    )
+    .await;
+    assert_denied(&aud_svc, "an auditor", "UPDATE accounts SET loss_rank = 0").await;
+    assert_denied(
+        &aud_svc,
+        "an auditor",
+        "INSERT INTO credits SELECT * FROM credits WHERE FALSE",
+    )
+    .await;
+    // What the roles may do still works outside caredesk too (the grants are not all-or-none).
+    raw(&agent_svc, "SELECT COUNT(*) FROM accounts")
+        .await
+        .expect("an agent reads");
+    raw(&aud_svc, "SELECT COUNT(*) FROM credits")
+        .await
+        .expect("an auditor reads the ledger");
+
+    // The identity is the login: an agent cannot name someone else.
+    let e = agent_svc
+        .actor(Some("rl_supervisor"))
+        .await
+        .expect_err("--agent cannot override the login");
+    assert_eq!(e.exit_code(), 3, "{e}");
+
+    // A disabled agent's login belongs to no group once the grants are synced again.
+    sv_svc
+        .disable_agent(&sv, "rl_auditor")
+        .await
+        .expect("disable");
+    let report = sup_svc.grant_roles(&sup).await.expect("grant again");
+    assert_eq!(report.disabled, 1);
+    assert!(report.logins_created.contains(&"rl_temp".to_string()));
+    assert_denied(
+        &aud_svc,
+        "a disabled auditor",
+        "SELECT COUNT(*) FROM accounts",
+    )
+    .await;
+    // Every grant left its audit record, and the chain holds.
+    assert!(
+        sup_svc
+            .audit_verify(&sup)
+            .await
+            .expect("verify")
+            .first_bad
+            .is_none()
+    );
+
+    for svc in [agent_svc, sv_svc, aud_svc] {
+        svc.close().await;
+    }
+    sup_svc.close().await;
+    db.cleanup().await;
+}
