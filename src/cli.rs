@@ -63,6 +63,12 @@ pub enum Command {
     /// Database maintenance
     #[command(subcommand)]
     Db(DbCommand),
+    /// Which roles see customers masked (name as initials, e-mail's first letter and domain,
+    /// phone's last four digits): without ROLES, show the policy; with them, set it
+    Privacy {
+        #[command(subcommand)]
+        command: Option<PrivacyCommand>,
+    },
     /// Import accounts or impact rows (CSV) or backups (JSON Lines) from a file (all or nothing)
     Import {
         #[arg(value_enum)]
@@ -82,6 +88,10 @@ pub enum Command {
     Show {
         /// Account number or phone number in any common format
         account: String,
+        /// Show the name, e-mail and phone number in full even if your role sees them masked
+        /// (the view is audited as a reveal)
+        #[arg(long)]
+        reveal: bool,
     },
     /// Accounts needing action, most urgent first
     Worklist {
@@ -232,6 +242,15 @@ pub enum ImportKind {
     Accounts,
     Impact,
     Backups,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivacyCommand {
+    /// Mask customers for exactly these roles ("none" for nobody); supervisors only
+    Mask {
+        #[arg(required = true, value_name = "ROLE")]
+        roles: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -305,7 +305,7 @@ async fn account_command(
             let stdin = std::io::stdin();
             for line in stdin.lock().lines() {
                 let q = line.map_err(|e| Error::io("cannot read standard input", e))?;
-                let results = svc.lookup(&q, limit).await?;
+                let results = svc.search(actor, &q, limit).await?;
                 let text = match results.first() {
                     Some(a) => format!(
                         "{}\t{}\t{}\t{}\t{}\n",
@@ -323,15 +323,19 @@ async fn account_command(
             }
         }
         Command::Lookup { query, limit } => {
-            let results = svc.lookup(&query, limit).await?;
+            let results = svc.search(actor, &query, limit).await?;
             print(
                 format,
                 output::summaries_text(&results),
                 output::summaries_json(&results),
             );
         }
-        Command::Show { account } => {
-            let d = svc.show(actor, &account).await?;
+        Command::Show { account, reveal } => {
+            let d = if reveal {
+                svc.show_revealed(actor, &account).await?
+            } else {
+                svc.show(actor, &account).await?
+            };
             print(format, output::detail_text(&d), output::detail_json(&d));
         }
         Command::Worklist { status, limit } => {
@@ -345,6 +349,20 @@ async fn account_command(
                 output::summaries_text(&list),
                 output::summaries_json(&list),
             );
+        }
+        Command::Privacy { command } => {
+            if let Some(crate::cli::PrivacyCommand::Mask { roles }) = command {
+                let text = if roles.len() == 1 && roles[0].trim().eq_ignore_ascii_case("none") {
+                    String::new()
+                } else {
+                    roles.join(",")
+                };
+                let policy = crate::domain::MaskPolicy::from_text(&text)
+                    .map_err(|e| Error::invalid(format!("privacy mask: {e}")))?;
+                svc.set_mask_policy(actor, &policy).await?;
+                return print_mask_policy(format, &policy, true);
+            }
+            print_mask_policy(format, svc.mask_policy(), false)?;
         }
         Command::Note { account, text } => {
             let (a, id) = svc.add_note(actor, &account, &text).await?;
@@ -1013,4 +1031,28 @@ mod tests {
         assert_eq!(neutralise_cell("310000001"), "310000001");
         assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
     }
+}
+
+fn print_mask_policy(
+    format: Format,
+    policy: &crate::domain::MaskPolicy,
+    changed: bool,
+) -> Result<()> {
+    let roles: Vec<&str> = policy.roles().iter().map(|r| r.as_str()).collect();
+    let who = if roles.is_empty() {
+        "no role".to_string()
+    } else {
+        roles.join(", ")
+    };
+    let text = if changed {
+        format!("customers are now masked for: {who} (in sessions opened from now on)\n")
+    } else {
+        format!("customers are masked for: {who}\n")
+    };
+    print(
+        format,
+        text,
+        json!({"masked_roles": roles, "changed": changed}),
+    );
+    Ok(())
 }

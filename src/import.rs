@@ -504,12 +504,7 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
 
 /// An input value for an error message: phone-like text shows only its last four digits.
 pub fn mask_input(s: &str) -> String {
-    let digits = domain::digits_only(s);
-    if digits.len() > 4 {
-        format!("…{}", &digits[digits.len() - 4..])
-    } else {
-        domain::sanitize(s).chars().take(40).collect()
-    }
+    domain::phone::mask_phone_text(s)
 }
 
 #[cfg(test)]

@@ -67,6 +67,7 @@ pub fn detail_json(d: &AccountDetail) -> Value {
         "account_status": d.summary.account_status.as_str(),
         "status": d.summary.status.as_str(),
         "device_model": d.device_model,
+        "masked": d.masked,
         "plan": d.current_plan().map(|p| json!({
             "plan_code": p.plan_code,
             "data_plan": p.data_plan,
@@ -142,6 +143,12 @@ pub fn detail_text(d: &AccountDetail) -> String {
             clean(&d.device_model)
         }
     );
+    if d.masked {
+        let _ = writeln!(
+            o,
+            "  (masked: your role sees customers masked; `show --reveal` shows them in full, and is audited)"
+        );
+    }
     match d.current_plan() {
         Some(p) => {
             let _ = write!(

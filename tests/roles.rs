@@ -198,7 +198,18 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
         .expect("disable");
     let report = sup_svc.grant_roles(&sup).await.expect("grant again");
     assert_eq!(report.disabled, 1);
-    assert!(report.logins_created.contains(&"rl_temp".to_string()));
+    // The agent added since the first grant got a login in the agent group (the login may
+    // be left from an earlier run: logins belong to the server, not to one database).
+    let Store::Postgres(s) = sup_svc.store() else {
+        unreachable!("PostgreSQL only")
+    };
+    let in_group: bool = sqlx::query_scalar(
+        "SELECT pg_has_role('rl_temp', current_database() || '_agent', 'MEMBER')",
+    )
+    .fetch_one(s.pool())
+    .await
+    .expect("membership");
+    assert!(in_group, "{report:?}");
     assert_denied(
         &aud_svc,
         "a disabled auditor",
@@ -216,6 +227,123 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
     );
 
     for svc in [agent_svc, sv_svc, aud_svc] {
+        svc.close().await;
+    }
+    sup_svc.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited() {
+    let db = TestDb::new().await;
+    let clock = clock();
+    let sup_svc = db.service(clock.clone() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&sup_svc, 60, 8, "sofia", None)
+        .await
+        .expect("demo");
+    let sup = sup_svc
+        .actor(if db.is_postgres() {
+            None
+        } else {
+            Some("sofia")
+        })
+        .await
+        .expect("supervisor");
+    let as_ = |l: &'static str, r: Role| {
+        let (db, sup_svc, sup, clock) = (&db, &sup_svc, &sup, clock.clone());
+        async move {
+            db.as_agent(sup_svc, sup, l, r, clock as Arc<dyn Clock>)
+                .await
+        }
+    };
+    let account = "310000001";
+    let full = sup_svc
+        .show(&sup, account)
+        .await
+        .expect("supervisor sees all");
+    assert!(!full.masked);
+    let full = full.summary;
+
+    // By default auditors see customers masked, in searches, worklists and the account view.
+    let (aud_svc, aud) = as_("pm_auditor", Role::Auditor).await;
+    let found = aud_svc.search(&aud, account, 5).await.expect("search");
+    let hit = found
+        .iter()
+        .find(|a| a.account_no == account)
+        .expect("found");
+    assert_eq!(hit.name, caredesk::domain::privacy::mask_name(&full.name));
+    assert_ne!(hit.name, full.name);
+    assert_eq!(
+        hit.msisdn,
+        format!("…{}", &full.msisdn[full.msisdn.len() - 4..])
+    );
+    assert_eq!(
+        hit.email,
+        caredesk::domain::privacy::mask_email(&full.email)
+    );
+    let by_name = aud_svc
+        .search(&aud, &full.name, 50)
+        .await
+        .expect("search by name");
+    assert!(
+        by_name.iter().all(|a| a.name != full.name),
+        "masked by name too"
+    );
+    for a in aud_svc.worklist(&aud, None, 50).await.expect("worklist") {
+        assert!(a.msisdn.starts_with('…'), "{}", a.msisdn);
+    }
+    let shown = aud_svc.show(&aud, account).await.expect("show");
+    assert!(shown.masked);
+    assert_eq!(shown.summary.name, hit.name);
+
+    // Revealing shows everything, and leaves its own audit record.
+    let revealed = aud_svc.show_revealed(&aud, account).await.expect("reveal");
+    assert!(!revealed.masked);
+    assert_eq!(revealed.summary.name, full.name);
+    assert_eq!(revealed.summary.msisdn, full.msisdn);
+    let log = sup_svc
+        .audit_log(&sup, Some(account), None, 20)
+        .await
+        .expect("audit log");
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|r| r.agent == "pm_auditor")
+        .map(|r| (r.action.as_str(), r.account_no.as_deref().unwrap_or("")))
+        .collect();
+    assert!(actions.contains(&("account.view", account)), "{actions:?}");
+    assert!(
+        actions.contains(&("account.reveal", account)),
+        "{actions:?}"
+    );
+    assert!(
+        log.iter()
+            .all(|r| !r.detail.contains(&full.name) && !r.detail.contains(&full.msisdn)),
+        "no PII in the audit detail"
+    );
+
+    // Only a supervisor sets the policy; sessions opened afterwards follow it.
+    let (agent_svc, agent) = as_("pm_agent", Role::Agent).await;
+    assert!(!agent_svc.masks(&agent));
+    let policy = caredesk::domain::MaskPolicy::from_text("agent").expect("policy");
+    let e = agent_svc
+        .set_mask_policy(&agent, &policy)
+        .await
+        .expect_err("agents cannot change the policy");
+    assert_eq!(e.exit_code(), 3);
+    sup_svc
+        .set_mask_policy(&sup, &policy)
+        .await
+        .expect("supervisor sets the policy");
+    let (agent_svc2, agent2) = as_("pm_agent", Role::Agent).await;
+    assert!(agent_svc2.masks(&agent2));
+    let (aud_svc2, aud2) = as_("pm_auditor", Role::Auditor).await;
+    let found = aud_svc2.search(&aud2, account, 5).await.expect("search");
+    assert!(
+        found.iter().any(|a| a.name == full.name),
+        "auditors unmasked now"
+    );
+
+    for svc in [aud_svc, agent_svc, agent_svc2, aud_svc2] {
         svc.close().await;
     }
     sup_svc.close().await;

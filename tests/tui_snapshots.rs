@@ -306,3 +306,50 @@ fn searched_with(actor: &Actor, results: Vec<caredesk::store::AccountSummary>) -
     });
     app
 }
+
+#[tokio::test]
+async fn an_auditor_sees_the_customer_masked_until_revealing_it() {
+    let f = fixture().await;
+    let auditor = f.svc.actor(Some("audrey")).await.expect("audrey");
+    let full = f
+        .svc
+        .show(&f.actor, "310000001")
+        .await
+        .expect("show")
+        .summary;
+    let id = full.id;
+    let mut app = new_app(&auditor);
+    for c in "310000001".chars() {
+        app.update(key(c));
+    }
+    let results = f.svc.search(&auditor, "310000001", 50).await;
+    app.update(Msg::SearchDone {
+        seq: 9,
+        query: "310000001".to_string(),
+        result: results.map_err(|e| e.to_string()),
+    });
+    let list = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(list.contains("310000001"), "{list}");
+    assert!(
+        !list.contains(&full.name),
+        "the name is masked in the list: {list}"
+    );
+    app.update(code(KeyCode::Enter));
+    let d = f.svc.detail(&auditor, id).await.expect("detail");
+    app.update(Msg::AccountLoaded(Ok(Box::new(d))));
+    insta::assert_snapshot!("account_masked_80x24", draw(&app, 80, 24, COLOR).backend());
+    let masked = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(masked.contains("masked: v reveals (audited)"), "{masked}");
+    assert!(!masked.contains(&full.name), "{masked}");
+    assert!(!masked.contains(&full.msisdn[2..]), "{masked}");
+    let effects = app.update(key('v'));
+    assert_eq!(
+        effects,
+        vec![caredesk::tui::app::Effect::RevealAccount { id }]
+    );
+    let d = f.svc.detail_revealed(&auditor, id).await.expect("reveal");
+    app.update(Msg::AccountLoaded(Ok(Box::new(d))));
+    let shown = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(shown.contains(&full.name), "{shown}");
+    assert!(!shown.contains("masked:"), "{shown}");
+}

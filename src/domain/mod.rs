@@ -11,6 +11,7 @@ pub mod items;
 pub mod money;
 pub mod parse;
 pub mod phone;
+pub mod privacy;
 pub mod restore;
 pub mod role;
 pub mod status;
@@ -25,6 +26,7 @@ pub use parse::UnknownValue;
 pub use phone::{
     Msisdn, PhoneError, PhoneErrorKind, digits_only, looks_like_phone, normalize_msisdn,
 };
+pub use privacy::MaskPolicy;
 pub use role::{Permission, Role};
 pub use status::{
     CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,

@@ -213,9 +213,21 @@ pub fn looks_like_phone(s: &str) -> bool {
     digit_count >= 7
 }
 
-/// Text that could not be read as a phone number.
+/// A phone number as error messages and logs may show it: with more than four digits, only
+/// the last four ("…0123"); otherwise the text itself, cleaned and cut to 40 characters.
+pub fn mask_phone_text(s: &str) -> String {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() > 4 {
+        format!("…{}", &digits[digits.len() - 4..])
+    } else {
+        super::text::sanitize(s).chars().take(40).collect()
+    }
+}
+
+/// Text that could not be read as a phone number. Its message shows the number masked
+/// ([`mask_phone_text`]): errors end up in logs and on shared screens.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{input:?} is not a phone number: {kind}")]
+#[error("\"{}\" is not a phone number: {kind}", mask_phone_text(.input))]
 pub struct PhoneError {
     /// The text exactly as given.
     pub input: String,
@@ -385,6 +397,19 @@ mod tests {
             err.to_string(),
             "\"abc\" is not a phone number: it contains 'a', which is not a digit or a separator"
         );
+    }
+
+    #[test]
+    fn the_error_shows_only_the_last_four_digits_of_a_number() {
+        let err = normalize_msisdn("+1 206 555 01234 x").expect_err("letters are refused");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("\"…1234\" is not a phone number"),
+            "{text}"
+        );
+        assert!(!text.contains("206"), "{text}");
+        assert_eq!(mask_phone_text("(206) 555-0123"), "…0123");
+        assert_eq!(mask_phone_text("12\u{1b}[2J"), "12");
     }
 
     #[test]

@@ -7,7 +7,7 @@ pub mod restore;
 
 use std::sync::Arc;
 
-use crate::domain::{self, CategoryStatus, Clock, Permission, Role};
+use crate::domain::{self, CategoryStatus, Clock, MaskPolicy, Permission, Role};
 use crate::error::{Error, Result};
 use crate::store::{
     AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions,
@@ -23,7 +23,12 @@ pub struct Service {
     pub(crate) store: Store,
     url: DbUrl,
     clock: Arc<dyn Clock>,
+    /// Which roles see customers masked, as the database said when it was opened.
+    mask: MaskPolicy,
 }
+
+/// The `meta` key of the masking policy.
+const MASK_KEY: &str = "mask_roles";
 
 /// How `Service::open` treats a database whose schema is behind this binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,10 +48,11 @@ impl Service {
         mode: OpenMode,
     ) -> Result<Self> {
         let store = Store::connect(url, opts).await?;
-        let svc = Self {
+        let mut svc = Self {
             store,
             url: url.clone(),
             clock,
+            mask: MaskPolicy::default(),
         };
         if mode == OpenMode::Normal {
             let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
@@ -60,6 +66,11 @@ impl Service {
                     )));
                 }
                 with_store!(&svc.store, s => s.migrate().await)?;
+            }
+            if let Some(text) = with_store!(&svc.store, s => s.meta(MASK_KEY).await)? {
+                svc.mask = MaskPolicy::from_text(&text).map_err(|e| {
+                    Error::System(format!("the database's masking policy is unreadable: {e}"))
+                })?;
             }
         }
         Ok(svc)
@@ -312,10 +323,63 @@ impl Service {
         self.detail(actor, a.id).await
     }
 
-    /// The account screen's data by id (the view is audited).
+    /// `show` in full even for a role that sees masked details; that view is audited as
+    /// `account.reveal`.
+    pub async fn show_revealed(&self, actor: &Actor, account: &str) -> Result<AccountDetail> {
+        Self::require(actor, Permission::ViewAccount)?;
+        let a = self.resolve_account(account).await?;
+        self.detail_revealed(actor, a.id).await
+    }
+
+    /// The account screen's data by id (the view is audited), masked for the roles the
+    /// policy masks.
     pub async fn detail(&self, actor: &Actor, account_id: i64) -> Result<AccountDetail> {
         Self::require(actor, Permission::ViewAccount)?;
-        with_store!(&self.store, s => s.account_detail(actor, account_id, self.now()).await)
+        let mut d = with_store!(&self.store, s => s.account_detail(actor, account_id, false, self.now()).await)?;
+        if self.masks(actor) {
+            d.summary.mask();
+            d.masked = true;
+        }
+        Ok(d)
+    }
+
+    /// The account screen's data in full. For a role the policy masks, the view is audited as
+    /// `account.reveal`; for the others it is an ordinary view.
+    pub async fn detail_revealed(&self, actor: &Actor, account_id: i64) -> Result<AccountDetail> {
+        Self::require(actor, Permission::ViewAccount)?;
+        let reveal = self.masks(actor);
+        with_store!(&self.store, s => s.account_detail(actor, account_id, reveal, self.now()).await)
+    }
+
+    /// Whether `actor`'s role sees customers masked.
+    pub fn masks(&self, actor: &Actor) -> bool {
+        self.mask.masks(actor.role)
+    }
+
+    pub fn mask_policy(&self) -> &MaskPolicy {
+        &self.mask
+    }
+
+    /// Sets which roles see customers masked (supervisors only; audited). Services opened
+    /// from now on follow it.
+    pub async fn set_mask_policy(&self, actor: &Actor, policy: &MaskPolicy) -> Result<()> {
+        Self::require(actor, Permission::ManageAgents)?;
+        with_store!(&self.store, s => s.set_meta(actor, MASK_KEY, &policy.to_text(), self.now()).await)
+    }
+
+    /// Search as an agent sees it: `lookup`, masked for the roles the policy masks.
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<AccountSummary>> {
+        Self::require(actor, Permission::Read)?;
+        let mut results = self.lookup(query, limit).await?;
+        if self.masks(actor) {
+            results.iter_mut().for_each(AccountSummary::mask);
+        }
+        Ok(results)
     }
 
     pub async fn worklist(
@@ -326,7 +390,11 @@ impl Service {
     ) -> Result<Vec<AccountSummary>> {
         Self::require(actor, Permission::Read)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        with_store!(&self.store, s => s.worklist(status, limit).await)
+        let mut results = with_store!(&self.store, s => s.worklist(status, limit).await)?;
+        if self.masks(actor) {
+            results.iter_mut().for_each(AccountSummary::mask);
+        }
+        Ok(results)
     }
 
     pub async fn add_note(

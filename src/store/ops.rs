@@ -744,19 +744,31 @@ impl SqlStore {
 
     /// Everything the account screen shows. The view is audited in the same transaction that
     /// reads it (SPEC.md §2: every view of an account's details has its audit record).
+    /// One account's details, with the audit record of the view in the same transaction:
+    /// `account.reveal` when a role that sees masked details asked to see them in full.
     pub async fn account_detail(
         &self,
         actor: &Actor,
         account_id: i64,
+        reveal: bool,
         now: DateTime<Utc>,
     ) -> Result<AccountDetail> {
         let mut tx = self.begin_write().await?;
         let detail = read_detail(&mut tx, account_id).await?;
+        let entry = if reveal {
+            AuditEntry::new(
+                "account.reveal",
+                "ok",
+                "unmasked name, e-mail and phone number",
+            )
+        } else {
+            AuditEntry::new("account.view", "ok", "")
+        };
         append_audit(
             &mut tx,
             actor,
             now,
-            &[AuditEntry::new("account.view", "ok", "").account(&detail.summary.account_no)],
+            &[entry.account(&detail.summary.account_no)],
         )
         .await?;
         tx.commit().await?;
@@ -1732,5 +1744,6 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
         notes,
         timeline,
         incident,
+        masked: false,
     })
 }

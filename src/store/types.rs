@@ -155,6 +155,17 @@ pub struct AccountDetail {
     pub notes: Vec<Note>,
     pub timeline: Vec<TimelineEvent>,
     pub incident: Option<Incident>,
+    /// The name, e-mail and phone number are masked (the viewer's role sees less).
+    pub masked: bool,
+}
+
+impl AccountSummary {
+    /// Leaves the account number and statuses, masks the name, e-mail and phone number.
+    pub fn mask(&mut self) {
+        self.name = crate::domain::privacy::mask_name(&self.name);
+        self.email = crate::domain::privacy::mask_email(&self.email);
+        self.msisdn = crate::domain::privacy::mask_msisdn(&self.msisdn);
+    }
 }
 
 impl AccountDetail {

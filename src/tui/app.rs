@@ -32,6 +32,10 @@ pub enum Effect {
     LoadAccount {
         id: i64,
     },
+    /// The account in full for a role that sees it masked (audited as a reveal).
+    RevealAccount {
+        id: i64,
+    },
     LoadWorklist {
         status: Option<CategoryStatus>,
     },
@@ -200,6 +204,8 @@ pub struct App {
 
     pub account: Option<AccountDetail>,
     pub loading_account: bool,
+    /// The account the agent chose to see unmasked: its reloads stay unmasked.
+    revealed: Option<i64>,
     pub category_selected: usize,
 
     pub worklist: Vec<AccountSummary>,
@@ -237,6 +243,7 @@ impl App {
             searching: false,
             account: None,
             loading_account: false,
+            revealed: None,
             category_selected: 0,
             worklist: Vec::new(),
             worklist_filter: None,
@@ -398,7 +405,7 @@ impl App {
                 match reload {
                     Some(id) if self.account.as_ref().is_some_and(|a| a.summary.id == id) => {
                         self.loading_account = true;
-                        vec![Effect::LoadAccount { id }]
+                        vec![self.load_account(id)]
                     }
                     _ => Vec::new(),
                 }
@@ -501,6 +508,31 @@ impl App {
         }
     }
 
+    /// Loads an account, unmasked again if the agent revealed it.
+    fn load_account(&self, id: i64) -> Effect {
+        if self.revealed == Some(id) {
+            Effect::RevealAccount { id }
+        } else {
+            Effect::LoadAccount { id }
+        }
+    }
+
+    fn reveal(&mut self) -> Vec<Effect> {
+        match &self.account {
+            Some(a) if a.masked => {
+                let id = a.summary.id;
+                self.revealed = Some(id);
+                self.loading_account = true;
+                vec![Effect::RevealAccount { id }]
+            }
+            Some(_) => {
+                self.info("this account is shown in full already".to_string());
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
     fn open_account(&mut self, id: i64) -> Vec<Effect> {
         if self.account.as_ref().map(|a| a.summary.id) != Some(id) {
             self.account = None;
@@ -509,7 +541,7 @@ impl App {
         self.loading_account = true;
         self.message = None;
         self.go(Screen::Account);
-        vec![Effect::LoadAccount { id }]
+        vec![self.load_account(id)]
     }
 
     fn on_action(&mut self, action: Action) -> Vec<Effect> {
@@ -592,6 +624,8 @@ impl App {
                 }]
             }),
             Action::Resync => self.on_account(Self::ask_resync),
+            Action::Reveal if self.screen == Screen::Account => self.reveal(),
+            Action::Reveal => Vec::new(),
             Action::Filter => Vec::new(),
         }
     }
@@ -603,7 +637,7 @@ impl App {
                 Some(a) => {
                     let id = a.summary.id;
                     self.loading_account = true;
-                    vec![Effect::LoadAccount { id }]
+                    vec![self.load_account(id)]
                 }
                 None => Vec::new(),
             },
@@ -1253,6 +1287,7 @@ mod tests {
             notes: Vec::new(),
             timeline: Vec::new(),
             incident: Some(crate::demo::incident()),
+            masked: false,
         }
     }
 
@@ -1302,6 +1337,37 @@ mod tests {
         assert!(
             !a.busy(),
             "idle once the latest answer is in: no ticking, no CPU"
+        );
+    }
+
+    #[test]
+    fn v_reveals_a_masked_account_and_its_reloads_stay_revealed() {
+        let mut d = detail(AccountStatus::Active);
+        d.summary.mask();
+        d.masked = true;
+        let mut a = opened(Role::Auditor, d);
+        assert_eq!(
+            a.update(code(KeyCode::Char('v'))),
+            vec![Effect::RevealAccount { id: 7 }]
+        );
+        a.update(Msg::AccountLoaded(Ok(Box::new(detail(
+            AccountStatus::Active,
+        )))));
+        assert_eq!(a.account.as_ref().map(|d| d.masked), Some(false));
+        assert_eq!(
+            a.update(code(KeyCode::Char('R'))),
+            vec![Effect::RevealAccount { id: 7 }]
+        );
+        // Shown in full already: nothing to reveal, nothing audited.
+        assert!(a.update(code(KeyCode::Char('v'))).is_empty());
+        // Another account opens masked again.
+        let mut other = summary(AccountStatus::Active);
+        other.id = 8;
+        a.results = vec![other];
+        a.update(code(KeyCode::Esc));
+        assert_eq!(
+            a.update(code(KeyCode::Enter)),
+            vec![Effect::LoadAccount { id: 8 }]
         );
     }
 

@@ -25,6 +25,7 @@ pub enum Action {
     Restore,
     Undo,
     Resync,
+    Reveal,
     Note,
     DeclareLoss,
     Worklist,
@@ -36,7 +37,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::Search,
         Action::Open,
         Action::Back,
@@ -48,6 +49,7 @@ impl Action {
         Action::Restore,
         Action::Undo,
         Action::Resync,
+        Action::Reveal,
         Action::Note,
         Action::DeclareLoss,
         Action::Worklist,
@@ -71,6 +73,7 @@ impl Action {
             Action::Restore => "restore",
             Action::Undo => "undo",
             Action::Resync => "resync",
+            Action::Reveal => "reveal",
             Action::Note => "note",
             Action::DeclareLoss => "declare-loss",
             Action::Worklist => "worklist",
@@ -95,6 +98,7 @@ impl Action {
             Action::Restore => "restore from a backup",
             Action::Undo => "undo the last restore (supervisor)",
             Action::Resync => "record that the phone re-synced the selected category",
+            Action::Reveal => "show a masked customer in full (audited)",
             Action::Note => "add a note",
             Action::DeclareLoss => "declare a category permanently lost (supervisor)",
             Action::Worklist => "worklist",
@@ -288,6 +292,7 @@ impl Default for Keymap {
             (Key::char('r'), Action::Restore),
             (Key::char('u'), Action::Undo),
             (Key::char('s'), Action::Resync),
+            (Key::char('v'), Action::Reveal),
             (Key::char('n'), Action::Note),
             (Key::char('L'), Action::DeclareLoss),
             (Key::char('w'), Action::Worklist),

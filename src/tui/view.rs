@@ -421,6 +421,17 @@ fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Span::raw("  "),
             Span::styled(badge(s.status), theme.status(s.status)),
             Span::raw(format!("  account {}", s.account_status)),
+            Span::styled(
+                if a.masked {
+                    format!(
+                        "  masked: {} reveals (audited)",
+                        app.keymap.hint(Action::Reveal)
+                    )
+                } else {
+                    String::new()
+                },
+                theme.dim(),
+            ),
         ]),
         Line::from(format!(
             "{} · {} · {} · {}",

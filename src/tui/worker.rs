@@ -18,13 +18,13 @@ impl Worker {
     pub fn spawn(svc: Service, actor: Actor, tx: mpsc::UnboundedSender<Msg>) -> Self {
         let (search, mut search_rx) = watch::channel::<Option<(u64, String)>>(None);
         let (other, mut other_rx) = mpsc::unbounded_channel::<Effect>();
-        let (s, t) = (svc.clone(), tx.clone());
+        let (s, t, a) = (svc.clone(), tx.clone(), actor.clone());
         tokio::spawn(async move {
             while search_rx.changed().await.is_ok() {
                 let latest = search_rx.borrow_and_update().clone();
                 if let Some((seq, query)) = latest {
                     let result = s
-                        .lookup(&query, SEARCH_LIMIT)
+                        .search(&a, &query, SEARCH_LIMIT)
                         .await
                         .map_err(|e| e.to_string());
                     if t.send(Msg::SearchDone { seq, query, result }).is_err() {
@@ -60,13 +60,19 @@ async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
     match effect {
         Effect::Search { seq, query } => {
             let result = svc
-                .lookup(&query, SEARCH_LIMIT)
+                .search(actor, &query, SEARCH_LIMIT)
                 .await
                 .map_err(|e| e.to_string());
             Msg::SearchDone { seq, query, result }
         }
         Effect::LoadAccount { id } => Msg::AccountLoaded(
             svc.detail(actor, id)
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string()),
+        ),
+        Effect::RevealAccount { id } => Msg::AccountLoaded(
+            svc.detail_revealed(actor, id)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
