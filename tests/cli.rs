@@ -689,3 +689,52 @@ fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
     );
     assert!(err.contains("missing.csv"), "{err}");
 }
+
+#[test]
+fn the_masking_policy_is_set_by_a_supervisor_and_a_reveal_is_audited() {
+    let d = demo(30);
+    let policy = json_of(caredesk(&d.url, Some("sofia")).args(["privacy"]));
+    assert_eq!(policy["masked_roles"], serde_json::json!(["auditor"]));
+    let shown = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001"]));
+    assert_eq!(shown["masked"], true);
+    assert!(shown["msisdn"].as_str().unwrap_or("").starts_with('…'));
+    let full = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001", "--reveal"]));
+    assert_eq!(full["masked"], false);
+    assert!(full["msisdn"].as_str().unwrap_or("").starts_with("+1"));
+    let log =
+        json_of(caredesk(&d.url, Some("sofia")).args(["audit", "log", "--account", "310000001"]));
+    let reveals = log["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["action"] == "account.reveal" && r["agent"] == "audrey")
+        .count();
+    assert_eq!(reveals, 1, "{log}");
+
+    let before = counts(&d.path);
+    let e = stderr_of(
+        caredesk(&d.url, Some("sofia")).args(["privacy", "mask", "boss"]),
+        2,
+    );
+    assert!(e.contains("boss"), "{e}");
+    let e = stderr_of(
+        caredesk(&d.url, Some("alice")).args(["privacy", "mask", "agent"]),
+        3,
+    );
+    assert!(e.contains("alice"), "{e}");
+    assert_eq!(counts(&d.path), before, "refusals write nothing");
+
+    caredesk(&d.url, Some("sofia"))
+        .args(["privacy", "mask", "none"])
+        .assert()
+        .success();
+    let shown = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001"]));
+    assert_eq!(shown["masked"], false);
+    let found = json_of(caredesk(&d.url, Some("alice")).args(["lookup", "310000001"]));
+    assert!(
+        found["results"][0]["msisdn"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("+1")
+    );
+}
