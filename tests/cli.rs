@@ -738,3 +738,62 @@ fn the_masking_policy_is_set_by_a_supervisor_and_a_reveal_is_audited() {
             .starts_with("+1")
     );
 }
+
+#[test]
+fn no_password_or_customer_detail_reaches_stderr_even_with_full_logging() {
+    // An unreachable server: the error names the database without its password.
+    for url in [
+        "postgres://ops:s3cret-pw@127.0.0.1:1/caredesk",
+        "postgres://ops@127.0.0.1:1/caredesk?password=s3cret-pw",
+    ] {
+        let out = Command::cargo_bin("caredesk")
+            .expect("binary")
+            .env_remove("CAREDESK_DB")
+            .env("CAREDESK_LOG", "trace")
+            .args(["--db", url, "--agent", "sofia", "lookup", "x"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("s3cret-pw"), "{all}");
+        assert!(
+            all.contains("127.0.0.1"),
+            "the error still names the server: {all}"
+        );
+    }
+
+    // Everything logged at the finest level while an agent works a call: no name, e-mail or
+    // full phone number of the customer.
+    let d = demo(30);
+    let full = json_of(caredesk(&d.url, Some("sofia")).args(["show", "310000001"]));
+    let (name, email, msisdn) = (
+        full["name"].as_str().expect("name").to_string(),
+        full["email"].as_str().unwrap_or("").to_string(),
+        full["msisdn"].as_str().expect("msisdn").to_string(),
+    );
+    let mut logs = String::new();
+    for args in [
+        vec!["lookup", name.as_str()],
+        vec!["show", msisdn.as_str()],
+        vec!["note", "310000001", "asked about photos"],
+        vec!["credit", "apply", "310000001"],
+    ] {
+        let out = caredesk(&d.url, Some("alice"))
+            .env("CAREDESK_LOG", "trace")
+            .args(&args)
+            .output()
+            .expect("run");
+        logs.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(!logs.is_empty(), "trace logging is on");
+    for secret in [name.as_str(), msisdn.as_str(), &msisdn[2..]] {
+        assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+    }
+    if !email.is_empty() {
+        assert!(!logs.contains(&email), "{email} in the logs");
+    }
+}

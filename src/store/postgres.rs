@@ -48,11 +48,25 @@ impl SqlStore {
         } else {
             options.username(&crate::service::os_login())
         };
+        // One connection first, so a server that is down or refuses the login says why at
+        // once (the pool would retry until its timeout and say only that it timed out).
+        let unreachable = |e: sqlx::Error| {
+            Error::System(format!(
+                "cannot connect to the database {}: {}",
+                super::redact_url(url),
+                super::redact_url(&e.to_string())
+            ))
+        };
+        let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(unreachable)?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = PgPoolOptions::new()
             .max_connections(opts.max_connections)
             .acquire_timeout(opts.acquire_timeout)
             .connect_with(options)
-            .await?;
+            .await
+            .map_err(unreachable)?;
         Ok(Self::from_pool(pool, &MIGRATOR))
     }
 }
