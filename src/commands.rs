@@ -47,7 +47,7 @@ fn print(format: Format, text: String, value: serde_json::Value) {
 async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
     let opts = ConnectOptions {
         create: false,
-        ..Default::default()
+        ..ConnectOptions::from_env()?
     };
     Service::open(url, &opts, Arc::new(SystemClock), mode).await
 }

@@ -144,6 +144,9 @@ pub struct ConnectOptions {
     /// SQLite page cache per connection, in KiB. Small for the screen and commands (memory
     /// stays flat whatever the database size); large for bulk builds.
     pub cache_kib: u32,
+    /// How long a statement waits for a lock another session holds before it fails (SQLite's
+    /// busy timeout for the write lock; PostgreSQL's `lock_timeout`).
+    pub lock_timeout: std::time::Duration,
 }
 
 impl Default for ConnectOptions {
@@ -153,7 +156,43 @@ impl Default for ConnectOptions {
             acquire_timeout: std::time::Duration::from_secs(10),
             create: true,
             cache_kib: 8 * 1024,
+            lock_timeout: std::time::Duration::from_secs(30),
         }
+    }
+}
+
+impl ConnectOptions {
+    /// The defaults, tuned by the environment: `CAREDESK_POOL` (connections, 1 to 500),
+    /// `CAREDESK_ACQUIRE_TIMEOUT` (seconds to wait for a free connection, 1 to 3600) and
+    /// `CAREDESK_LOCK_TIMEOUT` (seconds to wait for a lock, 1 to 3600).
+    pub fn from_env() -> crate::error::Result<Self> {
+        Self::default().tuned(|k| std::env::var(k).ok())
+    }
+
+    /// The settings `var` names override (`from_env` with the environment as `var`).
+    pub fn tuned(mut self, var: impl Fn(&str) -> Option<String>) -> crate::error::Result<Self> {
+        let read = |key: &str, max: u64| -> crate::error::Result<Option<u64>> {
+            let Some(v) = var(key).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            match v.trim().parse::<u64>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
+                _ => Err(crate::error::Error::invalid(format!(
+                    "{key} must be a whole number from 1 to {max}, not \"{}\"",
+                    crate::domain::sanitize(v.trim())
+                ))),
+            }
+        };
+        if let Some(n) = read("CAREDESK_POOL", 500)? {
+            self.max_connections = u32::try_from(n).unwrap_or(500);
+        }
+        if let Some(s) = read("CAREDESK_ACQUIRE_TIMEOUT", 3600)? {
+            self.acquire_timeout = std::time::Duration::from_secs(s);
+        }
+        if let Some(s) = read("CAREDESK_LOCK_TIMEOUT", 3600)? {
+            self.lock_timeout = std::time::Duration::from_secs(s);
+        }
+        Ok(self)
     }
 }
 
@@ -198,7 +237,43 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{ConnectOptions, redact_url};
+
+    #[test]
+    fn pool_and_timeouts_are_tuned_by_the_environment_and_checked() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let o = ConnectOptions::default()
+            .tuned(env(&[
+                ("CAREDESK_POOL", "32"),
+                ("CAREDESK_ACQUIRE_TIMEOUT", "5"),
+                ("CAREDESK_LOCK_TIMEOUT", " 2 "),
+            ]))
+            .expect("valid");
+        assert_eq!(o.max_connections, 32);
+        assert_eq!(o.acquire_timeout.as_secs(), 5);
+        assert_eq!(o.lock_timeout.as_secs(), 2);
+        let d = ConnectOptions::default().tuned(env(&[])).expect("defaults");
+        assert_eq!(d.max_connections, 8);
+        for bad in [
+            [("CAREDESK_POOL", "0")],
+            [("CAREDESK_POOL", "many")],
+            [("CAREDESK_LOCK_TIMEOUT", "-1")],
+        ] {
+            let leaked: &'static [(&'static str, &'static str)] = Box::leak(Box::new(bad));
+            let e = ConnectOptions::default()
+                .tuned(env(leaked))
+                .expect_err("refused");
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains(leaked[0].0), "{e}");
+        }
+    }
 
     #[test]
     fn no_password_survives_redaction() {

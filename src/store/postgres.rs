@@ -41,7 +41,13 @@ impl SqlStore {
             // search for "jos" (seen in a tenth of all names: a sequential scan stops after the
             // first 200 matches) from a rare one (the trigram index wins), and after five runs
             // PostgreSQL would settle on the index for both: 75 ms instead of 1 ms.
-            .options([("plan_cache_mode", "force_custom_plan")]);
+            .options([
+                ("plan_cache_mode", "force_custom_plan".to_string()),
+                (
+                    "lock_timeout",
+                    format!("{}ms", opts.lock_timeout.as_millis()),
+                ),
+            ]);
         // Like psql: without a user in the URL or PGUSER, connect as the OS login.
         let options = if url_has_user(url) || std::env::var_os("PGUSER").is_some() {
             options

@@ -45,7 +45,7 @@ impl SqlStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(30))
+            .busy_timeout(opts.lock_timeout)
             .pragma("cache_size", format!("-{}", opts.cache_kib))
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
