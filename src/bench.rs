@@ -18,6 +18,7 @@ use crate::with_store;
 pub mod agents;
 mod restore;
 pub use restore::{RestoreBench, Stats, restore, restore_table};
+pub mod scale;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BatchBench {

@@ -157,6 +157,16 @@ pub enum BenchCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// How cost grows from 10,000 to 1,000,000 accounts (SQLite): demo build, lookups, batch
+    /// run and replay at each size, beside their baselines
+    Scale {
+        /// Account counts, separated by commas
+        #[arg(long, default_value = "10000,100000,1000000")]
+        sizes: String,
+        /// Where the bench databases live
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The agents' screen and lookups on an existing database (default: the demo database):
     /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
     Tui,

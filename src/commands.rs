@@ -90,6 +90,29 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Scale { sizes, dir }) => {
+            let sizes = crate::bench::scale::parse_sizes(&sizes)?;
+            if matches!(explicit_db, Some(DbUrl::Postgres(_))) {
+                return Err(Error::invalid(
+                    "bench scale runs on SQLite (bench batch, tui and agents take a PostgreSQL --db)",
+                ));
+            }
+            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
+            let say = |m: &str| eprintln!("{m}");
+            let b = crate::bench::scale::scale(
+                &sizes,
+                &dir,
+                g.agent.as_deref().unwrap_or("sofia"),
+                &say,
+            )
+            .await?;
+            print(
+                g.format,
+                crate::bench::scale::table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Bench(crate::cli::BenchCommand::Batch { accounts, dir }) => {
             let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
             let pg = match &explicit_db {
