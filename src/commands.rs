@@ -1042,20 +1042,6 @@ async fn credit_run(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::neutralise_cell;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
-        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
-        }
-        assert_eq!(neutralise_cell("310000001"), "310000001");
-        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
-    }
-}
-
 fn print_mask_policy(
     format: Format,
     policy: &crate::domain::MaskPolicy,
@@ -1078,4 +1064,18 @@ fn print_mask_policy(
         json!({"masked_roles": roles, "changed": changed}),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise_cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
+        }
+        assert_eq!(neutralise_cell("310000001"), "310000001");
+        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
+    }
 }
