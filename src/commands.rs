@@ -322,7 +322,7 @@ async fn account_command(
                 json!({"note_id": id, "account_no": a.account_no}),
             );
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { checkpoint: None }) => {
             let v = svc.audit_verify(actor).await?;
             match &v.first_bad {
                 None => print(
@@ -342,6 +342,12 @@ async fn account_command(
                     )));
                 }
             }
+        }
+        Command::Audit(AuditCommand::Verify {
+            checkpoint: Some(path),
+        }) => audit_verify_checkpoints(svc, actor, format, &path).await?,
+        Command::Audit(AuditCommand::Checkpoint { out }) => {
+            audit_checkpoint(svc, actor, format, &out).await?
         }
         Command::Audit(AuditCommand::Log {
             account,
@@ -443,6 +449,113 @@ async fn account_command(
             unreachable_command()?
         }
     }
+    Ok(())
+}
+
+/// `audit verify --checkpoint FILE`: the chain, then every checkpoint of the file against it.
+async fn audit_verify_checkpoints(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    use crate::audit::checkpoint;
+    let source = path.display().to_string();
+    let data = checkpoint::read(path)?
+        .ok_or_else(|| Error::invalid(format!("there is no audit checkpoint file {source}")))?;
+    let entries = checkpoint::parse(&source, &data)?;
+    if entries.is_empty() {
+        return Err(Error::invalid(format!(
+            "{source} holds no audit checkpoint"
+        )));
+    }
+    let (v, mismatches) = svc
+        .audit_verify_checkpoints(actor, &source, &entries)
+        .await?;
+    let mut json = output::verification_json(&v);
+    json["valid"] = json!(v.first_bad.is_none() && mismatches.is_empty());
+    json["chain_valid"] = json!(v.first_bad.is_none());
+    json["checkpoints"] = json!({
+        "file": source,
+        "count": entries.len(),
+        "matched": entries.len() - mismatches.len(),
+        "problems": mismatches,
+    });
+    if v.first_bad.is_none() && mismatches.is_empty() {
+        let newest = entries
+            .iter()
+            .max_by_key(|e| e.checkpoint.seq)
+            .map(|e| &e.checkpoint);
+        let text = format!(
+            "the audit chain is valid: {} records, head {} {}\nit holds all {} checkpoint(s) of {}{}\n",
+            v.records,
+            v.head_seq,
+            v.head_hash,
+            entries.len(),
+            output::clean(&source),
+            newest
+                .map(|c| format!(
+                    " (the furthest at seq {}, taken {})",
+                    c.seq,
+                    c.taken_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+                .unwrap_or_default()
+        );
+        print(format, text, json);
+        return Ok(());
+    }
+    if format == Format::Json {
+        print(format, String::new(), json);
+    }
+    let mut msg = match (&v.first_bad, mismatches.first()) {
+        (Some((_, problem)), _) => format!("the audit chain does not verify: {problem}"),
+        (None, Some(m)) => format!(
+            "the audit chain does not match its checkpoints: {}",
+            m.problem
+        ),
+        (None, None) => String::new(),
+    };
+    if mismatches.len() > 1 || (v.first_bad.is_some() && !mismatches.is_empty()) {
+        msg.push_str(&format!(
+            " ({} of {} checkpoints do not match)",
+            mismatches.len(),
+            entries.len()
+        ));
+    }
+    Err(Error::refused(msg))
+}
+
+/// `audit checkpoint --out FILE`: verify, then append the head to the file atomically.
+async fn audit_checkpoint(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    use crate::audit::checkpoint;
+    let source = path.display().to_string();
+    let existing = checkpoint::read(path)?;
+    let entries = match &existing {
+        Some(data) => checkpoint::parse(&source, data)?,
+        None => Vec::new(),
+    };
+    let c = svc.audit_checkpoint(actor, &source, &entries).await?;
+    checkpoint::append(path, existing.as_deref(), &c)?;
+    let count = entries.len() + 1;
+    let text = format!(
+        "checkpoint {count} written to {}: seq {}, hash {}, {} records, taken {}\n",
+        output::clean(&source),
+        c.seq,
+        c.hash,
+        c.records,
+        c.taken_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let mut v = serde_json::to_value(&c).unwrap_or_default();
+    v["file"] = json!(source);
+    v["checkpoints"] = json!(count);
+    print(format, text, v);
     Ok(())
 }
 

@@ -385,6 +385,51 @@ impl Service {
         with_store!(&self.store, s => s.audit_verify().await)
     }
 
+    /// The chain verified, and each checkpoint of `entries` (read from `source`) checked
+    /// against it: the mismatches, oldest first.
+    pub async fn audit_verify_checkpoints(
+        &self,
+        actor: &Actor,
+        source: &str,
+        entries: &[crate::audit::checkpoint::Entry],
+    ) -> Result<(AuditVerification, Vec<crate::audit::checkpoint::Mismatch>)> {
+        Self::require(actor, Permission::Read)?;
+        let seqs: Vec<i64> = entries.iter().map(|e| e.checkpoint.seq).collect();
+        let v = with_store!(&self.store, s => s.audit_verify_at(&seqs).await)?;
+        let m = crate::audit::checkpoint::mismatches(source, entries, &v);
+        Ok((v, m))
+    }
+
+    /// A checkpoint of the chain's head, after verifying the chain and the earlier checkpoints
+    /// `entries` of the file it goes to: a chain that fails either is refused, never anchored.
+    /// Only reads the database, so an auditor may take one.
+    pub async fn audit_checkpoint(
+        &self,
+        actor: &Actor,
+        source: &str,
+        entries: &[crate::audit::checkpoint::Entry],
+    ) -> Result<crate::audit::checkpoint::Checkpoint> {
+        let (v, mismatches) = self
+            .audit_verify_checkpoints(actor, source, entries)
+            .await?;
+        if let Some((_, problem)) = &v.first_bad {
+            return Err(Error::refused(format!(
+                "no checkpoint written: the audit chain does not verify: {problem}"
+            )));
+        }
+        if let Some(m) = mismatches.first() {
+            return Err(Error::refused(format!(
+                "no checkpoint written: the audit chain does not match an earlier checkpoint: {}",
+                m.problem
+            )));
+        }
+        Ok(crate::audit::checkpoint::Checkpoint::of(
+            &v,
+            self.now(),
+            self.url.display(),
+        ))
+    }
+
     pub async fn audit_log(
         &self,
         actor: &Actor,
