@@ -39,8 +39,8 @@ pub fn default_demo_db() -> DbUrl {
 fn print(format: Format, text: String, value: serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        Format::Text | Format::Csv => out.write_all(text.as_bytes()),
-        Format::Json => writeln!(out, "{value}"),
+        Format::Text | Format::Csv => out.write_all(output::terminal_text(&text).as_bytes()),
+        Format::Json => writeln!(out, "{}", output::json_text(&value)),
     };
 }
 
@@ -806,15 +806,7 @@ fn parse_since(since: Option<String>) -> Result<Option<chrono::DateTime<chrono::
         .transpose()
 }
 
-/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
-/// of the export get a leading apostrophe so billing staff opening it run nothing.
-pub fn neutralise_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
+pub use crate::output::neutralise_cell;
 
 async fn credit_command(
     svc: &Service,
@@ -943,7 +935,7 @@ async fn credit_command(
                         first = false;
                         let v = json!({"credit_id": c.id, "account_no": c.account_no, "incident": c.incident, "kind": c.kind,
                             "amount_cents": c.amount_cents, "currency": c.currency, "created_at": c.created_at, "reverses": c.reverses});
-                        write!(out, "{v}").map_err(io)
+                        out.write_all(output::json_text(&v).as_bytes()).map_err(io)
                     })
                     .await?;
                     out.write_all(b"]}\n").map_err(io)?;
@@ -968,11 +960,11 @@ async fn credit_command(
                     svc.credit_export(actor, since, |c| {
                         w.write_record([
                             c.id.to_string(),
-                            neutralise_cell(&c.account_no),
-                            neutralise_cell(&c.incident),
-                            neutralise_cell(&c.kind),
+                            neutralise_cell(&c.account_no).into_owned(),
+                            neutralise_cell(&c.incident).into_owned(),
+                            neutralise_cell(&c.kind).into_owned(),
                             c.amount_cents.to_string(),
-                            neutralise_cell(&c.currency),
+                            neutralise_cell(&c.currency).into_owned(),
                             c.created_at
                                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                             c.reverses.map(|r| r.to_string()).unwrap_or_default(),
@@ -1080,18 +1072,4 @@ async fn credit_run(
         )));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise_cell;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
-        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
-        }
-        assert_eq!(neutralise_cell("310000001"), "310000001");
-        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
-    }
 }
