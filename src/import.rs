@@ -424,7 +424,10 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
             problems.add(
                 line,
-                format!("account {account_no}, {incident}, {category} appears twice"),
+                format!(
+                    "account {account_no}, {}, {category} appears twice",
+                    domain::sanitize(incident)
+                ),
             );
             continue;
         }

@@ -152,11 +152,13 @@ impl Service {
     ) -> Result<()> {
         Self::require(actor, Permission::ManageAgents)?;
         validate_login(login)?;
+        // Shown on screens and in `agent list`: kept free of control characters like every
+        // other name.
         let name = display_name
-            .map(str::trim)
+            .map(|n| domain::sanitize(n).trim().to_string())
             .filter(|n| !n.is_empty())
-            .unwrap_or(login);
-        with_store!(&self.store, s => s.add_agent(actor, login, name, role, self.now()).await)
+            .unwrap_or_else(|| login.to_string());
+        with_store!(&self.store, s => s.add_agent(actor, login, &name, role, self.now()).await)
     }
 
     pub async fn disable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
