@@ -122,6 +122,12 @@ impl Problems {
         if self.count == 0 {
             return Ok(());
         }
+        if self.count == 1 {
+            return Err(Error::invalid(format!(
+                "{}; nothing was imported",
+                self.lines.join("")
+            )));
+        }
         let mut msg = format!(
             "{} has {} bad row(s); nothing was imported:\n{}",
             self.source,
@@ -143,12 +149,32 @@ fn reader(data: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(data)
 }
 
+/// Refuses what is not a text file at all: UTF-16 (what a spreadsheet saves as "Unicode
+/// text") and anything holding a NUL byte, which no text file does.
+pub(crate) fn require_text(source: &str, data: &[u8], what: &str) -> Result<()> {
+    if data.starts_with(&[0xff, 0xfe]) || data.starts_with(&[0xfe, 0xff]) {
+        return Err(Error::invalid(format!(
+            "{source} is UTF-16 text; save it as {what} in UTF-8"
+        )));
+    }
+    if let Some(i) = data.iter().position(|b| *b == 0) {
+        let line = LineCounter::new(data).line_at(i as u64);
+        return Err(Error::invalid(format!(
+            "{source} line {line} holds a NUL byte: it is not a {what} text file"
+        )));
+    }
+    Ok(())
+}
+
 fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRecord)>)> {
+    require_text(source, data, "CSV")?;
     let mut rdr = reader(data);
-    let header = Header::new(
-        rdr.headers()
-            .map_err(|e| Error::invalid(format!("{source}: the header cannot be read: {e}")))?,
-    );
+    let header = Header::new(rdr.headers().map_err(|e| {
+        Error::invalid(format!(
+            "{source}: the header cannot be read: {}",
+            csv_problem(&e)
+        ))
+    })?);
     let mut rows = Vec::new();
     let mut lines = LineCounter::new(data);
     for rec in rdr.records() {
