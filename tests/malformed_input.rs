@@ -151,7 +151,7 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
         (
             "impact-wrong-header",
             "impact",
-            format!("account_no,category\n310000001,contacts\n").into_bytes(),
+            b"account_no,category\n310000001,contacts\n".to_vec(),
             "the header lacks the column(s) incident",
         ),
         (

@@ -115,10 +115,10 @@ fn literals_of_call(code: &str) -> (Vec<String>, usize) {
                 // A char literal ('"' in particular) or a lifetime: skip a char literal whole.
                 if b.get(i + 2) == Some(&b'\'') {
                     i += 2;
-                } else if b.get(i + 1) == Some(&b'\\') {
-                    if let Some(end) = code[i + 2..].find('\'') {
-                        i += 2 + end;
-                    }
+                } else if b.get(i + 1) == Some(&b'\\')
+                    && let Some(end) = code[i + 2..].find('\'')
+                {
+                    i += 2 + end;
                 }
             }
             b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
