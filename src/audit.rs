@@ -3,6 +3,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
+pub mod checkpoint;
+
 /// The hash of the empty chain's head.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

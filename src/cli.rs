@@ -284,7 +284,19 @@ pub enum DbCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Recompute the hash chain and name the first record that does not match
-    Verify,
+    Verify {
+        /// Also prove the chain still holds every checkpoint of this file (written by
+        /// `audit checkpoint`): records removed or a rewritten chain are named
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Verify the chain, then append its head (sequence number, hash, time, record count) to a
+    /// checkpoint file kept outside the database (JSON Lines; written atomically)
+    Checkpoint {
+        /// The checkpoint file (created, or appended to after its checkpoints are verified)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// List audit records
     Log {
         /// Only records of this account

@@ -39,8 +39,8 @@ pub fn default_demo_db() -> DbUrl {
 fn print(format: Format, text: String, value: serde_json::Value) {
     let mut out = std::io::stdout().lock();
     let _ = match format {
-        Format::Text | Format::Csv => out.write_all(text.as_bytes()),
-        Format::Json => writeln!(out, "{value}"),
+        Format::Text | Format::Csv => out.write_all(output::terminal_text(&text).as_bytes()),
+        Format::Json => writeln!(out, "{}", output::json_text(&value)),
     };
 }
 
@@ -395,7 +395,7 @@ async fn account_command(
                 json!({"note_id": id, "account_no": a.account_no}),
             );
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify { checkpoint: None }) => {
             let v = svc.audit_verify(actor).await?;
             match &v.first_bad {
                 None => print(
@@ -415,6 +415,12 @@ async fn account_command(
                     )));
                 }
             }
+        }
+        Command::Audit(AuditCommand::Verify {
+            checkpoint: Some(path),
+        }) => audit_verify_checkpoints(svc, actor, format, &path).await?,
+        Command::Audit(AuditCommand::Checkpoint { out }) => {
+            audit_checkpoint(svc, actor, format, &out).await?
         }
         Command::Audit(AuditCommand::Log {
             account,
@@ -516,6 +522,113 @@ async fn account_command(
             unreachable_command()?
         }
     }
+    Ok(())
+}
+
+/// `audit verify --checkpoint FILE`: the chain, then every checkpoint of the file against it.
+async fn audit_verify_checkpoints(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    use crate::audit::checkpoint;
+    let source = path.display().to_string();
+    let data = checkpoint::read(path)?
+        .ok_or_else(|| Error::invalid(format!("there is no audit checkpoint file {source}")))?;
+    let entries = checkpoint::parse(&source, &data)?;
+    if entries.is_empty() {
+        return Err(Error::invalid(format!(
+            "{source} holds no audit checkpoint"
+        )));
+    }
+    let (v, mismatches) = svc
+        .audit_verify_checkpoints(actor, &source, &entries)
+        .await?;
+    let mut json = output::verification_json(&v);
+    json["valid"] = json!(v.first_bad.is_none() && mismatches.is_empty());
+    json["chain_valid"] = json!(v.first_bad.is_none());
+    json["checkpoints"] = json!({
+        "file": source,
+        "count": entries.len(),
+        "matched": entries.len() - mismatches.len(),
+        "problems": mismatches,
+    });
+    if v.first_bad.is_none() && mismatches.is_empty() {
+        let newest = entries
+            .iter()
+            .max_by_key(|e| e.checkpoint.seq)
+            .map(|e| &e.checkpoint);
+        let text = format!(
+            "the audit chain is valid: {} records, head {} {}\nit holds all {} checkpoint(s) of {}{}\n",
+            v.records,
+            v.head_seq,
+            v.head_hash,
+            entries.len(),
+            output::clean(&source),
+            newest
+                .map(|c| format!(
+                    " (the furthest at seq {}, taken {})",
+                    c.seq,
+                    c.taken_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ))
+                .unwrap_or_default()
+        );
+        print(format, text, json);
+        return Ok(());
+    }
+    if format == Format::Json {
+        print(format, String::new(), json);
+    }
+    let mut msg = match (&v.first_bad, mismatches.first()) {
+        (Some((_, problem)), _) => format!("the audit chain does not verify: {problem}"),
+        (None, Some(m)) => format!(
+            "the audit chain does not match its checkpoints: {}",
+            m.problem
+        ),
+        (None, None) => String::new(),
+    };
+    if mismatches.len() > 1 || (v.first_bad.is_some() && !mismatches.is_empty()) {
+        msg.push_str(&format!(
+            " ({} of {} checkpoints do not match)",
+            mismatches.len(),
+            entries.len()
+        ));
+    }
+    Err(Error::refused(msg))
+}
+
+/// `audit checkpoint --out FILE`: verify, then append the head to the file atomically.
+async fn audit_checkpoint(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    format: Format,
+    path: &Path,
+) -> Result<()> {
+    use crate::audit::checkpoint;
+    let source = path.display().to_string();
+    let existing = checkpoint::read(path)?;
+    let entries = match &existing {
+        Some(data) => checkpoint::parse(&source, data)?,
+        None => Vec::new(),
+    };
+    let c = svc.audit_checkpoint(actor, &source, &entries).await?;
+    checkpoint::append(path, existing.as_deref(), &c)?;
+    let count = entries.len() + 1;
+    let text = format!(
+        "checkpoint {count} written to {}: seq {}, hash {}, {} records, taken {}\n",
+        output::clean(&source),
+        c.seq,
+        c.hash,
+        c.records,
+        c.taken_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let mut v = serde_json::to_value(&c).unwrap_or_default();
+    v["file"] = json!(source);
+    v["checkpoints"] = json!(count);
+    print(format, text, v);
     Ok(())
 }
 
@@ -766,15 +879,7 @@ fn parse_since(since: Option<String>) -> Result<Option<chrono::DateTime<chrono::
         .transpose()
 }
 
-/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
-/// of the export get a leading apostrophe so billing staff opening it run nothing.
-pub fn neutralise_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
+pub use crate::output::neutralise_cell;
 
 async fn credit_command(
     svc: &Service,
@@ -903,7 +1008,7 @@ async fn credit_command(
                         first = false;
                         let v = json!({"credit_id": c.id, "account_no": c.account_no, "incident": c.incident, "kind": c.kind,
                             "amount_cents": c.amount_cents, "currency": c.currency, "created_at": c.created_at, "reverses": c.reverses});
-                        write!(out, "{v}").map_err(io)
+                        out.write_all(output::json_text(&v).as_bytes()).map_err(io)
                     })
                     .await?;
                     out.write_all(b"]}\n").map_err(io)?;
@@ -928,11 +1033,11 @@ async fn credit_command(
                     svc.credit_export(actor, since, |c| {
                         w.write_record([
                             c.id.to_string(),
-                            neutralise_cell(&c.account_no),
-                            neutralise_cell(&c.incident),
-                            neutralise_cell(&c.kind),
+                            neutralise_cell(&c.account_no).into_owned(),
+                            neutralise_cell(&c.incident).into_owned(),
+                            neutralise_cell(&c.kind).into_owned(),
                             c.amount_cents.to_string(),
-                            neutralise_cell(&c.currency),
+                            neutralise_cell(&c.currency).into_owned(),
                             c.created_at
                                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                             c.reverses.map(|r| r.to_string()).unwrap_or_default(),
@@ -1064,18 +1169,4 @@ fn print_mask_policy(
         json!({"masked_roles": roles, "changed": changed}),
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::neutralise_cell;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
-        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
-        }
-        assert_eq!(neutralise_cell("310000001"), "310000001");
-        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
-    }
 }

@@ -17,6 +17,22 @@ pub use backups::{parse_backups, snapshot_checksum};
 
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;
+/// Longest message about one bad row, in characters.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// Longest values of the text columns, in characters: a name or an address longer than
+/// this is a broken file, not a customer.
+const MAX_NAME_CHARS: usize = 200;
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_DEVICE_CHARS: usize = 100;
+const MAX_PLAN_CODE_CHARS: usize = 40;
+const MAX_INCIDENT_CHARS: usize = 64;
+
+/// `Some(problem)` when `value` of `column` is longer than `max` characters.
+fn too_long(column: &str, value: &str, max: usize) -> Option<String> {
+    let n = value.chars().count();
+    (n > max).then(|| format!("the {column} is {n} characters long; at most {max} are allowed"))
+}
 
 /// Reads a whole input file ("-" is standard input).
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
@@ -92,6 +108,11 @@ impl Problems {
     fn add(&mut self, line: u64, msg: impl std::fmt::Display) {
         self.count += 1;
         if self.lines.len() < MAX_REPORTED {
+            // A message quotes the input at fault; a 10 MB cell is not quoted whole.
+            let mut msg = msg.to_string();
+            if msg.chars().count() > MAX_MESSAGE_CHARS {
+                msg = msg.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
+            }
             self.lines
                 .push(format!("{} line {line}: {msg}", self.source));
         }
@@ -100,6 +121,12 @@ impl Problems {
     fn finish(self) -> Result<()> {
         if self.count == 0 {
             return Ok(());
+        }
+        if self.count == 1 {
+            return Err(Error::invalid(format!(
+                "{}; nothing was imported",
+                self.lines.join("")
+            )));
         }
         let mut msg = format!(
             "{} has {} bad row(s); nothing was imported:\n{}",
@@ -122,18 +149,41 @@ fn reader(data: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(data)
 }
 
+/// Refuses what is not a text file at all: UTF-16 (what a spreadsheet saves as "Unicode
+/// text") and anything holding a NUL byte, which no text file does.
+pub(crate) fn require_text(source: &str, data: &[u8], what: &str) -> Result<()> {
+    if data.starts_with(&[0xff, 0xfe]) || data.starts_with(&[0xfe, 0xff]) {
+        return Err(Error::invalid(format!(
+            "{source} is UTF-16 text; save it as {what} in UTF-8"
+        )));
+    }
+    if let Some(i) = data.iter().position(|b| *b == 0) {
+        let line = LineCounter::new(data).line_at(i as u64);
+        return Err(Error::invalid(format!(
+            "{source} line {line} holds a NUL byte: it is not a {what} text file"
+        )));
+    }
+    Ok(())
+}
+
 fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRecord)>)> {
+    require_text(source, data, "CSV")?;
     let mut rdr = reader(data);
-    let header = Header::new(
-        rdr.headers()
-            .map_err(|e| Error::invalid(format!("{source}: the header cannot be read: {e}")))?,
-    );
+    let header = Header::new(rdr.headers().map_err(|e| {
+        Error::invalid(format!(
+            "{source}: the header cannot be read: {}",
+            csv_problem(&e)
+        ))
+    })?);
     let mut rows = Vec::new();
     let mut lines = LineCounter::new(data);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            Error::invalid(format!("{source} line {line}: {e}"))
+            let line = e
+                .position()
+                .map(|p| LineCounter::new(data).line_at(p.byte()))
+                .unwrap_or(0);
+            Error::invalid(format!("{source} line {line}: {}", csv_problem(&e)))
         })?;
         let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
         if rec.iter().all(|f| f.trim().is_empty()) {
@@ -147,9 +197,25 @@ fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRe
     Ok((header, rows))
 }
 
+/// What is wrong with a record the csv reader refused, without its own position (which
+/// counts lines differently; the caller names the line).
+fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "field {} is not UTF-8 text (save the file as CSV UTF-8)",
+            err.field() + 1
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("the row has {len} fields where the header has {expected_len}"),
+        _ => e.to_string(),
+    }
+}
+
 /// Line numbers from byte offsets. The csv reader's own line count lags by one after CRLF
 /// line ends (it reports a record as starting on the previous line's '\n'), so lines are
-/// counted here, incrementally, from the record's first byte.
+/// counted here, incrementally, from the record's first byte. A line ends with LF, CRLF or
+/// a lone CR (old Mac spreadsheets save CSV that way, and the csv reader accepts it).
 struct LineCounter<'a> {
     data: &'a [u8],
     pos: usize,
@@ -173,9 +239,13 @@ impl<'a> LineCounter<'a> {
             start += 1;
         }
         if start >= self.pos {
-            self.line += self.data[self.pos..start]
+            let span = &self.data[self.pos..start];
+            // `start` is never just after a CR that a LF follows, so every CR in the span is
+            // either part of a CRLF (counted by its LF) or a line end of its own.
+            self.line += span
                 .iter()
-                .filter(|b| **b == b'\n')
+                .enumerate()
+                .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && span.get(i + 1) != Some(&b'\n')))
                 .count() as u64;
             self.pos = start;
         }
@@ -250,6 +320,15 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
         let name = domain::sanitize(h.get(rec, "name")).trim().to_string();
         if name.is_empty() {
             problems.add(line, "the name is empty");
+            continue;
+        }
+        let device_model = domain::sanitize(h.get(rec, "device")).trim().to_string();
+        let long = too_long("name", &name, MAX_NAME_CHARS)
+            .or_else(|| too_long("e-mail", h.get(rec, "email"), MAX_EMAIL_CHARS))
+            .or_else(|| too_long("device", &device_model, MAX_DEVICE_CHARS))
+            .or_else(|| too_long("plan_code", h.get(rec, "plan_code"), MAX_PLAN_CODE_CHARS));
+        if let Some(problem) = long {
+            problems.add(line, problem);
             continue;
         }
         let email = domain::normalize_email(&domain::sanitize(h.get(rec, "email")));
@@ -341,7 +420,7 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
             name,
             email,
             status,
-            device_model: domain::sanitize(h.get(rec, "device")).trim().to_string(),
+            device_model,
             plans,
         });
     }
@@ -384,6 +463,10 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
             problems.add(line, "the incident is empty");
             continue;
         }
+        if let Some(problem) = too_long("incident", incident, MAX_INCIDENT_CHARS) {
+            problems.add(line, problem);
+            continue;
+        }
         let category = match h.get(rec, "category").parse::<Category>() {
             Ok(c) => c,
             Err(e) => {
@@ -424,7 +507,10 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
             problems.add(
                 line,
-                format!("account {account_no}, {incident}, {category} appears twice"),
+                format!(
+                    "account {account_no}, {}, {category} appears twice",
+                    domain::sanitize(incident)
+                ),
             );
             continue;
         }
@@ -574,6 +660,33 @@ mod tests {
         );
         let err = parse_batch_accounts("b.csv", b"name\nx\n").expect_err("no column");
         assert!(err.to_string().contains("account_no"), "{err}");
+    }
+
+    #[test]
+    fn a_file_saved_with_lone_cr_line_ends_names_the_right_lines() {
+        let data = "account_no\r310000001\r12\r\r13\r";
+        let bad = parse_batch_accounts("b.csv", data.as_bytes())
+            .expect("file")
+            .bad;
+        assert_eq!(bad.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![3, 5]);
+    }
+
+    #[test]
+    fn an_overlong_cell_is_a_bad_row_quoted_only_in_part() {
+        let data = format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents\n310000001,2065550123,{},,active,SK,1999\n310000002,{},Bo,,active,SK,1999\n",
+            "N".repeat(1_000_000),
+            "9".repeat(1_000_000)
+        );
+        let msg = parse_accounts("a.csv", data.as_bytes())
+            .expect_err("too long")
+            .to_string();
+        assert!(
+            msg.contains("line 2: the name is 1000000 characters long"),
+            "{msg}"
+        );
+        assert!(msg.contains("line 3:"), "{msg}");
+        assert!(msg.len() < 1_000, "{} bytes", msg.len());
     }
 
     #[test]

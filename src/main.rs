@@ -34,7 +34,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("caredesk: {e}");
+            // Messages quote the input at fault; the input must not drive the terminal.
+            eprintln!(
+                "caredesk: {}",
+                caredesk::output::terminal_text(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }

@@ -1,6 +1,14 @@
 //! How results are printed: plain text for people (every database string sanitized first)
 //! and one JSON object per result for scripts (the fields of SPEC.md §3).
+//!
+//! Whatever reaches a terminal goes through one of two last guards here as well:
+//! [`terminal_text`] for text (each line and tab-separated field sanitized again, so a string
+//! a formatter forgot to clean still cannot carry an escape sequence) and [`json_text`] for
+//! JSON (serde_json escapes only C0 controls; DEL, C1 controls, bidi and zero-width
+//! characters are written as `\uXXXX` escapes too, which every JSON reader decodes to the
+//! same string).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
@@ -11,6 +19,86 @@ use crate::store::{AccountDetail, AccountSummary, Agent, AuditRecord, AuditVerif
 /// Text for the terminal: control characters and escape sequences removed.
 pub fn clean(s: &str) -> String {
     sanitize(s).into_owned()
+}
+
+/// Text output (or an error message) made safe for a terminal while keeping its layout:
+/// the newlines and tabs it is made of stay, everything between them is sanitized.
+/// Borrowed (no copy) when it was already clean, which is always unless a bug let
+/// something through.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && crate::domain::needs_sanitizing(c);
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (j, field) in line.split('\t').enumerate() {
+            if j > 0 {
+                out.push('\t');
+            }
+            out.push_str(&sanitize(field));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters serde_json leaves raw that a terminal could act on or that change how text
+/// reads: DEL, C1 controls, bidi controls, zero-width characters, line separators.
+fn json_must_escape(c: char) -> bool {
+    c == '\u{7f}'
+        || ('\u{80}'..='\u{9f}').contains(&c)
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// serde_json's compact output, with [`json_must_escape`] characters escaped as well.
+struct TerminalSafeJson;
+
+impl serde_json::ser::Formatter for TerminalSafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some(i) = rest.find(json_must_escape) {
+            writer.write_all(&rest.as_bytes()[..i])?;
+            let c = rest[i..].chars().next().unwrap_or_default();
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{u:04x}")?;
+            }
+            rest = &rest[i + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+}
+
+/// One JSON value as compact text that is safe on a terminal (see [`json_must_escape`]).
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut buf = Vec::with_capacity(256);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, TerminalSafeJson);
+    // Serializing into memory fails only for maps with non-string keys, which no output has.
+    if value.serialize(&mut ser).is_err() {
+        return "null".to_string();
+    }
+    // The formatter writes only UTF-8 (the input's own bytes, and ASCII escapes).
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
+/// of a CSV file get a leading apostrophe so whoever opens it runs nothing.
+pub fn neutralise_cell(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
 }
 
 pub fn summary_json(a: &AccountSummary) -> Value {
@@ -350,4 +438,47 @@ pub fn verification_json(v: &AuditVerification) -> Value {
         "first_bad_seq": v.first_bad.as_ref().map(|(s, _)| s),
         "problem": v.first_bad.as_ref().map(|(_, m)| m),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_json_alone_leaves_c1_and_bidi_raw_and_json_text_escapes_them() {
+        let v = json!({"name": "a\u{1b}[2Jb\u{9b}31m\u{7f}\u{202e}\u{2066}\u{200b}\u{2028}é𝄞"});
+        let plain = v.to_string();
+        assert!(plain.contains("\\u001b"), "serde_json escapes C0: {plain}");
+        assert!(
+            plain.contains('\u{9b}') && plain.contains('\u{202e}'),
+            "{plain}"
+        );
+        let safe = json_text(&v);
+        assert!(!safe.chars().any(needs), "{safe}");
+        assert!(safe.contains("\\u009b") && safe.contains("\\u202e") && safe.contains("é𝄞"));
+        let back: Value = serde_json::from_str(&safe).expect("valid JSON");
+        assert_eq!(back, v, "the same value once decoded");
+    }
+
+    fn needs(c: char) -> bool {
+        crate::domain::needs_sanitizing(c)
+    }
+
+    #[test]
+    fn terminal_text_keeps_layout_and_drops_the_rest() {
+        assert!(matches!(terminal_text("a\tb\nc\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal_text("a\u{1b}]52;c;ZXZpbA==\u{7}\tb\u{1b}[2J\nc\r\u{8}\n"),
+            "a\tb\nc \n"
+        );
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
+        }
+        assert_eq!(neutralise_cell("310000001"), "310000001");
+        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
+    }
 }

@@ -31,4 +31,4 @@ pub use role::{Permission, Role};
 pub use status::{
     CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,
 };
-pub use text::{normalize_email, normalize_name, sanitize, search_fold};
+pub use text::{needs_sanitizing, normalize_email, normalize_name, sanitize, search_fold};

@@ -40,7 +40,8 @@ fn is_breaking_space(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}')
 }
 
-fn needs_sanitizing(c: char) -> bool {
+/// Whether [`sanitize`] removes or replaces `c`.
+pub fn needs_sanitizing(c: char) -> bool {
     // char::is_control covers C0, DEL and C1 exactly.
     c.is_control() || is_invisible_format(c) || is_breaking_space(c)
 }

@@ -227,8 +227,17 @@ fn snapshot(line: u64, v: Value) -> std::result::Result<NewBackup, String> {
 /// Reads a backups file: every bad line is reported with its number and nothing is returned
 /// while any line is bad.
 pub fn parse_backups(source: &str, data: &[u8]) -> Result<Vec<NewBackup>> {
-    let text = std::str::from_utf8(data)
-        .map_err(|e| Error::invalid(format!("{source} is not UTF-8 text: {e}")))?;
+    super::require_text(source, data, "JSON Lines")?;
+    let text = std::str::from_utf8(data).map_err(|e| {
+        let line = data[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        Error::invalid(format!(
+            "{source} line {line} is not UTF-8 text (save the file as UTF-8)"
+        ))
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut problems = Problems::new(source);
     let mut ids: HashSet<String> = HashSet::new();
@@ -241,6 +250,10 @@ pub fn parse_backups(source: &str, data: &[u8]) -> Result<Vec<NewBackup>> {
         }
         let v: Value = match serde_json::from_str(raw) {
             Ok(v) => v,
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+                problems.add(line, "the JSON is nested more than 128 levels deep");
+                continue;
+            }
             Err(e) => {
                 problems.add(
                     line,

@@ -14,6 +14,7 @@ use super::Service;
 use crate::domain::{Permission, format_cents};
 use crate::error::{Error, Result};
 use crate::import::{BatchRef, mask_input, parse_batch_accounts};
+use crate::output::neutralise_cell;
 use crate::store::{AccountOutcome, Actor, ChunkSpec, Incident, Outcome, Tally};
 use crate::with_store;
 
@@ -418,9 +419,9 @@ impl Service {
                     "",
                     "invalid",
                     "0",
-                    &inc.currency,
+                    &neutralise_cell(&inc.currency),
                     "",
-                    &format!("line {line}: {msg}"),
+                    &neutralise_cell(&format!("line {line}: {msg}")),
                 ])
                 .map_err(io)?;
             }
@@ -449,12 +450,12 @@ impl Service {
                     0
                 };
                 w.write_record([
-                    o.account_no.as_str(),
+                    &neutralise_cell(&o.account_no),
                     outcome,
                     &amount.to_string(),
-                    &o.currency,
+                    &neutralise_cell(&o.currency),
                     &o.credit_id.map(|c| c.to_string()).unwrap_or_default(),
-                    &detail,
+                    &neutralise_cell(&detail),
                 ])
                 .map_err(io)?;
             }

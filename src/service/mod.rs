@@ -163,11 +163,13 @@ impl Service {
     ) -> Result<()> {
         Self::require(actor, Permission::ManageAgents)?;
         validate_login(login)?;
+        // Shown on screens and in `agent list`: kept free of control characters like every
+        // other name.
         let name = display_name
-            .map(str::trim)
+            .map(|n| domain::sanitize(n).trim().to_string())
             .filter(|n| !n.is_empty())
-            .unwrap_or(login);
-        with_store!(&self.store, s => s.add_agent(actor, login, name, role, self.now()).await)
+            .unwrap_or_else(|| login.to_string());
+        with_store!(&self.store, s => s.add_agent(actor, login, &name, role, self.now()).await)
     }
 
     pub async fn disable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
@@ -463,6 +465,51 @@ impl Service {
     pub async fn audit_verify(&self, actor: &Actor) -> Result<AuditVerification> {
         Self::require(actor, Permission::Read)?;
         with_store!(&self.store, s => s.audit_verify().await)
+    }
+
+    /// The chain verified, and each checkpoint of `entries` (read from `source`) checked
+    /// against it: the mismatches, oldest first.
+    pub async fn audit_verify_checkpoints(
+        &self,
+        actor: &Actor,
+        source: &str,
+        entries: &[crate::audit::checkpoint::Entry],
+    ) -> Result<(AuditVerification, Vec<crate::audit::checkpoint::Mismatch>)> {
+        Self::require(actor, Permission::Read)?;
+        let seqs: Vec<i64> = entries.iter().map(|e| e.checkpoint.seq).collect();
+        let v = with_store!(&self.store, s => s.audit_verify_at(&seqs).await)?;
+        let m = crate::audit::checkpoint::mismatches(source, entries, &v);
+        Ok((v, m))
+    }
+
+    /// A checkpoint of the chain's head, after verifying the chain and the earlier checkpoints
+    /// `entries` of the file it goes to: a chain that fails either is refused, never anchored.
+    /// Only reads the database, so an auditor may take one.
+    pub async fn audit_checkpoint(
+        &self,
+        actor: &Actor,
+        source: &str,
+        entries: &[crate::audit::checkpoint::Entry],
+    ) -> Result<crate::audit::checkpoint::Checkpoint> {
+        let (v, mismatches) = self
+            .audit_verify_checkpoints(actor, source, entries)
+            .await?;
+        if let Some((_, problem)) = &v.first_bad {
+            return Err(Error::refused(format!(
+                "no checkpoint written: the audit chain does not verify: {problem}"
+            )));
+        }
+        if let Some(m) = mismatches.first() {
+            return Err(Error::refused(format!(
+                "no checkpoint written: the audit chain does not match an earlier checkpoint: {}",
+                m.problem
+            )));
+        }
+        Ok(crate::audit::checkpoint::Checkpoint::of(
+            &v,
+            self.now(),
+            self.url.display(),
+        ))
     }
 
     pub async fn audit_log(

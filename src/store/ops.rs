@@ -1084,69 +1084,93 @@ impl SqlStore {
     /// Recomputes the whole chain in sequence order and names the first record that does not
     /// match: a changed field, a broken link, a gap, or a head that disagrees with the tail.
     pub async fn audit_verify(&self) -> Result<AuditVerification> {
+        self.audit_verify_at(&[]).await
+    }
+
+    /// `audit_verify`, also reporting the stored hash of each record in `anchors` (the
+    /// sequence numbers of exported checkpoints) found on the way. The records and the head
+    /// are read in one snapshot, so a write committing meanwhile cannot look like a gap.
+    pub async fn audit_verify_at(&self, anchors: &[i64]) -> Result<AuditVerification> {
         use futures_util::TryStreamExt;
-        let mut rows = sqlx::query("SELECT * FROM audit ORDER BY seq").fetch(&self.pool);
+        let wanted: std::collections::HashSet<i64> = anchors.iter().copied().collect();
+        let mut tx = match BACKEND {
+            Backend::Sqlite => self.pool.begin().await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+        };
+        let mut rows = sqlx::query("SELECT * FROM audit ORDER BY seq").fetch(&mut *tx);
         let mut prev = crate::audit::GENESIS.to_string();
         let mut expected_seq = 1_i64;
         let mut records = 0_i64;
         let mut first_bad = None;
+        let mut first_hash = None;
+        let mut found = std::collections::BTreeMap::new();
         while let Some(row) = rows.try_next().await? {
             let r = audit_record(&row)?;
             records += 1;
-            if first_bad.is_some() {
-                continue;
+            if r.seq == 1 {
+                first_hash = Some(r.hash.clone());
             }
-            let computed = Canonical {
-                seq: r.seq,
-                at: r.at,
-                agent: &r.agent,
-                role: &r.role,
-                action: &r.action,
-                account_no: r.account_no.as_deref(),
-                object_id: r.object_id.as_deref(),
-                outcome: &r.outcome,
-                detail: &r.detail,
-                prev_hash: &r.prev_hash,
+            if wanted.contains(&r.seq) {
+                found.insert(r.seq, r.hash.clone());
             }
-            .hash();
-            if r.seq != expected_seq {
-                first_bad = Some((
-                    r.seq,
-                    format!(
-                        "record {} follows record {} (records are missing)",
+            if first_bad.is_none() {
+                let computed = Canonical {
+                    seq: r.seq,
+                    at: r.at,
+                    agent: &r.agent,
+                    role: &r.role,
+                    action: &r.action,
+                    account_no: r.account_no.as_deref(),
+                    object_id: r.object_id.as_deref(),
+                    outcome: &r.outcome,
+                    detail: &r.detail,
+                    prev_hash: &r.prev_hash,
+                }
+                .hash();
+                if r.seq != expected_seq {
+                    first_bad = Some((
                         r.seq,
-                        expected_seq - 1
-                    ),
-                ));
-            } else if r.prev_hash != prev {
-                first_bad = Some((
-                    r.seq,
-                    format!("record {} does not link to record {}", r.seq, r.seq - 1),
-                ));
-            } else if computed != r.hash {
-                first_bad = Some((
-                    r.seq,
-                    format!(
-                        "record {} was altered: its content does not match its hash",
-                        r.seq
-                    ),
-                ));
+                        format!(
+                            "record {} follows record {} (records are missing)",
+                            r.seq,
+                            expected_seq - 1
+                        ),
+                    ));
+                } else if r.prev_hash != prev {
+                    first_bad = Some((
+                        r.seq,
+                        format!("record {} does not link to record {}", r.seq, r.seq - 1),
+                    ));
+                } else if computed != r.hash {
+                    first_bad = Some((
+                        r.seq,
+                        format!(
+                            "record {} was altered: its content does not match its hash",
+                            r.seq
+                        ),
+                    ));
+                }
             }
-            prev = r.hash.clone();
+            prev = r.hash;
             expected_seq = r.seq + 1;
         }
         drop(rows);
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
+        tx.rollback().await?;
         let head_seq: i64 = head.try_get("seq")?;
         let head_hash: String = head.try_get("hash")?;
-        if first_bad.is_none() && (head_seq != expected_seq - 1 || head_hash != prev) {
+        let last_seq = expected_seq - 1;
+        if first_bad.is_none() && (head_seq != last_seq || head_hash != prev) {
             first_bad = Some((
                 head_seq,
                 format!(
-                    "the chain's head (record {head_seq}) does not match its last record ({}): records were removed or rewritten",
-                    expected_seq - 1
+                    "the chain's head (record {head_seq}) does not match its last record ({last_seq}): records were removed or rewritten"
                 ),
             ));
         }
@@ -1154,6 +1178,9 @@ impl SqlStore {
             records,
             head_seq,
             head_hash,
+            last_seq,
+            first_hash,
+            anchors: found,
             first_bad,
         })
     }

@@ -244,6 +244,13 @@ pub struct AuditVerification {
     pub records: i64,
     pub head_seq: i64,
     pub head_hash: String,
+    /// The sequence number of the last record in the table (0 when it is empty): where the
+    /// log ends, whatever the head says.
+    pub last_seq: i64,
+    /// The stored hash of record 1, which names the chain (and so the database) it began.
+    pub first_hash: Option<String>,
+    /// The stored hash of each record asked for by sequence number that exists.
+    pub anchors: std::collections::BTreeMap<i64, String>,
     /// The first record that does not match, and why.
     pub first_bad: Option<(i64, String)>,
 }
