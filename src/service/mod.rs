@@ -222,9 +222,12 @@ impl Service {
         } else {
             name.clone()
         };
-        // The four kinds of match are independent reads: they run at once on the pool's
-        // connections, so a keystroke waits for the slowest, not for their sum (on PostgreSQL
-        // each is a round trip and a plan of its own).
+        // The four kinds of match are independent reads. On PostgreSQL, where each is a round
+        // trip and a plan of its own, they run at once on the pool's connections, so a
+        // keystroke waits for the slowest, not for their sum (substring p95 9.7 -> 5.7 ms at
+        // 1M accounts). In-process SQLite has no round trip to hide: there they run one after
+        // another on one warm connection (at once, each connection warmed its own page cache:
+        // p95 1.8 -> 2.8 ms and twice the memory).
         let by_no = async {
             if domain::is_account_no(q) {
                 with_store!(&self.store, s => s.account_by_no(q).await)
@@ -256,7 +259,16 @@ impl Service {
             }
         };
         let (by_no, by_msisdn, by_prefix, by_substring) =
-            tokio::join!(by_no, by_msisdn, by_prefix, by_substring);
+            if matches!(self.store, Store::Postgres(_)) {
+                tokio::join!(by_no, by_msisdn, by_prefix, by_substring)
+            } else {
+                (
+                    by_no.await,
+                    by_msisdn.await,
+                    by_prefix.await,
+                    by_substring.await,
+                )
+            };
         let mut ranked: Vec<(u8, AccountSummary)> = Vec::new();
         if let Some(a) = by_no? {
             ranked.push((0, a));
