@@ -112,6 +112,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Import { accounts, dir }) => {
+            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
+            let pg = match &explicit_db {
+                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
+                _ => None,
+            };
+            let say = |m: &str| eprintln!("{m}");
+            let b = crate::bench::import(
+                accounts,
+                &dir,
+                pg,
+                g.agent.as_deref().unwrap_or("sofia"),
+                &say,
+            )
+            .await?;
+            print(
+                g.format,
+                crate::bench::import_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Bench(crate::cli::BenchCommand::Agents {
             agents,
             seconds,
@@ -224,6 +246,35 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `caredesk import accounts|impact|backups FILE`: reads the whole file, parses it (every bad
+/// row reported, nothing written) and imports it in one transaction.
+pub async fn import_file(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    what: ImportKind,
+    file: &Path,
+) -> Result<crate::store::ImportCounts> {
+    let source = file.display().to_string();
+    let data = crate::import::read_input(file)?;
+    match what {
+        ImportKind::Accounts => {
+            let rows = crate::import::parse_accounts(&source, &data)?;
+            drop(data);
+            svc.import_accounts(actor, &rows, &source).await
+        }
+        ImportKind::Impact => {
+            let rows = crate::import::parse_impact(&source, &data)?;
+            drop(data);
+            svc.import_impact(actor, &rows, &source).await
+        }
+        ImportKind::Backups => {
+            let rows = crate::import::parse_backups(&source, &data)?;
+            drop(data);
+            svc.import_backups(actor, &rows, &source).await
+        }
+    }
+}
+
 async fn account_command(
     svc: &Service,
     actor: &crate::store::Actor,
@@ -233,33 +284,7 @@ async fn account_command(
     match command {
         Command::Import { what, file } => {
             let source = file.display().to_string();
-            let data = crate::import::read_input(&file)?;
-            let counts = match what {
-                ImportKind::Accounts => {
-                    svc.import_accounts(
-                        actor,
-                        &crate::import::parse_accounts(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-                ImportKind::Impact => {
-                    svc.import_impact(
-                        actor,
-                        &crate::import::parse_impact(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-                ImportKind::Backups => {
-                    svc.import_backups(
-                        actor,
-                        &crate::import::parse_backups(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-            };
+            let counts = import_file(svc, actor, what, &file).await?;
             print(
                 format,
                 format!(
