@@ -25,9 +25,15 @@ struct World {
 impl World {
     /// An empty database with its incident and one supervisor.
     async fn new() -> Self {
+        Self::with_chunk(caredesk::store::IMPORT_CHUNK).await
+    }
+
+    /// The same, importing `chunk` rows at a time.
+    async fn with_chunk(chunk: usize) -> Self {
         let db = TestDb::new().await;
         let clock = clock();
-        let svc = db.service(clock.clone() as Arc<dyn Clock>).await;
+        let mut svc = db.service(clock.clone() as Arc<dyn Clock>).await;
+        svc.set_import_chunk(chunk);
         svc.init_admin("ops").await.expect("init");
         let actor = svc
             .actor(if db.is_postgres() { None } else { Some("ops") })
@@ -537,24 +543,29 @@ async fn mixed_story(w: &World) -> (Vec<(i64, i64, i64, i64)>, String) {
 
 #[tokio::test]
 async fn a_mix_of_new_changed_and_unchanged_rows_stores_what_the_row_by_row_import_did() {
-    let w = World::new().await;
-    let (seen, dump) = mixed_story(&w).await;
-    assert_eq!(
-        seen,
-        vec![
-            (30, 30, 0, 0),
-            (44, 44, 0, 0),
-            (9, 9, 0, 0),
-            (30, 4, 16, 10),
-            (59, 23, 12, 24),
-            (4, 2, 1, 1),
-            (30, 0, 0, 30),
-            (59, 0, 0, 59),
-            (4, 0, 0, 4),
-        ]
-    );
-    insta::assert_snapshot!("mixed_imports", dump);
-    w.finish().await;
+    // One chunk, chunks that split accounts' rows and files at odd places, one row a chunk:
+    // the same counts and the same database, field by field.
+    for chunk in [caredesk::store::IMPORT_CHUNK, 7, 3, 1] {
+        let w = World::with_chunk(chunk).await;
+        let (seen, dump) = mixed_story(&w).await;
+        assert_eq!(
+            seen,
+            vec![
+                (30, 30, 0, 0),
+                (44, 44, 0, 0),
+                (9, 9, 0, 0),
+                (30, 4, 16, 10),
+                (59, 23, 12, 24),
+                (4, 2, 1, 1),
+                (30, 0, 0, 30),
+                (59, 0, 0, 59),
+                (4, 0, 0, 4),
+            ],
+            "chunks of {chunk}"
+        );
+        insta::assert_snapshot!("mixed_imports", dump);
+        w.finish().await;
+    }
 }
 
 /// A database with the first round of the mixed story, for the refusals below.
@@ -576,7 +587,8 @@ async fn first_round(w: &World) {
 
 #[tokio::test]
 async fn a_bad_row_at_the_end_of_a_long_file_writes_nothing() {
-    let w = World::new().await;
+    // Chunks of 4: the bad row is in the last chunk, after chunks that were written.
+    let w = World::with_chunk(4).await;
     first_round(&w).await;
     let before = dump(w.store(), &w.actor.login).await;
 

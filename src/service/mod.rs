@@ -23,6 +23,8 @@ pub struct Service {
     pub(crate) store: Store,
     url: DbUrl,
     clock: Arc<dyn Clock>,
+    /// Rows per chunk of an import (all chunks in one transaction).
+    import_chunk: usize,
 }
 
 /// How `Service::open` treats a database whose schema is behind this binary.
@@ -47,6 +49,7 @@ impl Service {
             store,
             url: url.clone(),
             clock,
+            import_chunk: crate::store::IMPORT_CHUNK,
         };
         if mode == OpenMode::Normal {
             let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
@@ -63,6 +66,17 @@ impl Service {
             }
         }
         Ok(svc)
+    }
+
+    /// Rows per chunk of the imports (default `store::IMPORT_CHUNK`): what one query reads and
+    /// one statement per table writes, inside the import's one transaction. Tests set it small
+    /// to cross chunk boundaries with a few rows.
+    pub fn set_import_chunk(&mut self, rows: usize) {
+        self.import_chunk = rows.max(1);
+    }
+
+    pub(crate) fn import_chunk(&self) -> usize {
+        self.import_chunk
     }
 
     pub fn store(&self) -> &Store {
@@ -356,7 +370,7 @@ impl Service {
         source: &str,
     ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
-        with_store!(&self.store, s => s.import_accounts(actor, rows, source, self.now()).await)
+        with_store!(&self.store, s => s.import_accounts(actor, rows, source, self.now(), self.import_chunk).await)
     }
 
     pub async fn import_impact(
@@ -375,7 +389,7 @@ impl Service {
                 known.join(", ")
             )));
         }
-        with_store!(&self.store, s => s.import_impact(actor, rows, source, self.now()).await)
+        with_store!(&self.store, s => s.import_impact(actor, rows, source, self.now(), self.import_chunk).await)
     }
 
     // ----- audit --------------------------------------------------------------------------

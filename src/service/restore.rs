@@ -95,7 +95,7 @@ impl Service {
         source: &str,
     ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
-        with_store!(&self.store, s => s.import_backups(actor, rows, source, self.now()).await)
+        with_store!(&self.store, s => s.import_backups(actor, rows, source, self.now(), self.import_chunk()).await)
     }
 }
 
