@@ -73,10 +73,12 @@ impl Header {
     }
 }
 
-/// Collects per-line problems and turns them into one error.
+/// Collects per-line problems and turns them into one error: the first `MAX_REPORTED` by
+/// line number, and how many there were.
 struct Problems {
     source: String,
-    lines: Vec<String>,
+    /// (line, message), at most `2 * MAX_REPORTED` between trims.
+    lines: Vec<(u64, String)>,
     count: usize,
 }
 
@@ -91,24 +93,35 @@ impl Problems {
 
     fn add(&mut self, line: u64, msg: impl std::fmt::Display) {
         self.count += 1;
-        if self.lines.len() < MAX_REPORTED {
+        if self.lines.len() == 2 * MAX_REPORTED {
+            self.trim();
+        }
+        if self.lines.len() < MAX_REPORTED || self.lines.iter().any(|(l, _)| *l > line) {
             self.lines
-                .push(format!("{} line {line}: {msg}", self.source));
+                .push((line, format!("{} line {line}: {msg}", self.source)));
         }
     }
 
-    fn finish(self) -> Result<()> {
+    /// Keeps the first `MAX_REPORTED` problems by line (each line has at most one).
+    fn trim(&mut self) {
+        self.lines.sort_by_key(|(l, _)| *l);
+        self.lines.truncate(MAX_REPORTED);
+    }
+
+    fn finish(mut self) -> Result<()> {
         if self.count == 0 {
             return Ok(());
         }
+        self.trim();
+        let shown: Vec<&str> = self.lines.iter().map(|(_, m)| m.as_str()).collect();
         let mut msg = format!(
             "{} has {} bad row(s); nothing was imported:\n{}",
             self.source,
             self.count,
-            self.lines.join("\n")
+            shown.join("\n")
         );
-        if self.count > self.lines.len() {
-            msg.push_str(&format!("\n… and {} more", self.count - self.lines.len()));
+        if self.count > shown.len() {
+            msg.push_str(&format!("\n… and {} more", self.count - shown.len()));
         }
         Err(Error::invalid(msg))
     }
@@ -122,29 +135,68 @@ fn reader(data: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(data)
 }
 
-fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRecord)>)> {
-    let mut rdr = reader(data);
-    let header = Header::new(
-        rdr.headers()
-            .map_err(|e| Error::invalid(format!("{source}: the header cannot be read: {e}")))?,
-    );
-    let mut rows = Vec::new();
-    let mut lines = LineCounter::new(data);
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            Error::invalid(format!("{source} line {line}: {e}"))
-        })?;
-        let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
+/// A CSV file's rows, read one at a time into one reused record (a file of millions of rows
+/// is never held as millions of records), blank rows skipped, each with its line number.
+struct Records<'a> {
+    source: &'a str,
+    rdr: csv::Reader<&'a [u8]>,
+    lines: LineCounter<'a>,
+    rec: csv::StringRecord,
+    /// The first row, read ahead to know the file holds one.
+    pending: Option<u64>,
+}
+
+impl<'a> Records<'a> {
+    /// Reads the header and the first row: a file without rows is refused here.
+    fn open(source: &'a str, data: &'a [u8]) -> Result<(Header, Self)> {
+        let mut rdr = reader(data);
+        let header =
+            Header::new(rdr.headers().map_err(|e| {
+                Error::invalid(format!("{source}: the header cannot be read: {e}"))
+            })?);
+        let mut records = Self {
+            source,
+            rdr,
+            lines: LineCounter::new(data),
+            rec: csv::StringRecord::new(),
+            pending: None,
+        };
+        records.pending = records.read()?;
+        if records.pending.is_none() {
+            return Err(Error::invalid(format!("{source} holds no rows")));
         }
-        rows.push((line, rec));
+        Ok((header, records))
     }
-    if rows.is_empty() {
-        return Err(Error::invalid(format!("{source} holds no rows")));
+
+    fn read(&mut self) -> Result<Option<u64>> {
+        loop {
+            let more = self.rdr.read_record(&mut self.rec).map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                Error::invalid(format!("{} line {line}: {e}", self.source))
+            })?;
+            if !more {
+                return Ok(None);
+            }
+            if self.rec.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let line = self
+                .rec
+                .position()
+                .map(|p| self.lines.line_at(p.byte()))
+                .unwrap_or(0);
+            return Ok(Some(line));
+        }
     }
-    Ok((header, rows))
+
+    /// The next row and its line.
+    fn next(&mut self) -> Result<Option<(u64, &csv::StringRecord)>> {
+        let line = match self.pending.take() {
+            Some(line) => Some(line),
+            None => self.read()?,
+        };
+        Ok(line.map(|l| (l, &self.rec)))
+    }
 }
 
 /// Line numbers from byte offsets. The csv reader's own line count lags by one after CRLF
@@ -207,7 +259,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// (optional device, plan_from, currency). A row with an empty plan_code or plan_cents of 0 is
 /// an account without a data plan.
 pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
-    let (h, rows) = records(source, data)?;
+    let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
         &[
@@ -222,9 +274,8 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
     )?;
     let mut problems = Problems::new(source);
     let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (line, rec) in &rows {
-        let line = *line;
+    let mut out = Vec::new();
+    while let Some((line, rec)) = rows.next()? {
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -351,7 +402,7 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
 
 /// `import impact`: account_no, incident, category, server_lost, device_state, items_before.
 pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
-    let (h, rows) = records(source, data)?;
+    let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
         &[
@@ -364,10 +415,8 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         ],
     )?;
     let mut problems = Problems::new(source);
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (line, rec) in &rows {
-        let line = *line;
+    let mut out = Vec::new();
+    while let Some((line, rec)) = rows.next()? {
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -421,13 +470,6 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
                 continue;
             }
         };
-        if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
-            problems.add(
-                line,
-                format!("account {account_no}, {incident}, {category} appears twice"),
-            );
-            continue;
-        }
         out.push(NewImpact {
             line,
             account_no: account_no.to_string(),
@@ -438,6 +480,21 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
             items_before,
         });
     }
+    // A row seen before is reported where it appears again (after the checks of its own
+    // fields); the set borrows the rows' keys rather than copying millions of them.
+    let mut seen: HashSet<(&str, &str, Category)> = HashSet::with_capacity(out.len());
+    for r in &out {
+        if !seen.insert((&r.account_no, &r.incident, r.category)) {
+            problems.add(
+                r.line,
+                format!(
+                    "account {}, {}, {} appears twice",
+                    r.account_no, r.incident, r.category
+                ),
+            );
+        }
+    }
+    drop(seen);
     problems.finish()?;
     Ok(out)
 }
@@ -462,7 +519,7 @@ pub enum BatchRef {
 /// (BOM, CRLF, quoted fields, phone numbers in any format). Returns the rows with their line
 /// numbers, and the bad rows' problems (line, message), for the caller to refuse or skip.
 pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
-    let (h, rows) = records(source, data)?;
+    let (h, mut rows) = Records::open(source, data)?;
     let has_no = h.names.iter().any(|n| n == "account_no");
     let has_phone = h.names.iter().any(|n| n == "msisdn");
     if !has_no && !has_phone {
@@ -470,17 +527,17 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
             "{source}: the header has neither an account_no nor an msisdn column"
         )));
     }
-    let mut refs = Vec::with_capacity(rows.len());
+    let mut refs = Vec::new();
     let mut bad = Vec::new();
-    for (line, rec) in &rows {
+    while let Some((line, rec)) = rows.next()? {
         let no = if has_no { h.get(rec, "account_no") } else { "" };
         let phone = if has_phone { h.get(rec, "msisdn") } else { "" };
         if !no.is_empty() {
             if domain::is_account_no(no) {
-                refs.push((*line, BatchRef::AccountNo(no.to_string())));
+                refs.push((line, BatchRef::AccountNo(no.to_string())));
             } else {
                 bad.push((
-                    *line,
+                    line,
                     format!(
                         "account_no \"{}\" is not 6 to 12 digits",
                         domain::sanitize(no)
@@ -489,14 +546,14 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
             }
         } else if !phone.is_empty() {
             match domain::normalize_msisdn(phone) {
-                Ok(m) => refs.push((*line, BatchRef::Msisdn(m.as_str().to_string()))),
+                Ok(m) => refs.push((line, BatchRef::Msisdn(m.as_str().to_string()))),
                 Err(_) => bad.push((
-                    *line,
+                    line,
                     format!("\"{}\" is not a phone number", mask_input(phone)),
                 )),
             }
         } else {
-            bad.push((*line, "the row names no account".to_string()));
+            bad.push((line, "the row names no account".to_string()));
         }
     }
     Ok(BatchFile { refs, bad })

@@ -9,6 +9,7 @@
 //! JSON array of the new and changed rows. The first bad row stops the import with its line
 //! number, and the transaction is rolled back: nothing is written.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
@@ -18,7 +19,7 @@ use sqlx::Transaction;
 
 use super::ops::{SqlStore, append_audit, history_start, pick};
 use super::{BACKEND, Backend, Db};
-use crate::domain::{self, CategoryFacts, CategoryStatus, DeviceState};
+use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState};
 use crate::error::{Error, Result};
 use crate::store::restore_types::*;
 use crate::store::types::*;
@@ -89,21 +90,23 @@ async fn write_rows<T: Serialize>(
 
 /// One impact row of an account with what its status is derived from: (account_no, account
 /// id, loss_rank, covered categories (comma-separated), incident, category, server_lost,
-/// device_state, items_before, permanent_loss, recovered_items, status). The impact fields
-/// are null for an account without impact rows.
-type FactsRow = (
-    String,
+/// device_state, items_before, permanent_loss, recovered_items, status). The incident is
+/// empty and the other impact fields null for an account without impact rows. Text borrows
+/// from the query's JSON; the names are read straight into their types.
+#[derive(serde::Deserialize)]
+struct FactsRow<'a>(
+    #[serde(borrow)] Cow<'a, str>,
     i64,
     i64,
-    Option<String>,
-    Option<String>,
-    Option<String>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    Option<Category>,
     Option<i64>,
-    Option<String>,
+    Option<DeviceState>,
     Option<i64>,
     Option<i64>,
     Option<i64>,
-    Option<String>,
+    #[serde(borrow)] Cow<'a, str>,
 );
 
 /// The facts of the accounts named by number (`$1`, a JSON array of text).
@@ -112,16 +115,16 @@ const FACTS_BY_NO: &str = pick(
          (SELECT group_concat(DISTINCT bc.category) FROM backups b JOIN backup_categories bc ON bc.backup_id = b.id \
           WHERE b.account_id = a.id AND b.verification IN ('verified', 'partial') AND bc.item_count > bc.bad_items) AS covered \
        FROM json_each($1) AS k JOIN accounts a ON a.account_no = k.value) \
-     SELECT json_group_array(json_array(x.account_no, x.id, x.loss_rank, x.covered, i.incident_id, i.category, i.server_lost, \
-            i.device_state, i.items_before, i.permanent_loss, i.recovered_items, i.status)) \
+     SELECT json_group_array(json_array(x.account_no, x.id, x.loss_rank, COALESCE(x.covered, ''), COALESCE(i.incident_id, ''), i.category, i.server_lost, \
+            i.device_state, i.items_before, i.permanent_loss, i.recovered_items, COALESCE(i.status, ''))) \
      FROM x LEFT JOIN impact i ON i.account_id = x.id",
     "WITH x AS MATERIALIZED (SELECT a.id, a.account_no, a.loss_rank, \
          (SELECT string_agg(DISTINCT bc.category, ',') FROM backups b JOIN backup_categories bc ON bc.backup_id = b.id \
           WHERE b.account_id = a.id AND b.verification IN ('verified', 'partial') AND bc.item_count > bc.bad_items) AS covered \
        FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS k(value) JOIN accounts a ON a.account_no = k.value) \
-     SELECT CAST(json_agg(json_build_array(x.account_no, x.id, x.loss_rank, x.covered, i.incident_id, i.category, \
+     SELECT CAST(json_agg(json_build_array(x.account_no, x.id, x.loss_rank, COALESCE(x.covered, ''), COALESCE(i.incident_id, ''), i.category, \
             CAST(i.server_lost AS INTEGER), i.device_state, i.items_before, CAST(i.permanent_loss AS INTEGER), \
-            i.recovered_items, i.status)) AS TEXT) \
+            i.recovered_items, COALESCE(i.status, ''))) AS TEXT) \
      FROM x LEFT JOIN impact i ON i.account_id = x.id",
 );
 
@@ -131,16 +134,16 @@ const FACTS_BY_ID: &str = pick(
          (SELECT group_concat(DISTINCT bc.category) FROM backups b JOIN backup_categories bc ON bc.backup_id = b.id \
           WHERE b.account_id = a.id AND b.verification IN ('verified', 'partial') AND bc.item_count > bc.bad_items) AS covered \
        FROM json_each($1) AS k JOIN accounts a ON a.id = k.value) \
-     SELECT json_group_array(json_array(x.account_no, x.id, x.loss_rank, x.covered, i.incident_id, i.category, i.server_lost, \
-            i.device_state, i.items_before, i.permanent_loss, i.recovered_items, i.status)) \
+     SELECT json_group_array(json_array(x.account_no, x.id, x.loss_rank, COALESCE(x.covered, ''), COALESCE(i.incident_id, ''), i.category, i.server_lost, \
+            i.device_state, i.items_before, i.permanent_loss, i.recovered_items, COALESCE(i.status, ''))) \
      FROM x LEFT JOIN impact i ON i.account_id = x.id",
     "WITH x AS MATERIALIZED (SELECT a.id, a.account_no, a.loss_rank, \
          (SELECT string_agg(DISTINCT bc.category, ',') FROM backups b JOIN backup_categories bc ON bc.backup_id = b.id \
           WHERE b.account_id = a.id AND b.verification IN ('verified', 'partial') AND bc.item_count > bc.bad_items) AS covered \
        FROM jsonb_array_elements_text(CAST($1 AS jsonb)) AS k(value) JOIN accounts a ON a.id = CAST(k.value AS BIGINT)) \
-     SELECT CAST(json_agg(json_build_array(x.account_no, x.id, x.loss_rank, x.covered, i.incident_id, i.category, \
+     SELECT CAST(json_agg(json_build_array(x.account_no, x.id, x.loss_rank, COALESCE(x.covered, ''), COALESCE(i.incident_id, ''), i.category, \
             CAST(i.server_lost AS INTEGER), i.device_state, i.items_before, CAST(i.permanent_loss AS INTEGER), \
-            i.recovered_items, i.status)) AS TEXT) \
+            i.recovered_items, COALESCE(i.status, ''))) AS TEXT) \
      FROM x LEFT JOIN impact i ON i.account_id = x.id",
 );
 
@@ -191,48 +194,56 @@ enum RowState {
 }
 
 #[derive(Debug)]
-struct Fact {
-    incident: String,
-    category: String,
+struct Fact<'a> {
+    incident: Cow<'a, str>,
+    category: Category,
     server_lost: bool,
     device_state: DeviceState,
     items_before: i64,
     permanent_loss: bool,
     recovered_items: Option<i64>,
     /// As stored (empty for a new row).
-    status: String,
+    status: Cow<'a, str>,
     state: RowState,
 }
 
 /// An account's impact rows and what its statuses are derived from.
 #[derive(Debug)]
-struct AccountFacts {
+struct AccountFacts<'a> {
     id: i64,
     loss_rank: i64,
-    covered: String,
-    rows: Vec<Fact>,
+    covered: Cow<'a, str>,
+    rows: Vec<Fact<'a>>,
     touched: bool,
 }
 
-impl AccountFacts {
-    fn covers(&self, category: &str) -> bool {
-        self.covered.split(',').any(|c| c == category)
+impl AccountFacts<'_> {
+    fn covers(&self, category: Category) -> bool {
+        self.covered.split(',').any(|c| c == category.as_str())
     }
 }
 
-/// Reads the facts of many accounts in one query: account_no → facts, in no order.
-async fn read_facts(
+/// Reads the facts of many accounts in one query, as one JSON text.
+async fn fetch_facts(
     tx: &mut Transaction<'_, Db>,
     sql: &'static str,
     keys: String,
-) -> Result<HashMap<String, AccountFacts>> {
-    let json: Option<String> = sqlx::query_scalar(sql)
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(sql)
         .bind(keys)
         .fetch_one(&mut **tx)
-        .await?;
-    let rows: Vec<FactsRow> = parse_agg(json, "impact facts")?;
-    let mut out: HashMap<String, AccountFacts> = HashMap::with_capacity(rows.len());
-    for (
+        .await?)
+}
+
+/// The facts as `fetch_facts` read them: account_no → facts, in no order.
+fn parse_facts(json: Option<&str>) -> Result<HashMap<Cow<'_, str>, AccountFacts<'_>>> {
+    let rows: Vec<FactsRow<'_>> = match json {
+        None | Some("") => Vec::new(),
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| Error::System(format!("unreadable impact facts: {e}")))?,
+    };
+    let mut out: HashMap<Cow<'_, str>, AccountFacts<'_>> = HashMap::with_capacity(rows.len());
+    for FactsRow(
         no,
         id,
         rank,
@@ -250,27 +261,22 @@ async fn read_facts(
         let acc = out.entry(no).or_insert_with(|| AccountFacts {
             id,
             loss_rank: rank,
-            covered: covered.unwrap_or_default(),
+            covered,
             rows: Vec::new(),
             touched: false,
         });
-        let (Some(incident), Some(category)) = (incident, category) else {
+        let (Some(category), false) = (category, incident.is_empty()) else {
             continue;
         };
-        let device = device.unwrap_or_default();
         acc.rows.push(Fact {
             incident,
             category,
             server_lost: lost == Some(1),
-            device_state: device.parse().map_err(|_| {
-                Error::System(format!(
-                    "the database holds an unknown device_state \"{device}\""
-                ))
-            })?,
+            device_state: device.unwrap_or_default(),
             items_before: before.unwrap_or(0),
             permanent_loss: permanent == Some(1),
             recovered_items: recovered,
-            status: status.unwrap_or_default(),
+            status,
             state: RowState::Stored,
         });
     }
@@ -289,21 +295,21 @@ struct StatusWrites<'a> {
 impl<'a> StatusWrites<'a> {
     /// Derives every status of the account and collects what differs from what is stored:
     /// new and changed rows with their status, stale statuses, the account's rank.
-    fn derive(&mut self, acc: &'a AccountFacts) {
+    fn derive(&mut self, acc: &'a AccountFacts<'a>) {
         let mut worst = CategoryStatus::NotAffected;
         for f in &acc.rows {
             let status = domain::derive_category_status(&CategoryFacts {
                 server_lost: f.server_lost,
                 device_state: f.device_state,
                 items_before: f.items_before,
-                verified_backup: acc.covers(&f.category),
+                verified_backup: acc.covers(f.category),
                 permanent_loss: f.permanent_loss,
                 recovered_items: f.recovered_items,
             });
             worst = worst.min(status);
             let row = (
                 acc.id,
-                f.incident.as_str(),
+                f.incident.as_ref(),
                 f.category.as_str(),
                 f.server_lost,
                 f.device_state.as_str(),
@@ -315,7 +321,7 @@ impl<'a> StatusWrites<'a> {
                 RowState::Changed => self.updates.push(row),
                 RowState::Stored if f.status != status.as_str() => self.statuses.push((
                     acc.id,
-                    f.incident.as_str(),
+                    f.incident.as_ref(),
                     f.category.as_str(),
                     status.as_str(),
                 )),
@@ -347,9 +353,10 @@ pub(crate) async fn refresh_statuses(
     if account_ids.is_empty() {
         return Ok(());
     }
-    let facts = read_facts(tx, FACTS_BY_ID, to_json(account_ids)?).await?;
+    let json = fetch_facts(tx, FACTS_BY_ID, to_json(account_ids)?).await?;
+    let facts = parse_facts(json.as_deref())?;
     let mut writes = StatusWrites::default();
-    let mut accounts: Vec<&AccountFacts> = facts.values().collect();
+    let mut accounts: Vec<&AccountFacts<'_>> = facts.values().collect();
     accounts.sort_by_key(|a| a.id);
     for acc in accounts {
         writes.derive(acc);
@@ -744,32 +751,32 @@ impl SqlStore {
             let mut keys: Vec<&str> = part.iter().map(|r| r.account_no.as_str()).collect();
             keys.sort_unstable();
             keys.dedup();
-            let mut facts = read_facts(&mut tx, FACTS_BY_NO, to_json(&keys)?).await?;
+            let json = fetch_facts(&mut tx, FACTS_BY_NO, to_json(&keys)?).await?;
+            let mut facts = parse_facts(json.as_deref())?;
             let mut failure = None;
             for imp in part {
-                let Some(acc) = facts.get_mut(&imp.account_no) else {
+                let Some(acc) = facts.get_mut(imp.account_no.as_str()) else {
                     failure = Some(Error::invalid(format!(
                         "{source} line {}: there is no account {}",
                         imp.line, imp.account_no
                     )));
                     break;
                 };
-                let category = imp.category.as_str();
                 match acc
                     .rows
                     .iter_mut()
-                    .find(|f| f.incident == imp.incident && f.category == category)
+                    .find(|f| f.incident == imp.incident.as_str() && f.category == imp.category)
                 {
                     None => {
                         acc.rows.push(Fact {
-                            incident: imp.incident.clone(),
-                            category: category.to_string(),
+                            incident: Cow::Borrowed(imp.incident.as_str()),
+                            category: imp.category,
                             server_lost: imp.server_lost,
                             device_state: imp.device_state,
                             items_before: imp.items_before,
                             permanent_loss: false,
                             recovered_items: None,
-                            status: String::new(),
+                            status: Cow::Borrowed(""),
                             state: RowState::New,
                         });
                         counts.inserted += 1;
@@ -796,7 +803,8 @@ impl SqlStore {
                 }
             }
             let mut writes = StatusWrites::default();
-            let mut accounts: Vec<&AccountFacts> = facts.values().filter(|a| a.touched).collect();
+            let mut accounts: Vec<&AccountFacts<'_>> =
+                facts.values().filter(|a| a.touched).collect();
             accounts.sort_by_key(|a| a.id);
             for acc in accounts {
                 writes.derive(acc);
