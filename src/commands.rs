@@ -236,6 +236,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        command @ Command::Import { .. } => {
+            let svc = Service::open(
+                &url,
+                &import_connect_options(),
+                Arc::new(SystemClock),
+                OpenMode::Normal,
+            )
+            .await?;
+            let actor = svc.actor(g.agent.as_deref()).await?;
+            let result = account_command(&svc, &actor, g.format, command).await;
+            svc.close().await;
+            result
+        }
         command => {
             let svc = open(&url, OpenMode::Normal).await?;
             let actor = svc.actor(g.agent.as_deref()).await?;
@@ -243,6 +256,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             svc.close().await;
             result
         }
+    }
+}
+
+/// How `caredesk import` opens the database: one connection with a large SQLite page cache
+/// (an import of a million accounts updates indexes all over the file; with the default
+/// cache it would spill and re-read pages many times).
+pub fn import_connect_options() -> ConnectOptions {
+    ConnectOptions {
+        create: false,
+        max_connections: 1,
+        cache_kib: 256 * 1024,
+        ..Default::default()
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{open, peak_rss_mb, reset_peak_rss};
 use crate::cli::ImportKind;
 use crate::error::{Error, Result};
-use crate::store::{DbUrl, ImportCounts, Store};
+use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store};
 use crate::with_store;
 
 const SEED: u64 = 2009;
@@ -223,7 +223,9 @@ pub async fn import(
     std::fs::create_dir_all(&work)
         .map_err(|e| Error::io(format!("cannot create {}", work.display()), e))?;
     let result = run(accounts, &work, pg_url, login, say).await;
-    let _ = std::fs::remove_dir_all(&work);
+    if std::env::var_os("KEEPTMP").is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     result
 }
 
@@ -359,7 +361,16 @@ async fn run(
         None => DbUrl::Sqlite(work.join("import.db")),
         Some(u) => DbUrl::parse(u)?,
     };
-    let svc = open(&url).await?;
+    let svc = crate::service::Service::open(
+        &url,
+        &ConnectOptions {
+            create: true,
+            ..crate::commands::import_connect_options()
+        },
+        std::sync::Arc::new(crate::domain::SystemClock),
+        crate::service::OpenMode::Normal,
+    )
+    .await?;
     let admin = svc.init_admin(login).await?;
     let actor = svc.actor(Some(&admin)).await?;
     let mut steps = Vec::new();

@@ -239,7 +239,7 @@ pub struct AuditVerification {
 
 /// Rows per chunk of an import: one query reads what the database holds for them and one
 /// statement per table writes them, all chunks in the import's one transaction.
-pub const IMPORT_CHUNK: usize = 5_000;
+pub const IMPORT_CHUNK: usize = 10_000;
 
 /// Counts of an import, for the summary line and the audit record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
