@@ -271,8 +271,9 @@ pub fn import_connect_options() -> ConnectOptions {
     }
 }
 
-/// `caredesk import accounts|impact|backups FILE`: reads the whole file, parses it (every bad
-/// row reported, nothing written) and imports it in one transaction.
+/// `caredesk import accounts|impact|backups FILE`: reads the whole file and imports it in one
+/// transaction, parsing on a thread of its own while the rows already parsed are written
+/// (every bad row is reported, and nothing written).
 pub async fn import_file(
     svc: &Service,
     actor: &crate::store::Actor,
@@ -282,21 +283,9 @@ pub async fn import_file(
     let source = file.display().to_string();
     let data = crate::import::read_input(file)?;
     match what {
-        ImportKind::Accounts => {
-            let rows = crate::import::parse_accounts(&source, &data)?;
-            drop(data);
-            svc.import_accounts(actor, &rows, &source).await
-        }
-        ImportKind::Impact => {
-            let rows = crate::import::parse_impact(&source, &data)?;
-            drop(data);
-            svc.import_impact(actor, &rows, &source).await
-        }
-        ImportKind::Backups => {
-            let rows = crate::import::parse_backups(&source, &data)?;
-            drop(data);
-            svc.import_backups(actor, &rows, &source).await
-        }
+        ImportKind::Accounts => svc.import_accounts_file(actor, &source, data).await,
+        ImportKind::Impact => svc.import_impact_file(actor, &source, data).await,
+        ImportKind::Backups => svc.import_backups_file(actor, &source, data).await,
     }
 }
 

@@ -2,7 +2,7 @@
 //! fields) into checked rows. Every bad row is reported with its line number; a file with any
 //! bad row yields no rows at all, so an import is all or nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::{NewAccount, NewImpact, NewPlan};
 
 mod backups;
-pub use backups::{parse_backups, snapshot_checksum};
+pub use backups::{parse_backups, parse_backups_chunks, snapshot_checksum};
 
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;
@@ -235,6 +235,64 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// An account number (6 to 12 digits, checked before) as one number that keeps its length,
+/// so "000123" and "0123" stay apart: what the duplicate checks of big files remember.
+fn account_key(account_no: &str) -> u64 {
+    let value = account_no
+        .bytes()
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    value | ((account_no.len() as u64) << 40)
+}
+
+/// Rows handed on in chunks while the file is good. Once a row is bad, none are kept: the
+/// file will be refused, and its problems are all that is still collected.
+struct Chunks<'e, T> {
+    rows: Vec<T>,
+    size: usize,
+    emit: &'e mut dyn FnMut(Vec<T>) -> bool,
+    /// False once the receiver wants no more.
+    open: bool,
+}
+
+impl<'e, T> Chunks<'e, T> {
+    fn new(size: usize, emit: &'e mut dyn FnMut(Vec<T>) -> bool) -> Self {
+        Self {
+            rows: Vec::new(),
+            size: size.max(1),
+            emit,
+            open: true,
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        self.open
+    }
+
+    fn push(&mut self, row: T, problems: &Problems) {
+        if problems.count > 0 {
+            self.rows = Vec::new();
+            return;
+        }
+        self.rows.push(row);
+        if self.rows.len() >= self.size {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.rows.is_empty() && self.open {
+            self.open = (self.emit)(std::mem::take(&mut self.rows));
+        }
+    }
+
+    /// The file's verdict: its problems, or the last rows handed on.
+    fn finish(mut self, problems: Problems) -> Result<()> {
+        problems.finish()?;
+        self.flush();
+        Ok(())
+    }
+}
+
 /// A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
@@ -259,6 +317,23 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// (optional device, plan_from, currency). A row with an empty plan_code or plan_cents of 0 is
 /// an account without a data plan.
 pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
+    let mut out = Vec::new();
+    parse_accounts_chunks(source, data, usize::MAX, &mut |rows| {
+        out.extend(rows);
+        true
+    })?;
+    Ok(out)
+}
+
+/// `parse_accounts` handing the rows on in chunks of `chunk` while the file is good, for an
+/// import that writes while the rest of the file is read. A bad row anywhere still fails the
+/// whole file (the chunks handed on before it are to be thrown away).
+pub fn parse_accounts_chunks(
+    source: &str,
+    data: &[u8],
+    chunk: usize,
+    emit: &mut dyn FnMut(Vec<NewAccount>) -> bool,
+) -> Result<()> {
     let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
@@ -273,9 +348,12 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
         ],
     )?;
     let mut problems = Problems::new(source);
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut out = Chunks::new(chunk, emit);
     while let Some((line, rec)) = rows.next()? {
+        if !out.wanted() {
+            return Ok(());
+        }
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -287,7 +365,7 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
             );
             continue;
         }
-        if !seen.insert(account_no.to_string()) {
+        if !seen.insert(account_key(account_no)) {
             problems.add(line, format!("account {account_no} appears twice"));
             continue;
         }
@@ -385,23 +463,40 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
                 valid_to: None,
             }]
         };
-        out.push(NewAccount {
-            line,
-            account_no: account_no.to_string(),
-            msisdn: msisdn.as_str().to_string(),
-            name,
-            email,
-            status,
-            device_model: domain::sanitize(h.get(rec, "device")).trim().to_string(),
-            plans,
-        });
+        out.push(
+            NewAccount {
+                line,
+                account_no: account_no.to_string(),
+                msisdn: msisdn.as_str().to_string(),
+                name,
+                email,
+                status,
+                device_model: domain::sanitize(h.get(rec, "device")).trim().to_string(),
+                plans,
+            },
+            &problems,
+        );
     }
-    problems.finish()?;
-    Ok(out)
+    out.finish(problems)
 }
 
 /// `import impact`: account_no, incident, category, server_lost, device_state, items_before.
 pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
+    let mut out = Vec::new();
+    parse_impact_chunks(source, data, usize::MAX, &mut |rows| {
+        out.extend(rows);
+        true
+    })?;
+    Ok(out)
+}
+
+/// `parse_impact` handing the rows on in chunks, as `parse_accounts_chunks` does.
+pub fn parse_impact_chunks(
+    source: &str,
+    data: &[u8],
+    chunk: usize,
+    emit: &mut dyn FnMut(Vec<NewImpact>) -> bool,
+) -> Result<()> {
     let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
@@ -415,8 +510,14 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         ],
     )?;
     let mut problems = Problems::new(source);
-    let mut out = Vec::new();
+    // (account, incident, category) seen so far, in a compact form: millions of rows.
+    let mut seen: HashSet<(u64, u32, Category)> = HashSet::new();
+    let mut incidents: HashMap<String, u32> = HashMap::new();
+    let mut out = Chunks::new(chunk, emit);
     while let Some((line, rec)) = rows.next()? {
+        if !out.wanted() {
+            return Ok(());
+        }
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -470,33 +571,32 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
                 continue;
             }
         };
-        out.push(NewImpact {
-            line,
-            account_no: account_no.to_string(),
-            incident: incident.to_string(),
-            category,
-            server_lost,
-            device_state,
-            items_before,
-        });
-    }
-    // A row seen before is reported where it appears again (after the checks of its own
-    // fields); the set borrows the rows' keys rather than copying millions of them.
-    let mut seen: HashSet<(&str, &str, Category)> = HashSet::with_capacity(out.len());
-    for r in &out {
-        if !seen.insert((&r.account_no, &r.incident, r.category)) {
+        let n = incidents.len() as u32;
+        let incident_key = match incidents.get(incident) {
+            Some(k) => *k,
+            None => *incidents.entry(incident.to_string()).or_insert(n),
+        };
+        if !seen.insert((account_key(account_no), incident_key, category)) {
             problems.add(
-                r.line,
-                format!(
-                    "account {}, {}, {} appears twice",
-                    r.account_no, r.incident, r.category
-                ),
+                line,
+                format!("account {account_no}, {incident}, {category} appears twice"),
             );
+            continue;
         }
+        out.push(
+            NewImpact {
+                line,
+                account_no: account_no.to_string(),
+                incident: incident.to_string(),
+                category,
+                server_lost,
+                device_state,
+                items_before,
+            },
+            &problems,
+        );
     }
-    drop(seen);
-    problems.finish()?;
-    Ok(out)
+    out.finish(problems)
 }
 
 /// A batch run's accounts file: the rows that name an account, and the bad rows.
@@ -651,5 +751,30 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("line 4"), "{msg}");
+    }
+
+    #[test]
+    fn the_first_twenty_problems_by_line_are_named_wherever_they_were_found() {
+        // Line 3 repeats line 2 (found after its fields are checked); lines 4 to 30 are bad.
+        let mut data = String::from(
+            "account_no,incident,category,server_lost,device_state,items_before\n\
+             310000001,danger-2009-10,contacts,yes,wiped,300\n\
+             310000001,danger-2009-10,contacts,yes,wiped,300\n",
+        );
+        for _ in 4..=30 {
+            data.push_str("310000001,danger-2009-10,music,yes,wiped,300\n");
+        }
+        let msg = parse_impact("i.csv", data.as_bytes())
+            .expect_err("bad rows")
+            .to_string();
+        assert!(msg.starts_with("i.csv has 28 bad row(s)"), "{msg}");
+        let lines: Vec<&str> = msg.lines().skip(1).collect();
+        assert!(
+            lines[0].starts_with("i.csv line 3: account 310000001"),
+            "{msg}"
+        );
+        assert!(lines[1].starts_with("i.csv line 4:"), "{msg}");
+        assert!(lines[19].starts_with("i.csv line 22:"), "{msg}");
+        assert_eq!(lines[20], "… and 8 more");
     }
 }

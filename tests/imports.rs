@@ -20,16 +20,19 @@ struct World {
     clock: Arc<FixedClock>,
     svc: Service,
     actor: Actor,
+    /// How rows reach the store: parsed first and handed over as a slice (false), or as the
+    /// command does it, parsed on a thread while the store writes (true).
+    files: bool,
 }
 
 impl World {
     /// An empty database with its incident and one supervisor.
     async fn new() -> Self {
-        Self::with_chunk(caredesk::store::IMPORT_CHUNK).await
+        Self::with_chunk(caredesk::store::IMPORT_CHUNK, false).await
     }
 
-    /// The same, importing `chunk` rows at a time.
-    async fn with_chunk(chunk: usize) -> Self {
+    /// The same, importing `chunk` rows at a time, from parsed rows or from files.
+    async fn with_chunk(chunk: usize, files: bool) -> Self {
         let db = TestDb::new().await;
         let clock = clock();
         let mut svc = db.service(clock.clone() as Arc<dyn Clock>).await;
@@ -44,6 +47,7 @@ impl World {
             clock,
             svc,
             actor,
+            files,
         }
     }
 
@@ -52,16 +56,28 @@ impl World {
     }
 
     async fn accounts(&self, name: &str, csv: &str) -> caredesk::error::Result<ImportCounts> {
+        if self.files {
+            let data = csv.as_bytes().to_vec();
+            return self.svc.import_accounts_file(&self.actor, name, data).await;
+        }
         let rows = caredesk::import::parse_accounts(name, csv.as_bytes()).expect("parses");
         self.svc.import_accounts(&self.actor, &rows, name).await
     }
 
     async fn impact(&self, name: &str, csv: &str) -> caredesk::error::Result<ImportCounts> {
+        if self.files {
+            let data = csv.as_bytes().to_vec();
+            return self.svc.import_impact_file(&self.actor, name, data).await;
+        }
         let rows = caredesk::import::parse_impact(name, csv.as_bytes()).expect("parses");
         self.svc.import_impact(&self.actor, &rows, name).await
     }
 
     async fn backups(&self, name: &str, jsonl: &str) -> caredesk::error::Result<ImportCounts> {
+        if self.files {
+            let data = jsonl.as_bytes().to_vec();
+            return self.svc.import_backups_file(&self.actor, name, data).await;
+        }
         let rows = caredesk::import::parse_backups(name, jsonl.as_bytes()).expect("parses");
         self.svc.import_backups(&self.actor, &rows, name).await
     }
@@ -543,10 +559,18 @@ async fn mixed_story(w: &World) -> (Vec<(i64, i64, i64, i64)>, String) {
 
 #[tokio::test]
 async fn a_mix_of_new_changed_and_unchanged_rows_stores_what_the_row_by_row_import_did() {
-    // One chunk, chunks that split accounts' rows and files at odd places, one row a chunk:
-    // the same counts and the same database, field by field.
-    for chunk in [caredesk::store::IMPORT_CHUNK, 7, 3, 1] {
-        let w = World::with_chunk(chunk).await;
+    // One chunk, chunks that split accounts' rows and files at odd places, one row a chunk;
+    // rows parsed first or files read while written: the same counts and the same database,
+    // field by field.
+    for (chunk, files) in [
+        (caredesk::store::IMPORT_CHUNK, false),
+        (7, false),
+        (3, false),
+        (1, false),
+        (caredesk::store::IMPORT_CHUNK, true),
+        (3, true),
+    ] {
+        let w = World::with_chunk(chunk, files).await;
         let (seen, dump) = mixed_story(&w).await;
         assert_eq!(
             seen,
@@ -561,7 +585,7 @@ async fn a_mix_of_new_changed_and_unchanged_rows_stores_what_the_row_by_row_impo
                 (59, 0, 0, 59),
                 (4, 0, 0, 4),
             ],
-            "chunks of {chunk}"
+            "chunks of {chunk}, files {files}"
         );
         insta::assert_snapshot!("mixed_imports", dump);
         w.finish().await;
@@ -587,8 +611,14 @@ async fn first_round(w: &World) {
 
 #[tokio::test]
 async fn a_bad_row_at_the_end_of_a_long_file_writes_nothing() {
+    for files in [false, true] {
+        bad_row_at_the_end(files).await;
+    }
+}
+
+async fn bad_row_at_the_end(files: bool) {
     // Chunks of 4: the bad row is in the last chunk, after chunks that were written.
-    let w = World::with_chunk(4).await;
+    let w = World::with_chunk(4, files).await;
     first_round(&w).await;
     let before = dump(w.store(), &w.actor.login).await;
 
@@ -683,5 +713,132 @@ async fn a_bad_row_at_the_end_of_a_long_file_writes_nothing() {
         assert_eq!(e.to_string(), message);
         assert_eq!(dump(w.store(), &w.actor.login).await, before);
     }
+    w.finish().await;
+}
+
+#[tokio::test]
+async fn a_file_read_while_written_reports_what_reading_it_first_would() {
+    let w = World::with_chunk(4, true).await;
+    first_round(&w).await;
+    let (agent, actor) =
+        w.db.as_agent(
+            &w.svc,
+            &w.actor,
+            "ct_imp_agent",
+            caredesk::domain::Role::Agent,
+            w.clock.clone() as Arc<dyn Clock>,
+        )
+        .await;
+    let before = dump(w.store(), &w.actor.login).await;
+
+    // An unknown account early, a malformed row late: the malformed row is reported (the
+    // file's own problems come first), though the store met the unknown account before.
+    let mut i = IMPACT_HEADER.to_string();
+    i.push_str(&impact_line(99, Category::Contacts, 0));
+    for n in 1..=20 {
+        i.push_str(&impact_line(n, Category::Notes, 0));
+    }
+    i.push_str("510000001,danger-2009-10,music,true,wiped,3\n");
+    let e = w.impact("i.csv", &i).await.expect_err("bad file");
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string()
+            .starts_with("i.csv has 1 bad row(s); nothing was imported:\ni.csv line 23:"),
+        "{e}"
+    );
+    assert!(
+        dump(w.store(), &w.actor.login).await == before,
+        "nothing written"
+    );
+
+    // An unknown account early, an unknown incident late: the incident (checked over the
+    // whole file before any row was written) is reported.
+    let mut i = IMPACT_HEADER.to_string();
+    i.push_str(&impact_line(99, Category::Contacts, 0));
+    for n in 1..=20 {
+        i.push_str(&impact_line(n, Category::Notes, 0));
+    }
+    i.push_str("510000001,other-incident,notes,true,wiped,3\n");
+    let e = w.impact("i.csv", &i).await.expect_err("unknown incident");
+    assert_eq!(
+        e.to_string(),
+        "i.csv line 23: there is no incident \"other-incident\" (known: danger-2009-10)"
+    );
+    assert!(
+        dump(w.store(), &w.actor.login).await == before,
+        "nothing written"
+    );
+
+    // Good rows, then a duplicate on the last line: refused, nothing written.
+    let mut a = ACCOUNTS_HEADER.to_string();
+    for n in 31..=45 {
+        a.push_str(&account_line(n, 0));
+    }
+    a.push_str(&account_line(31, 0));
+    let e = w.accounts("a.csv", &a).await.expect_err("duplicate");
+    assert!(
+        e.to_string()
+            .ends_with("a.csv line 17: account 510000031 appears twice"),
+        "{e}"
+    );
+    assert!(
+        dump(w.store(), &w.actor.login).await == before,
+        "nothing written"
+    );
+    let mut b = String::new();
+    for n in 22..=30 {
+        b.push_str(&snapshot(
+            n,
+            vec![item(Category::Contacts, "c-1", contact(n, 1), true)],
+        ));
+    }
+    b.push_str("{not json\n");
+    let e = w.backups("b.jsonl", &b).await.expect_err("bad line");
+    assert!(
+        e.to_string().contains("b.jsonl line 10: not valid JSON"),
+        "{e}"
+    );
+    assert!(
+        dump(w.store(), &w.actor.login).await == before,
+        "nothing written"
+    );
+
+    // An agent may not import: a bad file is still reported as bad, a good one refused.
+    let (agent, actor) =
+        w.db.as_agent(
+            &w.svc,
+            &w.actor,
+            "ct_imp_agent",
+            caredesk::domain::Role::Agent,
+            w.clock.clone() as Arc<dyn Clock>,
+        )
+        .await;
+    let e = agent
+        .import_backups_file(&actor, "b.jsonl", b.into_bytes())
+        .await
+        .expect_err("bad file");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let e = agent
+        .import_accounts_file(&actor, "a.csv", account_line(31, 0).into_bytes())
+        .await
+        .expect_err("bad file");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    let mut good = ACCOUNTS_HEADER.to_string();
+    good.push_str(&account_line(31, 0));
+    let e = agent
+        .import_accounts_file(&actor, "a.csv", good.into_bytes())
+        .await
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    let e = agent
+        .import_impact_file(&actor, "i.csv", IMPACT_HEADER.as_bytes().to_vec())
+        .await
+        .expect_err("no rows");
+    assert_eq!(e.exit_code(), 2, "{e}");
+    agent.close().await;
+    assert!(
+        dump(w.store(), &w.actor.login).await == before,
+        "nothing written"
+    );
     w.finish().await;
 }

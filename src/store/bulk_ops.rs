@@ -651,6 +651,83 @@ async fn import_accounts_chunk(
     }
 }
 
+/// One chunk of an impact import; like `import_accounts_chunk`, it writes the rows before a
+/// bad one and returns the bad one's error.
+async fn import_impact_chunk(
+    tx: &mut Transaction<'_, Db>,
+    part: &[NewImpact],
+    source: &str,
+    now: DateTime<Utc>,
+    counts: &mut ImportCounts,
+    touched: &mut Vec<i64>,
+) -> Result<()> {
+    let mut keys: Vec<&str> = part.iter().map(|r| r.account_no.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let json = fetch_facts(tx, FACTS_BY_NO, to_json(&keys)?).await?;
+    let mut facts = parse_facts(json.as_deref())?;
+    let mut failure = None;
+    for imp in part {
+        let Some(acc) = facts.get_mut(imp.account_no.as_str()) else {
+            failure = Some(Error::invalid(format!(
+                "{source} line {}: there is no account {}",
+                imp.line, imp.account_no
+            )));
+            break;
+        };
+        match acc
+            .rows
+            .iter_mut()
+            .find(|f| f.incident == imp.incident.as_str() && f.category == imp.category)
+        {
+            None => {
+                acc.rows.push(Fact {
+                    incident: Cow::Borrowed(imp.incident.as_str()),
+                    category: imp.category,
+                    server_lost: imp.server_lost,
+                    device_state: imp.device_state,
+                    items_before: imp.items_before,
+                    permanent_loss: false,
+                    recovered_items: None,
+                    status: Cow::Borrowed(""),
+                    state: RowState::New,
+                });
+                counts.inserted += 1;
+            }
+            Some(f) => {
+                if f.server_lost == imp.server_lost
+                    && f.device_state == imp.device_state
+                    && f.items_before == imp.items_before
+                {
+                    continue;
+                }
+                f.server_lost = imp.server_lost;
+                f.device_state = imp.device_state;
+                f.items_before = imp.items_before;
+                if f.state == RowState::Stored {
+                    f.state = RowState::Changed;
+                }
+                counts.updated += 1;
+            }
+        }
+        if !acc.touched {
+            acc.touched = true;
+            touched.push(acc.id);
+        }
+    }
+    let mut writes = StatusWrites::default();
+    let mut accounts: Vec<&AccountFacts<'_>> = facts.values().filter(|a| a.touched).collect();
+    accounts.sort_by_key(|a| a.id);
+    for acc in accounts {
+        writes.derive(acc);
+    }
+    writes.write(tx, now).await?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// The search index's automerge setting (SQLite), to put back after a bulk load.
 async fn fts_automerge(tx: &mut Transaction<'_, Db>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
@@ -670,33 +747,42 @@ async fn set_fts_automerge(tx: &mut Transaction<'_, Db>, value: i64) -> Result<(
 
 impl SqlStore {
     /// Inserts new accounts, updates changed ones and appends plan changes, all in one
-    /// transaction, `chunk` rows at a time. A second import of the same rows changes nothing
-    /// and writes no audit.
+    /// transaction, chunk by chunk. A second import of the same rows changes nothing and
+    /// writes no audit.
     pub async fn import_accounts(
         &self,
         actor: &Actor,
-        rows: &[NewAccount],
+        mut rows: ImportRows<'_, NewAccount>,
         source: &str,
         now: DateTime<Utc>,
-        chunk: usize,
     ) -> Result<ImportCounts> {
         let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts {
-            rows: rows.len() as i64,
-            ..Default::default()
-        };
-        // Many new accounts on SQLite: the search index takes them without merging its
-        // segments after every chunk, and merges them all once at the end.
-        let bulk_fts = BACKEND == Backend::Sqlite && rows.len() > FTS_BULK_ACCOUNTS;
-        let automerge = if bulk_fts {
-            let before = fts_automerge(&mut tx).await?;
-            set_fts_automerge(&mut tx, 0).await?;
-            Some(before)
-        } else {
-            None
-        };
-        for part in rows.chunks(chunk.max(1)) {
-            import_accounts_chunk(&mut tx, part, now, &mut counts).await?;
+        let mut counts = ImportCounts::default();
+        // The first bad row; the rest of the file is still read, since a bad line there
+        // (reported by the parser, last) is what a row by row import would have reported.
+        let mut failure = None;
+        // Many accounts on SQLite: the search index takes them without merging its segments
+        // after every chunk, and merges them all once at the end (the setting as it was).
+        let mut automerge = None;
+        while let Some(part) = rows.next().await {
+            let part = part?;
+            counts.rows += part.len() as i64;
+            if failure.is_some() {
+                continue;
+            }
+            if BACKEND == Backend::Sqlite
+                && automerge.is_none()
+                && counts.rows as usize > FTS_BULK_ACCOUNTS
+            {
+                automerge = Some(fts_automerge(&mut tx).await?);
+                set_fts_automerge(&mut tx, 0).await?;
+            }
+            if let Err(e) = import_accounts_chunk(&mut tx, &part, now, &mut counts).await {
+                failure = Some(e);
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         if let Some(before) = automerge {
             if (counts.inserted + counts.updated) as usize > FTS_BULK_ACCOUNTS {
@@ -732,88 +818,34 @@ impl SqlStore {
     }
 
     /// Sets impact rows (per account, incident and category) and recomputes the statuses
-    /// they drive, in one transaction, `chunk` rows at a time.
+    /// they drive, in one transaction, chunk by chunk.
     pub async fn import_impact(
         &self,
         actor: &Actor,
-        rows: &[NewImpact],
+        mut rows: ImportRows<'_, NewImpact>,
         source: &str,
         now: DateTime<Utc>,
-        chunk: usize,
     ) -> Result<ImportCounts> {
         let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts {
-            rows: rows.len() as i64,
-            ..Default::default()
-        };
+        let mut counts = ImportCounts::default();
         let mut touched: Vec<i64> = Vec::new();
-        for part in rows.chunks(chunk.max(1)) {
-            let mut keys: Vec<&str> = part.iter().map(|r| r.account_no.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let json = fetch_facts(&mut tx, FACTS_BY_NO, to_json(&keys)?).await?;
-            let mut facts = parse_facts(json.as_deref())?;
-            let mut failure = None;
-            for imp in part {
-                let Some(acc) = facts.get_mut(imp.account_no.as_str()) else {
-                    failure = Some(Error::invalid(format!(
-                        "{source} line {}: there is no account {}",
-                        imp.line, imp.account_no
-                    )));
-                    break;
-                };
-                match acc
-                    .rows
-                    .iter_mut()
-                    .find(|f| f.incident == imp.incident.as_str() && f.category == imp.category)
-                {
-                    None => {
-                        acc.rows.push(Fact {
-                            incident: Cow::Borrowed(imp.incident.as_str()),
-                            category: imp.category,
-                            server_lost: imp.server_lost,
-                            device_state: imp.device_state,
-                            items_before: imp.items_before,
-                            permanent_loss: false,
-                            recovered_items: None,
-                            status: Cow::Borrowed(""),
-                            state: RowState::New,
-                        });
-                        counts.inserted += 1;
-                    }
-                    Some(f) => {
-                        if f.server_lost == imp.server_lost
-                            && f.device_state == imp.device_state
-                            && f.items_before == imp.items_before
-                        {
-                            continue;
-                        }
-                        f.server_lost = imp.server_lost;
-                        f.device_state = imp.device_state;
-                        f.items_before = imp.items_before;
-                        if f.state == RowState::Stored {
-                            f.state = RowState::Changed;
-                        }
-                        counts.updated += 1;
-                    }
-                }
-                if !acc.touched {
-                    acc.touched = true;
-                    touched.push(acc.id);
-                }
+        let mut failure = None;
+        while let Some(part) = rows.next().await {
+            let part = part?;
+            counts.rows += part.len() as i64;
+            if failure.is_some() {
+                continue;
             }
-            let mut writes = StatusWrites::default();
-            let mut accounts: Vec<&AccountFacts<'_>> =
-                facts.values().filter(|a| a.touched).collect();
-            accounts.sort_by_key(|a| a.id);
-            for acc in accounts {
-                writes.derive(acc);
-            }
-            writes.write(&mut tx, now).await?;
-            if let Some(e) = failure {
-                return Err(e);
+            if let Err(e) =
+                import_impact_chunk(&mut tx, &part, source, now, &mut counts, &mut touched).await
+            {
+                failure = Some(e);
             }
         }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+
         touched.sort_unstable();
         touched.dedup();
         counts.unchanged = counts.rows - counts.inserted - counts.updated;
@@ -840,32 +872,42 @@ impl SqlStore {
         Ok(counts)
     }
 
-    /// Imports snapshots with their items in one transaction, `chunk` snapshots at a time. A
-    /// snapshot already imported with the same content is unchanged; a manifest-only one (the
-    /// demo's) is completed by its items; any other difference refuses the whole file.
+    /// Imports snapshots with their items in one transaction, chunk by chunk. A snapshot
+    /// already imported with the same content is unchanged; a manifest-only one (the demo's)
+    /// is completed by its items; any other difference refuses the whole file.
     pub async fn import_backups(
         &self,
         actor: &Actor,
-        rows: &[NewBackup],
+        mut rows: ImportRows<'_, NewBackup>,
         source: &str,
         now: DateTime<Utc>,
-        chunk: usize,
     ) -> Result<ImportCounts> {
         let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts {
-            rows: rows.len() as i64,
-            ..Default::default()
-        };
+        let mut counts = ImportCounts::default();
         let mut item_count = 0usize;
-        for part in rows.chunks(chunk.max(1)) {
-            item_count += import_backups_chunk(&mut tx, part, source, now, &mut counts).await?;
-        }
-        if counts.inserted + counts.updated > 0 {
-            let bad: i64 = rows
+        let mut bad = 0i64;
+        let mut corrupt = 0usize;
+        let mut failure = None;
+        while let Some(part) = rows.next().await {
+            let part = part?;
+            counts.rows += part.len() as i64;
+            bad += part
                 .iter()
                 .flat_map(|b| b.categories.iter().map(|c| c.2))
-                .sum();
-            let corrupt = rows.iter().filter(|b| b.verification == "corrupt").count();
+                .sum::<i64>();
+            corrupt += part.iter().filter(|b| b.verification == "corrupt").count();
+            if failure.is_some() {
+                continue;
+            }
+            match import_backups_chunk(&mut tx, &part, source, now, &mut counts).await {
+                Ok(n) => item_count += n,
+                Err(e) => failure = Some(e),
+            }
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if counts.inserted + counts.updated > 0 {
             append_audit(
                 &mut tx,
                 actor,
