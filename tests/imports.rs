@@ -842,3 +842,53 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
     );
     w.finish().await;
 }
+
+#[tokio::test]
+async fn a_large_import_merges_the_search_index_and_puts_its_setting_back() {
+    // Past the size where SQLite's search index stops merging while the rows go in.
+    const N: u32 = 50_500;
+    let w = World::with_chunk(caredesk::store::IMPORT_CHUNK, true).await;
+    let mut a = ACCOUNTS_HEADER.to_string();
+    for i in 1..=N {
+        a.push_str(&format!(
+            "{},+1 425 {} {:04},Bulk Person{i},bulk{i}@example.net,active,SK-DATA,1999,Sidekick LX,2008-01-01\n",
+            account_no(i),
+            230 + i / 10_000,
+            i % 10_000
+        ));
+    }
+    let c = w.accounts("big.csv", &a).await.expect("import");
+    assert_eq!(counts(&c), (i64::from(N), i64::from(N), 0, 0));
+    for (q, no) in [
+        ("Person49999", 49_999),
+        ("bulk50500@", 50_500),
+        ("Person7 ", 7),
+    ] {
+        let found: Vec<String> = w
+            .svc
+            .lookup(q, 5)
+            .await
+            .expect("lookup")
+            .into_iter()
+            .map(|a| a.account_no)
+            .collect();
+        assert_eq!(found.first(), Some(&account_no(no)), "{q}: {found:?}");
+    }
+    if let Store::Sqlite(s) = w.store() {
+        let automerge: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(v AS INTEGER) FROM accounts_fts_config WHERE k = 'automerge'",
+        )
+        .fetch_optional(s.pool())
+        .await
+        .expect("setting");
+        assert_eq!(automerge, Some(4), "FTS5's default, as before the import");
+    }
+    let audit = common::restore::count(w.store(), "SELECT COUNT(*) FROM audit").await;
+    let again = w.accounts("big.csv", &a).await.expect("again");
+    assert_eq!(counts(&again), (i64::from(N), 0, 0, i64::from(N)));
+    assert_eq!(
+        common::restore::count(w.store(), "SELECT COUNT(*) FROM audit").await,
+        audit
+    );
+    w.finish().await;
+}

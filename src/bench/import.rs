@@ -448,7 +448,7 @@ pub fn import_table(b: &ImportBench) -> String {
          files: accounts.csv {:.0} MB, impact.csv {:.0} MB, backups.jsonl {:.0} MB{}\n\
          | what | rows | new | changed | unchanged | seconds | vs baseline | peak RSS MB |\n\
          |---|---|---|---|---|---|---|---|\n\
-         | baseline: the demo's loader, one INSERT … SELECT per table per chunk (+ index merge) | {} | | | | {:.2} | 1.00x | {:.0} |\n",
+         | baseline: the demo's loader, one INSERT … SELECT per table per chunk{} | {} | | | | {:.2} | 1.00x | {:.0} |\n",
         b.accounts,
         b.plans,
         b.impact_rows,
@@ -461,6 +461,11 @@ pub fn import_table(b: &ImportBench) -> String {
         b.database_mb
             .map(|m| format!("; database {m:.0} MB"))
             .unwrap_or_default(),
+        if b.backend == "sqlite" {
+            ", then the search index merged"
+        } else {
+            ", rolled back"
+        },
         b.accounts + b.plans + b.impact_rows + b.backups + b.backup_categories,
         b.baseline_seconds,
         b.baseline_peak_rss_mb,
