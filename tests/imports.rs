@@ -892,3 +892,88 @@ async fn a_large_import_merges_the_search_index_and_puts_its_setting_back() {
     );
     w.finish().await;
 }
+
+#[tokio::test]
+async fn rows_handed_over_twice_in_one_chunk_see_each_other_as_row_by_row() {
+    // The parsers refuse a key twice in a file; a caller of the service may still pass one.
+    let w = World::new().await;
+    let mut a = caredesk::import::parse_accounts(
+        "a.csv",
+        format!("{ACCOUNTS_HEADER}{}", account_line(1, 0)).as_bytes(),
+    )
+    .expect("rows");
+    let mut renamed = a[0].clone();
+    renamed.name = "Person1 Renamed".to_string();
+    a.push(renamed);
+    let c = w
+        .svc
+        .import_accounts(&w.actor, &a, "a")
+        .await
+        .expect("accounts");
+    assert_eq!(counts(&c), (2, 1, 1, 0));
+    let found = w.svc.lookup("Person1 Renamed", 5).await.expect("lookup");
+    assert_eq!(found.len(), 1);
+
+    let mut i = caredesk::import::parse_impact(
+        "i.csv",
+        format!("{IMPACT_HEADER}{}", impact_line(1, Category::Contacts, 0)).as_bytes(),
+    )
+    .expect("rows");
+    let mut more = i[0].clone();
+    more.items_before += 5;
+    i.push(more);
+    let c = w
+        .svc
+        .import_impact(&w.actor, &i, "i")
+        .await
+        .expect("impact");
+    assert_eq!(counts(&c), (2, 1, 1, 0));
+    let before: i64 = common::restore::count_for(
+        w.store(),
+        "SELECT items_before FROM impact WHERE account_id = (SELECT id FROM accounts WHERE account_no = $1)",
+        &account_no(1),
+    )
+    .await;
+    assert_eq!(before, 15);
+
+    let b = caredesk::import::parse_backups(
+        "b.jsonl",
+        format!(
+            "{}{}",
+            manifest(1),
+            snapshot(
+                1,
+                vec![item(Category::Contacts, "c-1", contact(1, 1), true)]
+            )
+        )
+        .as_bytes(),
+    );
+    assert!(b.is_err(), "a file may not name a snapshot twice");
+    let mut b = caredesk::import::parse_backups("b.jsonl", manifest(1).as_bytes()).expect("m");
+    b.extend(
+        caredesk::import::parse_backups(
+            "b.jsonl",
+            snapshot(
+                1,
+                vec![item(Category::Contacts, "c-1", contact(1, 1), true)],
+            )
+            .as_bytes(),
+        )
+        .expect("items"),
+    );
+    let c = w
+        .svc
+        .import_backups(&w.actor, &b, "b")
+        .await
+        .expect("backups");
+    assert_eq!(
+        counts(&c),
+        (2, 1, 1, 0),
+        "a manifest, then completed by its items"
+    );
+    assert_eq!(
+        common::restore::statuses(w.store(), &account_no(1)).await,
+        [("contacts".to_string(), "restorable".to_string())]
+    );
+    w.finish().await;
+}

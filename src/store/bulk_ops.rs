@@ -65,6 +65,27 @@ fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
         .map_err(|_| Error::System(format!("the database holds an unreadable time \"{s}\"")))
 }
 
+/// `rows` cut where a key comes again, so that no piece names one twice: a piece is read
+/// before any of it is written, and a row must see an earlier row with its key as written.
+fn distinct_runs<'r, T, K: std::hash::Hash + Eq>(
+    rows: &'r [T],
+    key: impl Fn(&'r T) -> K,
+) -> Vec<&'r [T]> {
+    let mut runs = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    let mut start = 0;
+    for (i, row) in rows.iter().enumerate() {
+        if !seen.insert(key(row)) {
+            runs.push(&rows[start..i]);
+            start = i;
+            seen.clear();
+            seen.insert(key(row));
+        }
+    }
+    runs.push(&rows[start..]);
+    runs
+}
+
 /// Runs one statement over a JSON array of rows (`$1`), with the time of the change as `$2`
 /// where it needs one; nothing when there are no rows.
 async fn write_rows<T: Serialize>(
@@ -798,8 +819,13 @@ impl SqlStore {
                 automerge = Some(fts_automerge(&mut tx).await?);
                 set_fts_automerge(&mut tx, 0).await?;
             }
-            if let Err(e) = import_accounts_chunk(&mut tx, &part, now, &mut counts).await {
-                failure = Some(e);
+            // A file never names an account twice (the parser refuses it); rows handed over by
+            // a caller might: the second then sees the first written, as row by row.
+            for run in distinct_runs(&part, |a| a.account_no.as_str()) {
+                if let Err(e) = import_accounts_chunk(&mut tx, run, now, &mut counts).await {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
         if let Some(e) = failure {
@@ -922,9 +948,14 @@ impl SqlStore {
             if failure.is_some() {
                 continue;
             }
-            match import_backups_chunk(&mut tx, &part, source, now, &mut counts).await {
-                Ok(n) => item_count += n,
-                Err(e) => failure = Some(e),
+            for run in distinct_runs(&part, |b| b.id.as_str()) {
+                match import_backups_chunk(&mut tx, run, source, now, &mut counts).await {
+                    Ok(n) => item_count += n,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
             }
         }
         if let Some(e) = failure {
