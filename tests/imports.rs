@@ -143,7 +143,7 @@ fn account_line(i: u32, variant: u32) -> String {
 
 fn impact_line(i: u32, cat: Category, variant: u32) -> String {
     let device = ["holds-copy", "wiped", "unknown"][((i + variant) % 3) as usize];
-    let lost = i % 7 != 0;
+    let lost = !i.is_multiple_of(7);
     let before = 10 * i + cat as u32 + variant;
     format!(
         "{},{INCIDENT},{},{lost},{device},{before}\n",
@@ -804,15 +804,6 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
     );
 
     // An agent may not import: a bad file is still reported as bad, a good one refused.
-    let (agent, actor) =
-        w.db.as_agent(
-            &w.svc,
-            &w.actor,
-            "ct_imp_agent",
-            caredesk::domain::Role::Agent,
-            w.clock.clone() as Arc<dyn Clock>,
-        )
-        .await;
     let e = agent
         .import_backups_file(&actor, "b.jsonl", b.into_bytes())
         .await
