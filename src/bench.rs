@@ -16,7 +16,9 @@ use crate::store::{ConnectOptions, DbUrl, Store};
 use crate::with_store;
 
 pub mod agents;
+mod import;
 mod restore;
+pub use import::{ImportBench, import, import_table};
 pub use restore::{RestoreBench, Stats, restore, restore_table};
 pub mod scale;
 
@@ -346,6 +348,11 @@ fn peak_rss_mb() -> f64 {
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+
+/// Starts a new peak for `peak_rss_mb` (Linux: writing 5 to clear_refs resets VmHWM).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Times the agents' screen on an existing database: the first frame (open the database,

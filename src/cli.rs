@@ -167,6 +167,17 @@ pub enum BenchCommand {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Import of the demo's rows for N accounts from files (accounts.csv, impact.csv,
+    /// backups.jsonl) into a fresh database, against the demo's bulk loader writing the same
+    /// rows. SQLite unless --db names PostgreSQL (an empty database)
+    Import {
+        /// Accounts in the files
+        #[arg(long, default_value_t = 1_000_000)]
+        accounts: u64,
+        /// Where the files and the SQLite bench databases are made (removed afterwards)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The agents' screen and lookups on an existing database (default: the demo database):
     /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
     Tui,

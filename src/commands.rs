@@ -135,6 +135,28 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Bench(crate::cli::BenchCommand::Import { accounts, dir }) => {
+            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
+            let pg = match &explicit_db {
+                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
+                _ => None,
+            };
+            let say = |m: &str| eprintln!("{m}");
+            let b = crate::bench::import(
+                accounts,
+                &dir,
+                pg,
+                g.agent.as_deref().unwrap_or("sofia"),
+                &say,
+            )
+            .await?;
+            print(
+                g.format,
+                crate::bench::import_table(&b),
+                serde_json::to_value(&b).unwrap_or_default(),
+            );
+            Ok(())
+        }
         Command::Bench(crate::cli::BenchCommand::Agents {
             agents,
             seconds,
@@ -269,6 +291,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        command @ Command::Import { .. } => {
+            let svc = Service::open(
+                &url,
+                &import_connect_options(),
+                Arc::new(SystemClock),
+                OpenMode::Normal,
+            )
+            .await?;
+            let actor = svc.actor(g.agent.as_deref()).await?;
+            let result = account_command(&svc, &actor, g.format, command).await;
+            svc.close().await;
+            result
+        }
         command => {
             let svc = open(&url, OpenMode::Normal).await?;
             let actor = svc.actor(g.agent.as_deref()).await?;
@@ -276,6 +311,36 @@ pub async fn run(cli: Cli) -> Result<()> {
             svc.close().await;
             result
         }
+    }
+}
+
+/// How `caredesk import` opens the database: one connection with a large SQLite page cache
+/// (an import of a million accounts updates indexes all over the file; with the default
+/// cache it would spill and re-read pages many times).
+pub fn import_connect_options() -> ConnectOptions {
+    ConnectOptions {
+        create: false,
+        max_connections: 1,
+        cache_kib: 256 * 1024,
+        ..Default::default()
+    }
+}
+
+/// `caredesk import accounts|impact|backups FILE`: reads the whole file and imports it in one
+/// transaction, parsing on a thread of its own while the rows already parsed are written
+/// (every bad row is reported, and nothing written).
+pub async fn import_file(
+    svc: &Service,
+    actor: &crate::store::Actor,
+    what: ImportKind,
+    file: &Path,
+) -> Result<crate::store::ImportCounts> {
+    let source = file.display().to_string();
+    let data = crate::import::read_input(file)?;
+    match what {
+        ImportKind::Accounts => svc.import_accounts_file(actor, &source, data).await,
+        ImportKind::Impact => svc.import_impact_file(actor, &source, data).await,
+        ImportKind::Backups => svc.import_backups_file(actor, &source, data).await,
     }
 }
 
@@ -288,33 +353,7 @@ async fn account_command(
     match command {
         Command::Import { what, file } => {
             let source = file.display().to_string();
-            let data = crate::import::read_input(&file)?;
-            let counts = match what {
-                ImportKind::Accounts => {
-                    svc.import_accounts(
-                        actor,
-                        &crate::import::parse_accounts(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-                ImportKind::Impact => {
-                    svc.import_impact(
-                        actor,
-                        &crate::import::parse_impact(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-                ImportKind::Backups => {
-                    svc.import_backups(
-                        actor,
-                        &crate::import::parse_backups(&source, &data)?,
-                        &source,
-                    )
-                    .await?
-                }
-            };
+            let counts = import_file(svc, actor, what, &file).await?;
             print(
                 format,
                 format!(

@@ -2,7 +2,7 @@
 //! fields) into checked rows. Every bad row is reported with its line number; a file with any
 //! bad row yields no rows at all, so an import is all or nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::store::{NewAccount, NewImpact, NewPlan};
 
 mod backups;
-pub use backups::{parse_backups, snapshot_checksum};
+pub use backups::{parse_backups, parse_backups_chunks, snapshot_checksum};
 
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;
@@ -89,10 +89,12 @@ impl Header {
     }
 }
 
-/// Collects per-line problems and turns them into one error.
+/// Collects per-line problems and turns them into one error: the first `MAX_REPORTED` by
+/// line number, and how many there were.
 struct Problems {
     source: String,
-    lines: Vec<String>,
+    /// (line, message), at most `2 * MAX_REPORTED` between trims.
+    lines: Vec<(u64, String)>,
     count: usize,
 }
 
@@ -107,35 +109,46 @@ impl Problems {
 
     fn add(&mut self, line: u64, msg: impl std::fmt::Display) {
         self.count += 1;
-        if self.lines.len() < MAX_REPORTED {
+        if self.lines.len() == 2 * MAX_REPORTED {
+            self.trim();
+        }
+        if self.lines.len() < MAX_REPORTED || self.lines.iter().any(|(l, _)| *l > line) {
             // A message quotes the input at fault; a 10 MB cell is not quoted whole.
             let mut msg = msg.to_string();
             if msg.chars().count() > MAX_MESSAGE_CHARS {
                 msg = msg.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
             }
             self.lines
-                .push(format!("{} line {line}: {msg}", self.source));
+                .push((line, format!("{} line {line}: {msg}", self.source)));
         }
     }
 
-    fn finish(self) -> Result<()> {
+    /// Keeps the first `MAX_REPORTED` problems by line (each line has at most one).
+    fn trim(&mut self) {
+        self.lines.sort_by_key(|(l, _)| *l);
+        self.lines.truncate(MAX_REPORTED);
+    }
+
+    fn finish(mut self) -> Result<()> {
         if self.count == 0 {
             return Ok(());
         }
+        self.trim();
+        let shown: Vec<&str> = self.lines.iter().map(|(_, m)| m.as_str()).collect();
         if self.count == 1 {
             return Err(Error::invalid(format!(
                 "{}; nothing was imported",
-                self.lines.join("")
+                shown.join("")
             )));
         }
         let mut msg = format!(
             "{} has {} bad row(s); nothing was imported:\n{}",
             self.source,
             self.count,
-            self.lines.join("\n")
+            shown.join("\n")
         );
-        if self.count > self.lines.len() {
-            msg.push_str(&format!("\n… and {} more", self.count - self.lines.len()));
+        if self.count > shown.len() {
+            msg.push_str(&format!("\n… and {} more", self.count - shown.len()));
         }
         Err(Error::invalid(msg))
     }
@@ -166,35 +179,74 @@ pub(crate) fn require_text(source: &str, data: &[u8], what: &str) -> Result<()> 
     Ok(())
 }
 
-fn records(source: &str, data: &[u8]) -> Result<(Header, Vec<(u64, csv::StringRecord)>)> {
-    require_text(source, data, "CSV")?;
-    let mut rdr = reader(data);
-    let header = Header::new(rdr.headers().map_err(|e| {
-        Error::invalid(format!(
-            "{source}: the header cannot be read: {}",
-            csv_problem(&e)
-        ))
-    })?);
-    let mut rows = Vec::new();
-    let mut lines = LineCounter::new(data);
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e
-                .position()
-                .map(|p| LineCounter::new(data).line_at(p.byte()))
-                .unwrap_or(0);
-            Error::invalid(format!("{source} line {line}: {}", csv_problem(&e)))
-        })?;
-        let line = rec.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
+/// A CSV file's rows, read one at a time into one reused record (a file of millions of rows
+/// is never held as millions of records), blank rows skipped, each with its line number.
+struct Records<'a> {
+    source: &'a str,
+    rdr: csv::Reader<&'a [u8]>,
+    lines: LineCounter<'a>,
+    rec: csv::StringRecord,
+    /// The first row, read ahead to know the file holds one.
+    pending: Option<u64>,
+}
+
+impl<'a> Records<'a> {
+    /// Reads the header and the first row: a file without rows is refused here.
+    fn open(source: &'a str, data: &'a [u8]) -> Result<(Header, Self)> {
+        require_text(source, data, "CSV")?;
+        let mut rdr = reader(data);
+        let header = Header::new(rdr.headers().map_err(|e| {
+            Error::invalid(format!(
+                "{source}: the header cannot be read: {}",
+                csv_problem(&e)
+            ))
+        })?);
+        let mut records = Self {
+            source,
+            rdr,
+            lines: LineCounter::new(data),
+            rec: csv::StringRecord::new(),
+            pending: None,
+        };
+        records.pending = records.read()?;
+        if records.pending.is_none() {
+            return Err(Error::invalid(format!("{source} holds no rows")));
         }
-        rows.push((line, rec));
+        Ok((header, records))
     }
-    if rows.is_empty() {
-        return Err(Error::invalid(format!("{source} holds no rows")));
+
+    fn read(&mut self) -> Result<Option<u64>> {
+        loop {
+            let more = self.rdr.read_record(&mut self.rec).map_err(|e| {
+                let line = e
+                    .position()
+                    .map(|p| LineCounter::new(self.lines.data).line_at(p.byte()))
+                    .unwrap_or(0);
+                Error::invalid(format!("{} line {line}: {}", self.source, csv_problem(&e)))
+            })?;
+            if !more {
+                return Ok(None);
+            }
+            if self.rec.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let line = self
+                .rec
+                .position()
+                .map(|p| self.lines.line_at(p.byte()))
+                .unwrap_or(0);
+            return Ok(Some(line));
+        }
     }
-    Ok((header, rows))
+
+    /// The next row and its line.
+    fn next(&mut self) -> Result<Option<(u64, &csv::StringRecord)>> {
+        let line = match self.pending.take() {
+            Some(line) => Some(line),
+            None => self.read()?,
+        };
+        Ok(line.map(|l| (l, &self.rec)))
+    }
 }
 
 /// What is wrong with a record the csv reader refused, without its own position (which
@@ -253,6 +305,64 @@ impl<'a> LineCounter<'a> {
     }
 }
 
+/// An account number (6 to 12 digits, checked before) as one number that keeps its length,
+/// so "000123" and "0123" stay apart: what the duplicate checks of big files remember.
+fn account_key(account_no: &str) -> u64 {
+    let value = account_no
+        .bytes()
+        .fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+    value | ((account_no.len() as u64) << 40)
+}
+
+/// Rows handed on in chunks while the file is good. Once a row is bad, none are kept: the
+/// file will be refused, and its problems are all that is still collected.
+struct Chunks<'e, T> {
+    rows: Vec<T>,
+    size: usize,
+    emit: &'e mut dyn FnMut(Vec<T>) -> bool,
+    /// False once the receiver wants no more.
+    open: bool,
+}
+
+impl<'e, T> Chunks<'e, T> {
+    fn new(size: usize, emit: &'e mut dyn FnMut(Vec<T>) -> bool) -> Self {
+        Self {
+            rows: Vec::new(),
+            size: size.max(1),
+            emit,
+            open: true,
+        }
+    }
+
+    fn wanted(&self) -> bool {
+        self.open
+    }
+
+    fn push(&mut self, row: T, problems: &Problems) {
+        if problems.count > 0 {
+            self.rows = Vec::new();
+            return;
+        }
+        self.rows.push(row);
+        if self.rows.len() >= self.size {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.rows.is_empty() && self.open {
+            self.open = (self.emit)(std::mem::take(&mut self.rows));
+        }
+    }
+
+    /// The file's verdict: its problems, or the last rows handed on.
+    fn finish(mut self, problems: Problems) -> Result<()> {
+        problems.finish()?;
+        self.flush();
+        Ok(())
+    }
+}
+
 /// A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
@@ -277,7 +387,24 @@ fn parse_bool(s: &str) -> Option<bool> {
 /// (optional device, plan_from, currency). A row with an empty plan_code or plan_cents of 0 is
 /// an account without a data plan.
 pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
-    let (h, rows) = records(source, data)?;
+    let mut out = Vec::new();
+    parse_accounts_chunks(source, data, usize::MAX, &mut |rows| {
+        out.extend(rows);
+        true
+    })?;
+    Ok(out)
+}
+
+/// `parse_accounts` handing the rows on in chunks of `chunk` while the file is good, for an
+/// import that writes while the rest of the file is read. A bad row anywhere still fails the
+/// whole file (the chunks handed on before it are to be thrown away).
+pub fn parse_accounts_chunks(
+    source: &str,
+    data: &[u8],
+    chunk: usize,
+    emit: &mut dyn FnMut(Vec<NewAccount>) -> bool,
+) -> Result<()> {
+    let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
         &[
@@ -291,10 +418,12 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
         ],
     )?;
     let mut problems = Problems::new(source);
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (line, rec) in &rows {
-        let line = *line;
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut out = Chunks::new(chunk, emit);
+    while let Some((line, rec)) = rows.next()? {
+        if !out.wanted() {
+            return Ok(());
+        }
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -306,7 +435,7 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
             );
             continue;
         }
-        if !seen.insert(account_no.to_string()) {
+        if !seen.insert(account_key(account_no)) {
             problems.add(line, format!("account {account_no} appears twice"));
             continue;
         }
@@ -413,24 +542,41 @@ pub fn parse_accounts(source: &str, data: &[u8]) -> Result<Vec<NewAccount>> {
                 valid_to: None,
             }]
         };
-        out.push(NewAccount {
-            line,
-            account_no: account_no.to_string(),
-            msisdn: msisdn.as_str().to_string(),
-            name,
-            email,
-            status,
-            device_model,
-            plans,
-        });
+        out.push(
+            NewAccount {
+                line,
+                account_no: account_no.to_string(),
+                msisdn: msisdn.as_str().to_string(),
+                name,
+                email,
+                status,
+                device_model,
+                plans,
+            },
+            &problems,
+        );
     }
-    problems.finish()?;
-    Ok(out)
+    out.finish(problems)
 }
 
 /// `import impact`: account_no, incident, category, server_lost, device_state, items_before.
 pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
-    let (h, rows) = records(source, data)?;
+    let mut out = Vec::new();
+    parse_impact_chunks(source, data, usize::MAX, &mut |rows| {
+        out.extend(rows);
+        true
+    })?;
+    Ok(out)
+}
+
+/// `parse_impact` handing the rows on in chunks, as `parse_accounts_chunks` does.
+pub fn parse_impact_chunks(
+    source: &str,
+    data: &[u8],
+    chunk: usize,
+    emit: &mut dyn FnMut(Vec<NewImpact>) -> bool,
+) -> Result<()> {
+    let (h, mut rows) = Records::open(source, data)?;
     h.require(
         source,
         &[
@@ -443,10 +589,14 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
         ],
     )?;
     let mut problems = Problems::new(source);
-    let mut seen = HashSet::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for (line, rec) in &rows {
-        let line = *line;
+    // (account, incident, category) seen so far, in a compact form: millions of rows.
+    let mut seen: HashSet<(u64, u32, Category)> = HashSet::new();
+    let mut incidents: HashMap<String, u32> = HashMap::new();
+    let mut out = Chunks::new(chunk, emit);
+    while let Some((line, rec)) = rows.next()? {
+        if !out.wanted() {
+            return Ok(());
+        }
         let account_no = h.get(rec, "account_no");
         if !domain::is_account_no(account_no) {
             problems.add(
@@ -504,7 +654,12 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
                 continue;
             }
         };
-        if !seen.insert((account_no.to_string(), incident.to_string(), category)) {
+        let n = incidents.len() as u32;
+        let incident_key = match incidents.get(incident) {
+            Some(k) => *k,
+            None => *incidents.entry(incident.to_string()).or_insert(n),
+        };
+        if !seen.insert((account_key(account_no), incident_key, category)) {
             problems.add(
                 line,
                 format!(
@@ -514,18 +669,20 @@ pub fn parse_impact(source: &str, data: &[u8]) -> Result<Vec<NewImpact>> {
             );
             continue;
         }
-        out.push(NewImpact {
-            line,
-            account_no: account_no.to_string(),
-            incident: incident.to_string(),
-            category,
-            server_lost,
-            device_state,
-            items_before,
-        });
+        out.push(
+            NewImpact {
+                line,
+                account_no: account_no.to_string(),
+                incident: incident.to_string(),
+                category,
+                server_lost,
+                device_state,
+                items_before,
+            },
+            &problems,
+        );
     }
-    problems.finish()?;
-    Ok(out)
+    out.finish(problems)
 }
 
 /// A batch run's accounts file: the rows that name an account, and the bad rows.
@@ -548,7 +705,7 @@ pub enum BatchRef {
 /// (BOM, CRLF, quoted fields, phone numbers in any format). Returns the rows with their line
 /// numbers, and the bad rows' problems (line, message), for the caller to refuse or skip.
 pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
-    let (h, rows) = records(source, data)?;
+    let (h, mut rows) = Records::open(source, data)?;
     let has_no = h.names.iter().any(|n| n == "account_no");
     let has_phone = h.names.iter().any(|n| n == "msisdn");
     if !has_no && !has_phone {
@@ -556,17 +713,17 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
             "{source}: the header has neither an account_no nor an msisdn column"
         )));
     }
-    let mut refs = Vec::with_capacity(rows.len());
+    let mut refs = Vec::new();
     let mut bad = Vec::new();
-    for (line, rec) in &rows {
+    while let Some((line, rec)) = rows.next()? {
         let no = if has_no { h.get(rec, "account_no") } else { "" };
         let phone = if has_phone { h.get(rec, "msisdn") } else { "" };
         if !no.is_empty() {
             if domain::is_account_no(no) {
-                refs.push((*line, BatchRef::AccountNo(no.to_string())));
+                refs.push((line, BatchRef::AccountNo(no.to_string())));
             } else {
                 bad.push((
-                    *line,
+                    line,
                     format!(
                         "account_no \"{}\" is not 6 to 12 digits",
                         domain::sanitize(no)
@@ -575,14 +732,14 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
             }
         } else if !phone.is_empty() {
             match domain::normalize_msisdn(phone) {
-                Ok(m) => refs.push((*line, BatchRef::Msisdn(m.as_str().to_string()))),
+                Ok(m) => refs.push((line, BatchRef::Msisdn(m.as_str().to_string()))),
                 Err(_) => bad.push((
-                    *line,
+                    line,
                     format!("\"{}\" is not a phone number", mask_input(phone)),
                 )),
             }
         } else {
-            bad.push((*line, "the row names no account".to_string()));
+            bad.push((line, "the row names no account".to_string()));
         }
     }
     Ok(BatchFile { refs, bad })
@@ -702,5 +859,30 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("line 4"), "{msg}");
+    }
+
+    #[test]
+    fn the_first_twenty_problems_by_line_are_named_wherever_they_were_found() {
+        // Line 3 repeats line 2 (found after its fields are checked); lines 4 to 30 are bad.
+        let mut data = String::from(
+            "account_no,incident,category,server_lost,device_state,items_before\n\
+             310000001,danger-2009-10,contacts,yes,wiped,300\n\
+             310000001,danger-2009-10,contacts,yes,wiped,300\n",
+        );
+        for _ in 4..=30 {
+            data.push_str("310000001,danger-2009-10,music,yes,wiped,300\n");
+        }
+        let msg = parse_impact("i.csv", data.as_bytes())
+            .expect_err("bad rows")
+            .to_string();
+        assert!(msg.starts_with("i.csv has 28 bad row(s)"), "{msg}");
+        let lines: Vec<&str> = msg.lines().skip(1).collect();
+        assert!(
+            lines[0].starts_with("i.csv line 3: account 310000001"),
+            "{msg}"
+        );
+        assert!(lines[1].starts_with("i.csv line 4:"), "{msg}");
+        assert!(lines[19].starts_with("i.csv line 22:"), "{msg}");
+        assert_eq!(lines[20], "… and 8 more");
     }
 }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::{Problems, parse_time};
+use super::{Chunks, Problems, parse_time};
 use crate::domain::items::content_hash;
 use crate::domain::{self, Category};
 use crate::error::{Error, Result};
@@ -227,6 +227,22 @@ fn snapshot(line: u64, v: Value) -> std::result::Result<NewBackup, String> {
 /// Reads a backups file: every bad line is reported with its number and nothing is returned
 /// while any line is bad.
 pub fn parse_backups(source: &str, data: &[u8]) -> Result<Vec<NewBackup>> {
+    let mut out = Vec::new();
+    parse_backups_chunks(source, data, usize::MAX, &mut |rows| {
+        out.extend(rows);
+        true
+    })?;
+    Ok(out)
+}
+
+/// `parse_backups` handing the snapshots on in chunks of `chunk` while the file is good (see
+/// `parse_accounts_chunks`).
+pub fn parse_backups_chunks(
+    source: &str,
+    data: &[u8],
+    chunk: usize,
+    emit: &mut dyn FnMut(Vec<NewBackup>) -> bool,
+) -> Result<()> {
     super::require_text(source, data, "JSON Lines")?;
     let text = std::str::from_utf8(data).map_err(|e| {
         let line = data[..e.valid_up_to()]
@@ -241,8 +257,12 @@ pub fn parse_backups(source: &str, data: &[u8]) -> Result<Vec<NewBackup>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut problems = Problems::new(source);
     let mut ids: HashSet<String> = HashSet::new();
-    let mut out = Vec::new();
+    let mut out = Chunks::new(chunk, emit);
+    let mut snapshots = 0usize;
     for (n, raw) in text.lines().enumerate() {
+        if !out.wanted() {
+            return Ok(());
+        }
         let line = n as u64 + 1;
         let raw = raw.trim();
         if raw.is_empty() {
@@ -272,16 +292,16 @@ pub fn parse_backups(source: &str, data: &[u8]) -> Result<Vec<NewBackup>> {
                     problems.add(line, format!("the backup {} appears twice", b.id));
                     continue;
                 }
-                out.push(b);
+                snapshots += 1;
+                out.push(b, &problems);
             }
             Err(msg) => problems.add(line, msg),
         }
     }
-    problems.finish()?;
-    if out.is_empty() {
+    if problems.count == 0 && snapshots == 0 {
         return Err(Error::invalid(format!("{source} holds no snapshots")));
     }
-    Ok(out)
+    out.finish(problems)
 }
 
 trait ClassifyText {

@@ -11,7 +11,8 @@ use crate::domain::{self, CategoryStatus, Clock, MaskPolicy, Permission, Role};
 use crate::error::{Error, Result};
 use crate::store::{
     AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions,
-    DbUrl, ImportCounts, Incident, IncidentTotals, NewAccount, NewImpact, Store,
+    DbUrl, ImportCounts, ImportRows, Incident, IncidentTotals, NewAccount, NewImpact, ParsedChunk,
+    Store,
 };
 use crate::with_store;
 
@@ -25,6 +26,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     /// Which roles see customers masked, as the database said when it was opened.
     mask: MaskPolicy,
+    /// Rows per chunk of an import (all chunks in one transaction).
+    import_chunk: usize,
 }
 
 /// The `meta` key of the masking policy.
@@ -53,6 +56,7 @@ impl Service {
             url: url.clone(),
             clock,
             mask: MaskPolicy::default(),
+            import_chunk: crate::store::IMPORT_CHUNK,
         };
         if mode == OpenMode::Normal {
             let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
@@ -74,6 +78,17 @@ impl Service {
             }
         }
         Ok(svc)
+    }
+
+    /// Rows per chunk of the imports (default `store::IMPORT_CHUNK`): what one query reads and
+    /// one statement per table writes, inside the import's one transaction. Tests set it small
+    /// to cross chunk boundaries with a few rows.
+    pub fn set_import_chunk(&mut self, rows: usize) {
+        self.import_chunk = rows.max(1);
+    }
+
+    pub(crate) fn import_chunk(&self) -> usize {
+        self.import_chunk
     }
 
     pub fn store(&self) -> &Store {
@@ -471,6 +486,10 @@ impl Service {
         source: &str,
     ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
+        let rows = ImportRows::Slice {
+            rows,
+            chunk: self.import_chunk,
+        };
         with_store!(&self.store, s => s.import_accounts(actor, rows, source, self.now()).await)
     }
 
@@ -483,14 +502,66 @@ impl Service {
         Self::require(actor, Permission::Import)?;
         let known: Vec<String> = self.incidents().await?.into_iter().map(|i| i.id).collect();
         if let Some(bad) = rows.iter().find(|r| !known.contains(&r.incident)) {
-            return Err(Error::invalid(format!(
-                "{source} line {}: there is no incident \"{}\" (known: {})",
-                bad.line,
-                domain::sanitize(&bad.incident),
-                known.join(", ")
-            )));
+            return Err(unknown_incident(source, bad, &known));
         }
+        let rows = ImportRows::Slice {
+            rows,
+            chunk: self.import_chunk,
+        };
         with_store!(&self.store, s => s.import_impact(actor, rows, source, self.now()).await)
+    }
+
+    /// `caredesk import accounts`: the file (`data`) read on a thread of its own and handed
+    /// to the store chunk by chunk, so reading and writing overlap; all of it one transaction
+    /// that any bad row refuses. What is reported is what reading the whole file first would
+    /// report: the file's own problems, then a refusal (role), then the store's first error.
+    pub async fn import_accounts_file(
+        &self,
+        actor: &Actor,
+        source: &str,
+        data: Vec<u8>,
+    ) -> Result<ImportCounts> {
+        let (src, chunk) = (source.to_string(), self.import_chunk);
+        let rx = spawn_parser(move |emit| {
+            crate::import::parse_accounts_chunks(&src, &data, chunk, emit)
+        });
+        if let Err(refused) = Self::require(actor, Permission::Import) {
+            return Err(file_problems(rx).await.unwrap_or(refused));
+        }
+        with_store!(&self.store, s => s.import_accounts(actor, ImportRows::parsed(rx), source, self.now()).await)
+    }
+
+    /// `caredesk import impact`, as `import_accounts_file`; a row naming an unknown incident
+    /// refuses the file (after the file's own problems).
+    pub async fn import_impact_file(
+        &self,
+        actor: &Actor,
+        source: &str,
+        data: Vec<u8>,
+    ) -> Result<ImportCounts> {
+        let permitted = Self::require(actor, Permission::Import);
+        let known: Option<Vec<String>> = match permitted {
+            Ok(()) => Some(self.incidents().await?.into_iter().map(|i| i.id).collect()),
+            Err(_) => None,
+        };
+        let (src, chunk) = (source.to_string(), self.import_chunk);
+        let rx = spawn_parser(move |emit| {
+            let mut refused = None;
+            crate::import::parse_impact_chunks(&src, &data, chunk, &mut |rows| {
+                if let (None, Some(known)) = (&refused, &known)
+                    && let Some(bad) = rows.iter().find(|r| !known.contains(&r.incident))
+                {
+                    refused = Some(unknown_incident(&src, bad, known));
+                }
+                // Once refused, the rest is only read for the file's own problems.
+                refused.is_some() || emit(rows)
+            })?;
+            refused.map_or(Ok(()), Err)
+        });
+        if let Err(refused) = permitted {
+            return Err(file_problems(rx).await.unwrap_or(refused));
+        }
+        with_store!(&self.store, s => s.import_impact(actor, ImportRows::parsed(rx), source, self.now()).await)
     }
 
     // ----- audit --------------------------------------------------------------------------
@@ -560,6 +631,47 @@ impl Service {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         with_store!(&self.store, s => s.audit_log(account_no.as_deref(), since, limit).await)
     }
+}
+
+fn unknown_incident(source: &str, bad: &NewImpact, known: &[String]) -> Error {
+    Error::invalid(format!(
+        "{source} line {}: there is no incident \"{}\" (known: {})",
+        bad.line,
+        domain::sanitize(&bad.incident),
+        known.join(", ")
+    ))
+}
+
+/// Runs `parse` on a thread of its own; it hands its chunks to the returned receiver, then
+/// `Ok(None)` when the file was good to its end or the error that refuses it. A receiver
+/// that is gone (the import stopped) stops the parser at its next chunk.
+pub(crate) fn spawn_parser<T: Send + 'static>(
+    parse: impl FnOnce(&mut dyn FnMut(Vec<T>) -> bool) -> Result<()> + Send + 'static,
+) -> tokio::sync::mpsc::Receiver<ParsedChunk<T>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let spawned = std::thread::Builder::new()
+        .name("caredesk-import".to_string())
+        .spawn(move || {
+            let verdict = parse(&mut |rows| tx.blocking_send(Ok(Some(rows))).is_ok());
+            let _ = tx.blocking_send(verdict.map(|()| None));
+        });
+    // Without a thread the receiver closes at once, which the import reports as an error.
+    drop(spawned);
+    rx
+}
+
+/// Reads what is left of a parsed file: its problems, if it has any.
+pub(crate) async fn file_problems<T>(
+    mut rx: tokio::sync::mpsc::Receiver<ParsedChunk<T>>,
+) -> Option<Error> {
+    while let Some(item) = rx.recv().await {
+        match item {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(e) => return Some(e),
+        }
+    }
+    None
 }
 
 /// The OS login, the last fallback for the acting agent on SQLite.

@@ -6,6 +6,7 @@ use super::Service;
 use crate::domain::restore::Mode;
 use crate::domain::{Category, Permission};
 use crate::error::{Error, Result};
+use crate::store::ImportRows;
 use crate::store::{
     Actor, ImportCounts, NewBackup, RestoreRecord, RestoreReport, ResyncReport, UndoReport,
 };
@@ -95,7 +96,28 @@ impl Service {
         source: &str,
     ) -> Result<ImportCounts> {
         Self::require(actor, Permission::Import)?;
+        let rows = ImportRows::Slice {
+            rows,
+            chunk: self.import_chunk(),
+        };
         with_store!(&self.store, s => s.import_backups(actor, rows, source, self.now()).await)
+    }
+
+    /// `caredesk import backups`, reading and writing at once as `import_accounts_file` does.
+    pub async fn import_backups_file(
+        &self,
+        actor: &Actor,
+        source: &str,
+        data: Vec<u8>,
+    ) -> Result<ImportCounts> {
+        let (src, chunk) = (source.to_string(), self.import_chunk());
+        let rx = super::spawn_parser(move |emit| {
+            crate::import::parse_backups_chunks(&src, &data, chunk, emit)
+        });
+        if let Err(refused) = Self::require(actor, Permission::Import) {
+            return Err(super::file_problems(rx).await.unwrap_or(refused));
+        }
+        with_store!(&self.store, s => s.import_backups(actor, ImportRows::parsed(rx), source, self.now()).await)
     }
 }
 

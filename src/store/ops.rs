@@ -9,7 +9,7 @@ use sqlx::{Row, Transaction};
 
 use super::{BACKEND, Backend, Db};
 use crate::audit::Canonical;
-use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState, Role};
+use crate::domain::{Category, CategoryStatus, Role};
 use crate::error::{Error, Result};
 use crate::store::types::*;
 
@@ -308,50 +308,7 @@ pub(crate) async fn refresh_status(
     account_id: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let rows = sqlx::query(
-        "SELECT i.incident_id, i.category, i.server_lost, i.device_state, i.items_before, \
-                i.permanent_loss, i.recovered_items, i.status, \
-                EXISTS (SELECT 1 FROM backups b JOIN backup_categories bc ON bc.backup_id = b.id \
-                        WHERE b.account_id = i.account_id AND b.verification IN ('verified', 'partial') \
-                          AND bc.category = i.category AND bc.item_count > bc.bad_items) AS covered \
-         FROM impact i WHERE i.account_id = $1",
-    )
-    .bind(account_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut worst = CategoryStatus::NotAffected;
-    for row in &rows {
-        let facts = CategoryFacts {
-            server_lost: row.try_get("server_lost")?,
-            device_state: col::<DeviceState>(row, "device_state")?,
-            items_before: row.try_get("items_before")?,
-            verified_backup: row.try_get("covered")?,
-            permanent_loss: row.try_get("permanent_loss")?,
-            recovered_items: row.try_get("recovered_items")?,
-        };
-        let status = domain::derive_category_status(&facts);
-        worst = worst.min(status);
-        let stored: String = row.try_get("status")?;
-        if stored != status.as_str() {
-            sqlx::query(
-                "UPDATE impact SET status = $1, updated_at = $2 \
-                 WHERE account_id = $3 AND incident_id = $4 AND category = $5",
-            )
-            .bind(status.as_str())
-            .bind(now)
-            .bind(account_id)
-            .bind(row.try_get::<String, _>("incident_id")?)
-            .bind(row.try_get::<String, _>("category")?)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    sqlx::query("UPDATE accounts SET loss_rank = $1 WHERE id = $2 AND loss_rank <> $1")
-        .bind(worst.rank())
-        .bind(account_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    super::bulk_ops::refresh_statuses(tx, &[account_id], now).await
 }
 
 impl SqlStore {
@@ -895,198 +852,6 @@ impl SqlStore {
         Ok(true)
     }
 
-    // ----- imports ------------------------------------------------------------------------
-
-    /// Inserts new accounts, updates changed ones and appends plan changes, all in one
-    /// transaction. A second import of the same rows changes nothing and writes no audit.
-    pub async fn import_accounts(
-        &self,
-        actor: &Actor,
-        rows: &[NewAccount],
-        source: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ImportCounts> {
-        let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts {
-            rows: rows.len() as i64,
-            ..Default::default()
-        };
-        for acc in rows {
-            let existing = sqlx::query("SELECT id, msisdn, name, email, status, device_model FROM accounts WHERE account_no = $1")
-                .bind(&acc.account_no)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let (id, is_new, mut changed) = match existing {
-                None => {
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO accounts (account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                    )
-                    .bind(&acc.account_no)
-                    .bind(&acc.msisdn)
-                    .bind(&acc.name)
-                    .bind(domain::search_fold(&acc.name))
-                    .bind(&acc.email)
-                    .bind(acc.status.as_str())
-                    .bind(&acc.device_model)
-                    .bind(CategoryStatus::NotAffected.rank())
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    counts.inserted += 1;
-                    (id, true, false)
-                }
-                Some(row) => {
-                    let id: i64 = row.try_get("id")?;
-                    let same = row.try_get::<String, _>("msisdn")? == acc.msisdn
-                        && row.try_get::<String, _>("name")? == acc.name
-                        && row.try_get::<String, _>("email")? == acc.email
-                        && row.try_get::<String, _>("status")? == acc.status.as_str()
-                        && row.try_get::<String, _>("device_model")? == acc.device_model;
-                    if !same {
-                        sqlx::query("UPDATE accounts SET msisdn = $1, name = $2, name_norm = $3, email = $4, status = $5, device_model = $6 WHERE id = $7")
-                            .bind(&acc.msisdn)
-                            .bind(&acc.name)
-                            .bind(domain::search_fold(&acc.name))
-                            .bind(&acc.email)
-                            .bind(acc.status.as_str())
-                            .bind(&acc.device_model)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    (id, false, !same)
-                }
-            };
-            for plan in &acc.plans {
-                changed |= apply_plan(&mut tx, id, plan, now).await?;
-            }
-            if changed && !is_new {
-                counts.updated += 1;
-            }
-        }
-        counts.unchanged = counts.rows - counts.inserted - counts.updated;
-        if counts.inserted + counts.updated > 0 {
-            append_audit(
-                &mut tx,
-                actor,
-                now,
-                &[AuditEntry::new(
-                    "import.accounts",
-                    "ok",
-                    format!(
-                        "{source}: {} rows, {} new, {} changed",
-                        counts.rows, counts.inserted, counts.updated
-                    ),
-                )],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(counts)
-    }
-
-    /// Sets impact rows (per account, incident and category) and recomputes the statuses
-    /// they drive, in one transaction.
-    pub async fn import_impact(
-        &self,
-        actor: &Actor,
-        rows: &[NewImpact],
-        source: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ImportCounts> {
-        let mut tx = self.begin_write().await?;
-        let mut counts = ImportCounts {
-            rows: rows.len() as i64,
-            ..Default::default()
-        };
-        let mut touched: Vec<i64> = Vec::new();
-        for imp in rows {
-            let account_id: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM accounts WHERE account_no = $1")
-                    .bind(&imp.account_no)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let Some(account_id) = account_id else {
-                return Err(Error::invalid(format!(
-                    "{source} line {}: there is no account {}",
-                    imp.line, imp.account_no
-                )));
-            };
-            let existing = sqlx::query("SELECT server_lost, device_state, items_before FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
-                .bind(account_id)
-                .bind(&imp.incident)
-                .bind(imp.category.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            match existing {
-                None => {
-                    sqlx::query("INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                        .bind(account_id)
-                        .bind(&imp.incident)
-                        .bind(imp.category.as_str())
-                        .bind(imp.server_lost)
-                        .bind(imp.device_state.as_str())
-                        .bind(imp.items_before)
-                        .bind(CategoryStatus::NotAffected.as_str())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    counts.inserted += 1;
-                }
-                Some(row) => {
-                    let same = row.try_get::<bool, _>("server_lost")? == imp.server_lost
-                        && row.try_get::<String, _>("device_state")? == imp.device_state.as_str()
-                        && row.try_get::<i64, _>("items_before")? == imp.items_before;
-                    if same {
-                        continue;
-                    }
-                    sqlx::query("UPDATE impact SET server_lost = $1, device_state = $2, items_before = $3, updated_at = $4 \
-                                 WHERE account_id = $5 AND incident_id = $6 AND category = $7")
-                        .bind(imp.server_lost)
-                        .bind(imp.device_state.as_str())
-                        .bind(imp.items_before)
-                        .bind(now)
-                        .bind(account_id)
-                        .bind(&imp.incident)
-                        .bind(imp.category.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    counts.updated += 1;
-                }
-            }
-            touched.push(account_id);
-        }
-        touched.sort_unstable();
-        touched.dedup();
-        for id in &touched {
-            refresh_status(&mut tx, *id, now).await?;
-        }
-        counts.unchanged = counts.rows - counts.inserted - counts.updated;
-        if !touched.is_empty() {
-            append_audit(
-                &mut tx,
-                actor,
-                now,
-                &[AuditEntry::new(
-                    "import.impact",
-                    "ok",
-                    format!(
-                        "{source}: {} rows, {} new, {} changed, {} accounts",
-                        counts.rows,
-                        counts.inserted,
-                        counts.updated,
-                        touched.len()
-                    ),
-                )],
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(counts)
-    }
-
     // ----- audit --------------------------------------------------------------------------
 
     /// Recomputes the whole chain in sequence order and names the first record that does not
@@ -1326,86 +1091,28 @@ impl SqlStore {
     /// one transaction. The JSON is bound as a parameter; the SQL stays static.
     pub async fn demo_load_chunk(&self, c: &crate::demo::Chunk) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let statements: [(&str, &String); 7] = [
-            (
-                pick(
-                    "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
-                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, \
-                        CAST(value->>8 AS BIGINT), CAST(value->>9 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.accounts,
-            ),
-            (
-                pick(
-                    "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
-                 SELECT CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BOOLEAN), CAST(value->>3 AS BIGINT), value->>4, \
-                        CAST(value->>5 AS TIMESTAMPTZ), CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.plans,
-            ),
-            (
-                pick(
-                    "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
-                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, CAST(value->>3 AS BOOLEAN), value->>4, CAST(value->>5 AS BIGINT), \
-                        value->>6, CAST(value->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.impact,
-            ),
-            (
-                pick(
-                    "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
-                 SELECT value->>0, CAST(value->>1 AS BIGINT), CAST(value->>2 AS TIMESTAMPTZ), value->>3, value->>4, value->>5, \
-                        CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.backups,
-            ),
-            (
-                pick(
-                    "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
-                 SELECT value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
-                 SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.backup_categories,
-            ),
-            (
-                pick(
-                    "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, CAST(value->>5 AS BOOLEAN) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.backup_items,
-            ),
-            (
-                pick(
-                    "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
-                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM jsonb_each(jsonb($1))",
-                    "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
-                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-                        CAST(value->>7 AS TIMESTAMPTZ), CAST(value->>8 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
-                ),
-                &c.live_items,
-            ),
-        ];
-        for (sql, rows) in statements {
-            if rows.len() > 2 {
-                sqlx::query(sql)
-                    .bind(rows.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        write_demo_chunk(&mut tx, c).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The import bench's baseline where the database must stay empty (PostgreSQL): the
+    /// incident and every chunk `next` yields, in one transaction rolled back once timed.
+    pub async fn demo_load_rolled_back(
+        &self,
+        inc: &Incident,
+        next: &mut (dyn FnMut() -> Option<Result<crate::demo::Chunk>> + Send),
+    ) -> Result<std::time::Duration> {
+        let started = std::time::Instant::now();
+        let mut tx = self.begin_write().await?;
+        insert_incident(&mut tx, inc).await?;
+        while let Some(c) = next() {
+            write_demo_chunk(&mut tx, &c?).await?;
+        }
+        sqlx::query("SELECT 1").execute(&mut *tx).await?;
+        let elapsed = started.elapsed();
+        tx.rollback().await?;
+        Ok(elapsed)
     }
 
     /// The demo's first transaction: the incident its rows refer to.
@@ -1498,7 +1205,7 @@ impl SqlStore {
 }
 
 /// Where a plan history starts when an import does not say (before any incident).
-fn history_start() -> DateTime<Utc> {
+pub(super) fn history_start() -> DateTime<Utc> {
     DateTime::from_timestamp(946_684_800, 0).unwrap_or_default()
 }
 
@@ -1560,59 +1267,6 @@ pub(crate) async fn insert_incident(tx: &mut Transaction<'_, Db>, inc: &Incident
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Makes `plan` part of the account's history: nothing when the same plan already starts
-/// then; otherwise the plan in force at its start is closed there and the new one appended.
-/// Returns whether anything changed.
-async fn apply_plan(
-    tx: &mut Transaction<'_, Db>,
-    account_id: i64,
-    plan: &NewPlan,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let current = sqlx::query("SELECT id, plan_code, price_cents, valid_from FROM plans WHERE account_id = $1 AND valid_to IS NULL ORDER BY valid_from DESC LIMIT 1")
-        .bind(account_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(cur) = &current {
-        let same = cur.try_get::<String, _>("plan_code")? == plan.plan_code
-            && cur.try_get::<i64, _>("price_cents")? == plan.price_cents;
-        if same {
-            return Ok(false);
-        }
-        let from: DateTime<Utc> = cur.try_get("valid_from")?;
-        let valid_from = plan.valid_from.unwrap_or(now);
-        if valid_from <= from {
-            return Err(Error::invalid(format!(
-                "the plan {} for this account starts on {}, not after its current plan's start ({}); give plan_from",
-                plan.plan_code,
-                valid_from.format("%Y-%m-%d"),
-                from.format("%Y-%m-%d")
-            )));
-        }
-        sqlx::query("UPDATE plans SET valid_to = $1 WHERE id = $2")
-            .bind(valid_from)
-            .bind(cur.try_get::<i64, _>("id")?)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let valid_from = match (&current, plan.valid_from) {
-        (_, Some(from)) => from,
-        (None, None) => history_start(),
-        (Some(_), None) => now,
-    };
-    sqlx::query("INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(account_id)
-        .bind(&plan.plan_code)
-        .bind(plan.data_plan)
-        .bind(plan.price_cents)
-        .bind(&plan.currency)
-        .bind(valid_from)
-        .bind(plan.valid_to)
-        .execute(&mut **tx)
-        .await?;
-    Ok(true)
 }
 
 async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<AccountDetail> {
@@ -1801,4 +1455,88 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
         incident,
         masked: false,
     })
+}
+
+/// One chunk of demo rows (JSON arrays of row arrays), one statement per table. The JSON is
+/// bound as a parameter; the SQL stays static.
+async fn write_demo_chunk(tx: &mut Transaction<'_, Db>, c: &crate::demo::Chunk) -> Result<()> {
+    let statements: [(&str, &String); 7] = [
+        (
+            pick(
+                "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8, value->>9 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO accounts (id, account_no, msisdn, name, name_norm, email, status, device_model, loss_rank, created_at) \
+                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, \
+                        CAST(value->>8 AS BIGINT), CAST(value->>9 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.accounts,
+        ),
+        (
+            pick(
+                "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from, valid_to) \
+                 SELECT CAST(value->>0 AS BIGINT), value->>1, CAST(value->>2 AS BOOLEAN), CAST(value->>3 AS BIGINT), value->>4, \
+                        CAST(value->>5 AS TIMESTAMPTZ), CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.plans,
+        ),
+        (
+            pick(
+                "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO impact (account_id, incident_id, category, server_lost, device_state, items_before, status, updated_at) \
+                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, CAST(value->>3 AS BOOLEAN), value->>4, CAST(value->>5 AS BIGINT), \
+                        value->>6, CAST(value->>7 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.impact,
+        ),
+        (
+            pick(
+                "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO backups (id, account_id, taken_at, source, checksum, verification, imported_at) \
+                 SELECT value->>0, CAST(value->>1 AS BIGINT), CAST(value->>2 AS TIMESTAMPTZ), value->>3, value->>4, value->>5, \
+                        CAST(value->>6 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.backups,
+        ),
+        (
+            pick(
+                "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
+                 SELECT value->>0, value->>1, value->>2, value->>3 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO backup_categories (backup_id, category, item_count, bad_items) \
+                 SELECT value->>0, value->>1, CAST(value->>2 AS BIGINT), CAST(value->>3 AS BIGINT) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.backup_categories,
+        ),
+        (
+            pick(
+                "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO backup_items (backup_id, category, uid, payload, content_hash, hash_ok) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, CAST(value->>5 AS BOOLEAN) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.backup_items,
+        ),
+        (
+            pick(
+                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
+                 SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, value->>7, value->>8 FROM jsonb_each(jsonb($1))",
+                "INSERT INTO live_items (account_id, category, uid, natural_key, payload, content_hash, origin, created_at, updated_at) \
+                 SELECT CAST(value->>0 AS BIGINT), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
+                        CAST(value->>7 AS TIMESTAMPTZ), CAST(value->>8 AS TIMESTAMPTZ) FROM jsonb_array_elements(CAST($1 AS jsonb)) AS e(value)",
+            ),
+            &c.live_items,
+        ),
+    ];
+    for (sql, rows) in statements {
+        if rows.len() > 2 {
+            sqlx::query(sql)
+                .bind(rows.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -13,6 +13,9 @@ const BACKEND: Backend = Backend::Postgres;
 
 // The same operations are compiled once per backend on purpose (see store/mod.rs).
 #[allow(clippy::duplicate_mod)]
+#[path = "bulk_ops.rs"]
+mod bulk_ops;
+#[allow(clippy::duplicate_mod)]
 #[path = "credit_ops.rs"]
 mod credit_ops;
 mod grants;

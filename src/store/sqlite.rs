@@ -14,6 +14,9 @@ const BACKEND: Backend = Backend::Sqlite;
 
 // The same operations are compiled once per backend on purpose (see store/mod.rs).
 #[allow(clippy::duplicate_mod)]
+#[path = "bulk_ops.rs"]
+mod bulk_ops;
+#[allow(clippy::duplicate_mod)]
 #[path = "credit_ops.rs"]
 mod credit_ops;
 #[allow(clippy::duplicate_mod)]

@@ -255,6 +255,68 @@ pub struct AuditVerification {
     pub first_bad: Option<(i64, String)>,
 }
 
+/// Rows per chunk of an import: one query reads what the database holds for them and one
+/// statement per table writes them, all chunks in the import's one transaction.
+pub const IMPORT_CHUNK: usize = 10_000;
+
+/// What a parser hands an import: a chunk of rows, then `Ok(None)` once the whole file is
+/// read and good, or `Err` when the file (or a check on its rows) refuses the import.
+pub type ParsedChunk<T> = crate::error::Result<Option<Vec<T>>>;
+
+/// An import's rows, chunk by chunk in file order: from a slice, or from a parser that hands
+/// them on while it reads the rest of the file. An import stops at the parser's `Err` and
+/// writes nothing; a parser that stops without saying the file ended (it crashed) is an
+/// error too, never a shorter file.
+pub enum ImportRows<'a, T: Clone> {
+    Slice {
+        rows: &'a [T],
+        chunk: usize,
+    },
+    Parsed {
+        rx: tokio::sync::mpsc::Receiver<ParsedChunk<T>>,
+        ended: bool,
+    },
+}
+
+impl<'a, T: Clone> ImportRows<'a, T> {
+    pub fn parsed(rx: tokio::sync::mpsc::Receiver<ParsedChunk<T>>) -> Self {
+        Self::Parsed { rx, ended: false }
+    }
+
+    /// The next chunk, `None` after the last.
+    pub async fn next(&mut self) -> Option<crate::error::Result<std::borrow::Cow<'a, [T]>>> {
+        match self {
+            Self::Slice { rows, chunk } => {
+                if rows.is_empty() {
+                    return None;
+                }
+                let (head, tail) = rows.split_at((*chunk).clamp(1, rows.len()));
+                *rows = tail;
+                Some(Ok(std::borrow::Cow::Borrowed(head)))
+            }
+            Self::Parsed { ended: true, .. } => None,
+            Self::Parsed { rx, ended } => match rx.recv().await {
+                Some(Ok(Some(rows))) => Some(Ok(std::borrow::Cow::Owned(rows))),
+                Some(Ok(None)) => {
+                    *ended = true;
+                    None
+                }
+                Some(Err(e)) => {
+                    *ended = true;
+                    Some(Err(e))
+                }
+                None => {
+                    *ended = true;
+                    Some(Err(crate::error::Error::System(
+                        "the import file's reader stopped before the end of the file; nothing was imported"
+                            .to_string(),
+                    )))
+                }
+            },
+        }
+    }
+}
+
 /// Counts of an import, for the summary line and the audit record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportCounts {
@@ -421,4 +483,44 @@ pub struct ChunkSpec {
     pub k: i64,
     pub n: i64,
     pub ids: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_parser_that_stops_without_saying_the_file_ended_is_an_error() {
+        let (tx, rx) = tokio::sync::mpsc::channel::<ParsedChunk<u32>>(4);
+        tx.send(Ok(Some(vec![1, 2]))).await.expect("send");
+        drop(tx);
+        let mut rows = ImportRows::parsed(rx);
+        let first = rows.next().await.expect("a chunk").expect("rows");
+        assert_eq!(&*first, &[1, 2]);
+        let end = rows.next().await.expect("not a clean end");
+        assert!(end.is_err(), "a crashed parser is never a shorter file");
+        assert!(rows.next().await.is_none());
+
+        let (tx, rx) = tokio::sync::mpsc::channel::<ParsedChunk<u32>>(4);
+        tx.send(Ok(Some(vec![1]))).await.expect("send");
+        tx.send(Ok(None)).await.expect("send");
+        drop(tx);
+        let mut rows = ImportRows::parsed(rx);
+        assert!(rows.next().await.is_some_and(|r| r.is_ok()));
+        assert!(rows.next().await.is_none(), "the end of a good file");
+    }
+
+    #[tokio::test]
+    async fn a_slice_comes_in_chunks_of_the_size_asked() {
+        let data = [1, 2, 3, 4, 5];
+        let mut rows = ImportRows::Slice {
+            rows: &data,
+            chunk: 2,
+        };
+        let mut sizes = Vec::new();
+        while let Some(chunk) = rows.next().await {
+            sizes.push(chunk.expect("rows").len());
+        }
+        assert_eq!(sizes, [2, 2, 1]);
+    }
 }
