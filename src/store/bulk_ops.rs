@@ -7,7 +7,9 @@
 //! the rows are compared in Rust, in file order, exactly as a row-by-row import would see
 //! them; then each table gets at most one `INSERT … SELECT` and one `UPDATE … FROM` over a
 //! JSON array of the new and changed rows. The first bad row stops the import with its line
-//! number, and the transaction is rolled back: nothing is written.
+//! number, and the transaction is rolled back: nothing is written. The chunks come from a
+//! slice, or from a parser still reading the rest of the file (`ImportRows`): then the file's
+//! own problems, which the parser sends last, are reported in preference to the store's.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,8 +29,9 @@ use crate::store::types::*;
 /// Items per statement when an import writes many snapshots' items.
 const IMPORT_ITEMS_PER_STATEMENT: usize = 20_000;
 
-/// New accounts in one SQLite import above which the search index stops merging its segments
-/// while the rows go in, and merges them once at the end (in the same transaction).
+/// Accounts in one SQLite import above which the search index stops merging its segments
+/// while the rows go in, and (with as many new or changed) merges them once at the end, in
+/// the same transaction.
 const FTS_BULK_ACCOUNTS: usize = 50_000;
 
 /// Rows aggregated into one JSON array by the database (one row instead of thousands).

@@ -1,4 +1,4 @@
-//! Restores, their undo, device re-syncs and backup imports, compiled per backend like
+//! Restores, their undo and device re-syncs, compiled per backend like
 //! `ops.rs`. A restore is one transaction: lock the account, read the snapshot's items and the
 //! live items (one JSON row each), plan in the domain (`domain::restore`), record the restore,
 //! archive the live state of the categories it touches, write, read the result back and check
