@@ -58,18 +58,9 @@ async fn eligible_account(svc: &Service, actor: &Actor) -> String {
 async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_the_audit_log() {
     let db = TestDb::new().await;
     let clock = clock();
-    let sup_svc = db.service(clock.clone() as Arc<dyn Clock>).await;
-    caredesk::demo::build(&sup_svc, 60, 7, "sofia", None)
-        .await
-        .expect("demo");
-    let sup = sup_svc
-        .actor(if db.is_postgres() {
-            None
-        } else {
-            Some("sofia")
-        })
-        .await
-        .expect("supervisor");
+    let (sup_svc, sup) = db
+        .demo_supervisor(clock.clone() as Arc<dyn Clock>, 60, 7)
+        .await;
 
     if !db.is_postgres() {
         let e = sup_svc
@@ -237,18 +228,9 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
 async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited() {
     let db = TestDb::new().await;
     let clock = clock();
-    let sup_svc = db.service(clock.clone() as Arc<dyn Clock>).await;
-    caredesk::demo::build(&sup_svc, 60, 8, "sofia", None)
-        .await
-        .expect("demo");
-    let sup = sup_svc
-        .actor(if db.is_postgres() {
-            None
-        } else {
-            Some("sofia")
-        })
-        .await
-        .expect("supervisor");
+    let (sup_svc, sup) = db
+        .demo_supervisor(clock.clone() as Arc<dyn Clock>, 60, 8)
+        .await;
     let as_ = |l: &'static str, r: Role| {
         let (db, sup_svc, sup, clock) = (&db, &sup_svc, &sup, clock.clone());
         async move {

@@ -93,6 +93,29 @@ impl TestDb {
         .expect("open service")
     }
 
+    /// A demo of `accounts` accounts (seed `seed`) and a service acting as its supervisor:
+    /// `sofia` on SQLite, the connection's login (registered by the demo) on PostgreSQL.
+    pub async fn demo_supervisor(
+        &self,
+        clock: Arc<dyn Clock>,
+        accounts: u64,
+        seed: u64,
+    ) -> (Service, caredesk::store::Actor) {
+        let svc = self.service(clock).await;
+        caredesk::demo::build(&svc, accounts, seed, "sofia", None)
+            .await
+            .expect("demo");
+        let actor = svc
+            .actor(if self.is_postgres() {
+                None
+            } else {
+                Some("sofia")
+            })
+            .await
+            .expect("supervisor");
+        (svc, actor)
+    }
+
     /// A service acting as `login` with `role`, registered by `sup` (a supervisor). On
     /// PostgreSQL the identity is the connection's login, so this makes a database login of
     /// that name, lets it use the test database, and connects as it.
