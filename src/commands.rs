@@ -292,9 +292,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         command @ Command::Import { .. } => {
+            // One connection with a large cache; waits for locks and connections as the
+            // environment says.
+            let env = ConnectOptions::from_env()?;
             let svc = Service::open(
                 &url,
-                &import_connect_options(),
+                &ConnectOptions {
+                    lock_timeout: env.lock_timeout,
+                    acquire_timeout: env.acquire_timeout,
+                    ..import_connect_options()
+                },
                 Arc::new(SystemClock),
                 OpenMode::Normal,
             )
