@@ -90,145 +90,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Command::Bench(crate::cli::BenchCommand::Scale { sizes, dir }) => {
-            let sizes = crate::bench::scale::parse_sizes(&sizes)?;
-            if matches!(explicit_db, Some(DbUrl::Postgres(_))) {
-                return Err(Error::invalid(
-                    "bench scale runs on SQLite (bench batch, tui and agents take a PostgreSQL --db)",
-                ));
-            }
-            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
-            let say = |m: &str| eprintln!("{m}");
-            let b = crate::bench::scale::scale(
-                &sizes,
-                &dir,
-                g.agent.as_deref().unwrap_or("sofia"),
-                &say,
-            )
-            .await?;
-            print(
-                g.format,
-                crate::bench::scale::table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            Ok(())
-        }
-        Command::Bench(crate::cli::BenchCommand::Batch { accounts, dir }) => {
-            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
-            let pg = match &explicit_db {
-                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
-                _ => None,
-            };
-            let say = |m: &str| eprintln!("{m}");
-            let b = crate::bench::batch(
-                accounts,
-                &dir,
-                pg,
-                g.agent.as_deref().unwrap_or("sofia"),
-                &say,
-            )
-            .await?;
-            print(
-                g.format,
-                crate::bench::batch_table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            Ok(())
-        }
-        Command::Bench(crate::cli::BenchCommand::Import { accounts, dir }) => {
-            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
-            let pg = match &explicit_db {
-                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
-                _ => None,
-            };
-            let say = |m: &str| eprintln!("{m}");
-            let b = crate::bench::import(
-                accounts,
-                &dir,
-                pg,
-                g.agent.as_deref().unwrap_or("sofia"),
-                &say,
-            )
-            .await?;
-            print(
-                g.format,
-                crate::bench::import_table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            Ok(())
-        }
-        Command::Bench(crate::cli::BenchCommand::Agents {
-            agents,
-            seconds,
-            pool,
-            think_ms,
-        }) => {
-            let url = explicit_db.unwrap_or_else(default_demo_db);
-            let agent = if matches!(url, DbUrl::Sqlite(_)) {
-                Some(g.agent.as_deref().unwrap_or("alice"))
-            } else {
-                None
-            };
-            let b = crate::bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
-            print(
-                g.format,
-                crate::bench::agents::table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            if b.errors > 0 || b.double_credits > 0 || !b.audit_valid {
-                return Err(Error::Partial(format!(
-                    "the load left {} errors, {} double credits, audit chain {}",
-                    b.errors,
-                    b.double_credits,
-                    if b.audit_valid { "valid" } else { "broken" }
-                )));
-            }
-            Ok(())
-        }
-        Command::Bench(crate::cli::BenchCommand::Tui) => {
-            let url = explicit_db.unwrap_or_else(default_demo_db);
-            let agent = if matches!(url, DbUrl::Sqlite(_)) {
-                Some(g.agent.as_deref().unwrap_or("sofia"))
-            } else {
-                None
-            };
-            let b = crate::bench::tui(&url, agent).await?;
-            print(
-                g.format,
-                crate::bench::tui_table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            Ok(())
-        }
-        Command::Bench(crate::cli::BenchCommand::Restore {
-            items,
-            accounts,
-            reps,
-            dir,
-        }) => {
-            let dir = dir.unwrap_or_else(|| data_dir().join("bench"));
-            let pg = match &explicit_db {
-                Some(DbUrl::Postgres(u)) => Some(u.as_str()),
-                _ => None,
-            };
-            let say = |m: &str| eprintln!("{m}");
-            let b = crate::bench::restore(
-                items,
-                accounts,
-                reps,
-                &dir,
-                pg,
-                g.agent.as_deref().unwrap_or("sofia"),
-                &say,
-            )
-            .await?;
-            print(
-                g.format,
-                crate::bench::restore_table(&b),
-                serde_json::to_value(&b).unwrap_or_default(),
-            );
-            Ok(())
-        }
+        Command::Bench(command) => bench(command, &g, explicit_db).await,
         Command::Db(DbCommand::Migrate { backup_taken }) => {
             migrate(&url, backup_taken, g.format).await
         }
@@ -738,6 +600,84 @@ async fn open_tui(url: &DbUrl, agent: Option<&str>, no_color: bool) -> Result<()
     let result = crate::tui::run(svc.clone(), actor, crate::tui::Options { no_color }).await;
     svc.close().await;
     result
+}
+
+/// `caredesk bench …`: each benchmark prints its table (or its JSON) the same way. SQLite bench
+/// databases live in `--dir` (default: the data directory's `bench`); `--db` naming PostgreSQL
+/// runs the benchmarks that support it there.
+async fn bench(
+    command: crate::cli::BenchCommand,
+    g: &crate::cli::Global,
+    explicit_db: Option<DbUrl>,
+) -> Result<()> {
+    use crate::cli::BenchCommand;
+    let show = |table: String, value: serde_json::Result<serde_json::Value>| {
+        print(g.format, table, value.unwrap_or_default());
+    };
+    let bench_dir = |dir: Option<PathBuf>| dir.unwrap_or_else(|| data_dir().join("bench"));
+    let pg = match &explicit_db {
+        Some(DbUrl::Postgres(u)) => Some(u.as_str()),
+        _ => None,
+    };
+    let login = g.agent.as_deref().unwrap_or("sofia");
+    let say = |m: &str| eprintln!("{m}");
+    match command {
+        BenchCommand::Scale { sizes, dir } => {
+            let sizes = crate::bench::scale::parse_sizes(&sizes)?;
+            if pg.is_some() {
+                return Err(Error::invalid(
+                    "bench scale runs on SQLite (bench batch, tui and agents take a PostgreSQL --db)",
+                ));
+            }
+            let b = crate::bench::scale::scale(&sizes, &bench_dir(dir), login, &say).await?;
+            show(crate::bench::scale::table(&b), serde_json::to_value(&b));
+        }
+        BenchCommand::Batch { accounts, dir } => {
+            let b = crate::bench::batch(accounts, &bench_dir(dir), pg, login, &say).await?;
+            show(crate::bench::batch_table(&b), serde_json::to_value(&b));
+        }
+        BenchCommand::Import { accounts, dir } => {
+            let b = crate::bench::import(accounts, &bench_dir(dir), pg, login, &say).await?;
+            show(crate::bench::import_table(&b), serde_json::to_value(&b));
+        }
+        BenchCommand::Restore {
+            items,
+            accounts,
+            reps,
+            dir,
+        } => {
+            let b = crate::bench::restore(items, accounts, reps, &bench_dir(dir), pg, login, &say)
+                .await?;
+            show(crate::bench::restore_table(&b), serde_json::to_value(&b));
+        }
+        BenchCommand::Tui => {
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let agent = matches!(url, DbUrl::Sqlite(_)).then_some(login);
+            let b = crate::bench::tui(&url, agent).await?;
+            show(crate::bench::tui_table(&b), serde_json::to_value(&b));
+        }
+        BenchCommand::Agents {
+            agents,
+            seconds,
+            pool,
+            think_ms,
+        } => {
+            let url = explicit_db.unwrap_or_else(default_demo_db);
+            let agent =
+                matches!(url, DbUrl::Sqlite(_)).then(|| g.agent.as_deref().unwrap_or("alice"));
+            let b = crate::bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
+            show(crate::bench::agents::table(&b), serde_json::to_value(&b));
+            if b.errors > 0 || b.double_credits > 0 || !b.audit_valid {
+                return Err(Error::Partial(format!(
+                    "the load left {} errors, {} double credits, audit chain {}",
+                    b.errors,
+                    b.double_credits,
+                    if b.audit_valid { "valid" } else { "broken" }
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Builds the demo; returns the login it registered as the supervisor who ran it.
