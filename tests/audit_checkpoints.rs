@@ -25,14 +25,7 @@ struct World {
 
 async fn world() -> World {
     let db = TestDb::new().await;
-    let svc = db.service(clock() as Arc<dyn Clock>).await;
-    caredesk::demo::build(&svc, 20, 7, "sofia", None)
-        .await
-        .expect("demo");
-    let sup = svc
-        .actor((!db.is_postgres()).then_some("sofia"))
-        .await
-        .expect("supervisor");
+    let (svc, sup) = db.demo_supervisor(clock() as Arc<dyn Clock>, 20, 7).await;
     World {
         db,
         svc,

@@ -36,23 +36,10 @@ impl World {
     async fn with_accounts(accounts: u64) -> Self {
         let db = TestDb::new().await;
         let clock = clock();
-        let svc = db.service(clock.clone() as Arc<dyn Clock>).await;
-        caredesk::demo::build(&svc, accounts, 2009, "sofia", None)
-            .await
-            .expect("demo");
-        let actor = svc
-            .actor(if db.is_postgres() {
-                None
-            } else {
-                Some("sofia")
-            })
-            .await
-            .expect("supervisor");
-        Self {
-            db,
-            clock,
-            sup: (svc, actor),
-        }
+        let sup = db
+            .demo_supervisor(clock.clone() as Arc<dyn Clock>, accounts, 2009)
+            .await;
+        Self { db, clock, sup }
     }
 
     async fn agent(&self) -> (Service, Actor) {
