@@ -735,7 +735,10 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
                 Ok(m) => refs.push((line, BatchRef::Msisdn(m.as_str().to_string()))),
                 Err(_) => bad.push((
                     line,
-                    format!("\"{}\" is not a phone number", mask_input(phone)),
+                    format!(
+                        "\"{}\" is not a phone number",
+                        domain::phone::mask_phone_text(phone)
+                    ),
                 )),
             }
         } else {
@@ -743,11 +746,6 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
         }
     }
     Ok(BatchFile { refs, bad })
-}
-
-/// An input value for an error message: phone-like text shows only its last four digits.
-pub fn mask_input(s: &str) -> String {
-    domain::phone::mask_phone_text(s)
 }
 
 #[cfg(test)]

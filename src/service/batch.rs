@@ -11,9 +11,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Service;
+use crate::domain::phone::mask_phone_text;
 use crate::domain::{Permission, format_cents};
 use crate::error::{Error, Result};
-use crate::import::{BatchRef, mask_input, parse_batch_accounts};
+use crate::import::{BatchRef, parse_batch_accounts};
 use crate::output::neutralise_cell;
 use crate::store::{AccountOutcome, Actor, ChunkSpec, Incident, Outcome, Tally};
 use crate::with_store;
@@ -116,13 +117,14 @@ impl Service {
                         *line,
                         format!(
                             "the phone {} belongs to {} accounts",
-                            mask_input(m),
+                            mask_phone_text(m),
                             many.len()
                         ),
                     )),
-                    None => {
-                        bad.push((*line, format!("no account has the phone {}", mask_input(m))))
-                    }
+                    None => bad.push((
+                        *line,
+                        format!("no account has the phone {}", mask_phone_text(m)),
+                    )),
                 },
             }
         }
