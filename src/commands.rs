@@ -1021,7 +1021,7 @@ async fn credit_command(
                             c.id.to_string(),
                             neutralise_cell(&c.account_no).into_owned(),
                             neutralise_cell(&c.incident).into_owned(),
-                            neutralise_cell(&c.kind).into_owned(),
+                            c.kind.as_str().to_string(),
                             c.amount_cents.to_string(),
                             neutralise_cell(&c.currency).into_owned(),
                             c.created_at

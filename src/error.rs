@@ -66,3 +66,19 @@ impl Error {
 fn redact_db_error(e: &sqlx::Error) -> String {
     crate::store::redact_url(&e.to_string())
 }
+
+impl From<crate::domain::CreditRefusal> for Error {
+    fn from(r: crate::domain::CreditRefusal) -> Self {
+        if r.is_bad_input() {
+            Self::Invalid(r.to_string())
+        } else {
+            Self::Refused(r.to_string())
+        }
+    }
+}
+
+impl From<crate::domain::RestoreRefusal> for Error {
+    fn from(r: crate::domain::RestoreRefusal) -> Self {
+        Self::Refused(r.to_string())
+    }
+}

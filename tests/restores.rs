@@ -530,7 +530,7 @@ async fn a_restore_from_a_corrupt_snapshot_is_refused_and_writes_nothing() {
         shown
             .backups
             .iter()
-            .any(|b| b.id == backup && b.verification == "corrupt" && !b.verified()),
+            .any(|b| b.id == backup && b.verification.as_str() == "corrupt" && !b.verified()),
         "the snapshot is shown as corrupt"
     );
     let before = live_hash(w.store(), &account).await;
@@ -570,7 +570,7 @@ async fn a_snapshot_with_bad_items_restores_only_the_good_ones_and_says_how_many
         .restore_apply(&agent, &account, &backup, &[], Mode::Merge)
         .await
         .expect("partial snapshot restores");
-    assert_eq!(r.verification, "partial");
+    assert_eq!(r.verification.as_str(), "partial");
     assert_eq!(r.corrupt(), bad, "it says how many it could not restore");
     let restored: i64 = live_rows(w.store(), &account)
         .await
@@ -819,7 +819,7 @@ async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
         .restore_apply(actor, &account, &backup, &[], Mode::Merge)
         .await
         .expect("restorable now");
-    assert_eq!(r.verification, "verified");
+    assert_eq!(r.verification.as_str(), "verified");
     assert_eq!(r.categories.len(), 1);
     assert_eq!(r.categories[0].counts.add, 1);
     w.finish().await;
@@ -852,7 +852,7 @@ async fn restores_and_undos_are_audited_without_personal_data() {
         .expect("record");
     assert_eq!(record.agent, actor.login);
     assert_eq!(record.undone_by.as_deref(), Some(actor.login.as_str()));
-    assert_eq!(record.mode, "keep-both");
+    assert_eq!(record.mode.as_str(), "keep-both");
     // Names, e-mails and phone numbers of contacts never reach the audit.
     let contacts: Vec<String> = live_rows(w.store(), JOSE)
         .await

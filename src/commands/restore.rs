@@ -259,7 +259,7 @@ fn records_text(list: &[RestoreRecord]) -> String {
             "#{:<5} {}  {:<9} {:<25} {:<16} {:<10} {}{}",
             r.id,
             r.created_at.format("%Y-%m-%d %H:%M"),
-            clean(&r.mode),
+            r.mode.as_str(),
             clean(&r.backup_id),
             clean(&r.result),
             clean(&r.agent),

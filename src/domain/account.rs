@@ -110,3 +110,49 @@ mod tests {
         assert!(!is_account_no(""));
     }
 }
+
+/// One line of a search result or worklist.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AccountSummary {
+    #[serde(skip)]
+    pub id: i64,
+    pub account_no: String,
+    pub msisdn: String,
+    pub name: String,
+    pub email: String,
+    pub account_status: AccountStatus,
+    /// The derived loss status (the most urgent category).
+    pub status: super::status::CategoryStatus,
+}
+
+impl AccountSummary {
+    /// Leaves the account number and statuses, masks the name, e-mail and phone number.
+    pub fn mask(&mut self) {
+        self.name = super::privacy::mask_name(&self.name);
+        self.email = super::privacy::mask_email(&self.email);
+        self.msisdn = super::privacy::mask_msisdn(&self.msisdn);
+    }
+}
+
+/// One period of an account's plan history, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Plan {
+    pub plan_code: String,
+    pub data_plan: bool,
+    pub price_cents: i64,
+    pub currency: String,
+    pub valid_from: chrono::DateTime<chrono::Utc>,
+    pub valid_to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Plan {
+    /// The period as the credit rule reads it.
+    pub fn period(&self) -> super::credit::PlanPeriod {
+        super::credit::PlanPeriod {
+            data_plan: self.data_plan,
+            price_cents: self.price_cents,
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
+        }
+    }
+}

@@ -4,9 +4,14 @@
 //! inject time), which lets storage, the CLI and the TUI share one definition of every rule.
 
 pub mod account;
+pub mod agent;
+pub mod backup;
+pub mod batch;
 pub mod category;
 pub mod clock;
 pub mod credit;
+pub mod detail;
+pub mod incident;
 pub mod items;
 pub mod money;
 pub mod parse;
@@ -17,16 +22,28 @@ pub mod role;
 pub mod status;
 pub mod text;
 
-pub use account::{AccountStatus, is_account_no};
+pub use account::{AccountStatus, AccountSummary, Plan, is_account_no};
+pub use agent::{Actor, Agent};
+pub use backup::{Backup, BackupCategory, Verification};
+pub use batch::{AccountOutcome, BatchRun, Outcome, RunState, Tally};
 pub use category::Category;
 pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
-pub use credit::{CreditKind, Ineligible, PlanPeriod, incident_credit};
+pub use credit::{
+    Credit, CreditKind, CreditOutcome, CreditRefusal, CreditRequest, IncidentCreditDecision,
+    Ineligible, PlanPeriod, RequestOutcome, decide_incident_credit, incident_credit,
+};
+pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
+pub use incident::Incident;
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;
 pub use phone::{
     Msisdn, PhoneError, PhoneErrorKind, digits_only, looks_like_phone, normalize_msisdn,
 };
 pub use privacy::MaskPolicy;
+pub use restore::{
+    RestoreCategory, RestoreOutcome, RestoreRecord, RestoreRefusal, RestoreReport, ResyncReport,
+    UndoCategory, UndoReport,
+};
 pub use role::{Permission, Role};
 pub use status::{
     CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,

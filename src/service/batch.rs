@@ -358,7 +358,7 @@ impl Service {
                 None => {
                     // Another worker on the same run took this chunk: continue after its cursor.
                     let now = with_store!(&self.store, s => s.batch_run(run.id).await)?;
-                    if now.state != "running" {
+                    if now.state != crate::domain::RunState::Running {
                         break;
                     }
                     cursor = now.cursor;

@@ -23,8 +23,7 @@ use super::ops::{SqlStore, append_audit, history_start, pick};
 use super::{BACKEND, Backend, Db};
 use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState};
 use crate::error::{Error, Result};
-use crate::store::restore_types::*;
-use crate::store::types::*;
+use crate::store::*;
 
 /// Items per statement when an import writes many snapshots' items.
 const IMPORT_ITEMS_PER_STATEMENT: usize = 20_000;

@@ -11,7 +11,7 @@ use super::{BACKEND, Backend, Db};
 use crate::audit::Canonical;
 use crate::domain::{Category, CategoryStatus, Role};
 use crate::error::{Error, Result};
-use crate::store::types::*;
+use crate::store::*;
 
 pub(super) type DbRow = <Db as sqlx::Database>::Row;
 
@@ -172,7 +172,7 @@ pub(super) fn credit(row: &DbRow) -> Result<Credit> {
         id: row.try_get("id")?,
         account_no: row.try_get("account_no")?,
         incident: row.try_get("incident_id")?,
-        kind: row.try_get("kind")?,
+        kind: col(row, "kind")?,
         amount_cents: row.try_get("amount_cents")?,
         currency: row.try_get("currency")?,
         agent: row.try_get("agent")?,
@@ -1305,7 +1305,7 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
             id: r.try_get("id")?,
             taken_at: r.try_get("taken_at")?,
             source: r.try_get("source")?,
-            verification: r.try_get("verification")?,
+            verification: col(&r, "verification")?,
             categories: Vec::new(),
         });
     }
@@ -1383,7 +1383,7 @@ async fn read_detail(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<Ac
             Ok(CreditRequest {
                 id: r.try_get("id")?,
                 incident: r.try_get("incident_id")?,
-                kind: r.try_get("kind")?,
+                kind: col(r, "kind")?,
                 amount_cents: r.try_get("amount_cents")?,
                 reason: r.try_get("reason")?,
                 requested_by: r.try_get("requested_by")?,

@@ -5,7 +5,7 @@
 //! it against the plan, set the recovered counts and the statuses they drive, audit. Killed at
 //! any point, it leaves the whole result or nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +18,7 @@ use super::ops::{SqlStore, append_audit, pick, refresh_status};
 use crate::domain::restore::{self as rules, BackupItem, CategoryPlan, LiveItem, Mode};
 use crate::domain::{Category, CategoryStatus, DeviceState};
 use crate::error::{Error, Result};
-use crate::store::restore_types::*;
-use crate::store::types::*;
+use crate::store::*;
 
 fn sys(what: &str) -> impl Fn(serde_json::Error) -> Error + '_ {
     move |e| Error::System(format!("unreadable {what}: {e}"))
@@ -79,7 +78,7 @@ async fn lock_account(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<S
 struct Head {
     account_id: i64,
     account_no: String,
-    verification: String,
+    verification: crate::domain::Verification,
     /// (category, items, bad items), in category order.
     categories: Vec<(Category, i64, i64)>,
 }
@@ -112,7 +111,7 @@ async fn backup_head(tx: &mut Transaction<'_, Db>, backup_id: &str) -> Result<Op
     Ok(Some(Head {
         account_id: row.try_get("account_id")?,
         account_no: row.try_get("account_no")?,
-        verification: row.try_get("verification")?,
+        verification: super::ops::col(&row, "verification")?,
         categories,
     }))
 }
@@ -252,7 +251,7 @@ async fn live_keys(
 
 /// Everything a restore of `cats` from `backup_id` needs, checked and planned.
 struct Gathered {
-    verification: String,
+    verification: crate::domain::Verification,
     plans: Vec<CategoryPlan>,
     live: HashMap<Category, Vec<LiveItem>>,
     impact: HashMap<Category, ImpactFacts>,
@@ -280,8 +279,8 @@ async fn gather(
     }
     let items: i64 = head.categories.iter().map(|c| c.1).sum();
     let bad: i64 = head.categories.iter().map(|c| c.2).sum();
-    match head.verification.as_str() {
-        "corrupt" => {
+    match head.verification {
+        crate::domain::Verification::Corrupt => {
             let why = if bad == 0 {
                 "its checksum does not match its items".to_string()
             } else if bad >= items {
@@ -293,7 +292,7 @@ async fn gather(
                 "the backup {backup_id} is corrupt ({why}); it cannot be restored from"
             )));
         }
-        "manifest" => {
+        crate::domain::Verification::Manifest => {
             return Err(Error::refused(format!(
                 "the backup {backup_id} holds only a manifest: its items are not loaded yet, so it cannot be restored from; \
                  load them with `caredesk import backups FILE`"
@@ -465,7 +464,7 @@ fn restore_record(row: &super::ops::DbRow) -> Result<RestoreRecord> {
         id: row.try_get("id")?,
         account_no: row.try_get("account_no")?,
         backup_id: row.try_get("backup_id")?,
-        mode: row.try_get("mode")?,
+        mode: super::ops::col(row, "mode")?,
         categories,
         agent: row.try_get("agent")?,
         result: row.try_get("result")?,
@@ -473,53 +472,6 @@ fn restore_record(row: &super::ops::DbRow) -> Result<RestoreRecord> {
         undone_by: row.try_get("undone_by")?,
         undone_at: row.try_get("undone_at")?,
     })
-}
-
-/// Per category, the counts of changes between what undo expects and what is live.
-#[derive(Default)]
-struct Drift {
-    added: Vec<String>,
-    changed: Vec<String>,
-    removed: Vec<String>,
-}
-
-impl Drift {
-    fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
-    }
-
-    fn describe(&self, cat: &str) -> String {
-        let mut parts = Vec::new();
-        for (n, what) in [
-            (self.added.len(), "added"),
-            (self.changed.len(), "changed"),
-            (self.removed.len(), "removed"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} item{} {what}", if n == 1 { "" } else { "s" }));
-            }
-        }
-        let mut uids: Vec<&str> = self
-            .added
-            .iter()
-            .chain(&self.changed)
-            .chain(&self.removed)
-            .map(String::as_str)
-            .collect();
-        uids.sort_unstable();
-        let more = uids.len().saturating_sub(5);
-        uids.truncate(5);
-        format!(
-            "{cat}: {} (uid {}{})",
-            parts.join(", "),
-            uids.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
-        )
-    }
 }
 
 /// (category, uid, natural_key, payload, content_hash, origin, review, created_at, updated_at)
@@ -638,7 +590,7 @@ impl SqlStore {
             outcome: RestoreOutcome::Restored,
             account_no: account_no.clone(),
             backup_id: backup_id.to_string(),
-            verification: g.verification.clone(),
+            verification: g.verification,
             mode,
             result: overall(&cats),
             categories: Vec::new(),
@@ -872,24 +824,22 @@ impl SqlStore {
                 categories: Vec::new(),
             });
         }
+        let mut later = Vec::new();
         for r in sqlx::query("SELECT id, categories FROM restores WHERE account_id = $1 AND id > $2 AND undone_at IS NULL ORDER BY id DESC")
             .bind(account_id)
             .bind(restore_id)
             .fetch_all(&mut *tx)
             .await?
         {
-            let later: i64 = r.try_get("id")?;
-            let theirs = parse_cats(&r.try_get::<String, _>("categories")?)?;
-            let shared: Vec<&str> = theirs.iter().filter(|c| cats.contains(c)).map(|c| c.as_str()).collect();
-            if !shared.is_empty() {
-                return Err(Error::refused(format!(
-                    "restore #{later} came after restore #{restore_id} and also touched account {account_no}'s {}; undo #{later} first",
-                    shared.join(", ")
-                )));
-            }
+            later.push((
+                r.try_get::<i64, _>("id")?,
+                parse_cats(&r.try_get::<String, _>("categories")?)?,
+            ));
         }
+        rules::undo::check_later_restores(restore_id, &account_no, &cats, &later)?;
 
-        // What the live items must be for nothing to have changed since the restore.
+        // The archive (the live state before), the restore's changes and the live items now:
+        // the domain decides whether undoing loses anything, and what to write.
         type Triple = (String, String, String);
         let archive: Vec<Triple> = parse_agg(
             sqlx::query_scalar(pick(
@@ -903,56 +853,15 @@ impl SqlStore {
         )?;
         let changes: Vec<(String, String, String, String)> =
             parse_agg(Some(row.try_get("changes")?), "the restore's changes")?;
-        let mut expected: BTreeMap<(String, String), String> =
-            archive.into_iter().map(|(c, u, h)| ((c, u), h)).collect();
-        let mut per_cat: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        let mut by_change: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for (c, u, change, h) in changes {
-            by_change
-                .entry(change.clone())
-                .or_default()
-                .push((c.clone(), u.clone()));
-            let e = per_cat.entry(c.clone()).or_default();
-            if change == "added" {
-                e.0 += 1;
-            } else {
-                e.1 += 1;
-            }
-            if change == "removed" {
-                expected.remove(&(c, u));
-            } else {
-                expected.insert((c, u), h);
-            }
-        }
-        let live: BTreeMap<(String, String), String> = live_keys(&mut tx, account_id, &cats)
+        let live: rules::undo::ItemHashes = live_keys(&mut tx, account_id, &cats)
             .await?
             .into_iter()
             .map(|(c, u, _, h)| ((c, u), h))
             .collect();
-        let mut drift: BTreeMap<&str, Drift> = BTreeMap::new();
-        for ((c, u), h) in &live {
-            match expected.get(&(c.clone(), u.clone())) {
-                None => drift.entry(c).or_default().added.push(u.clone()),
-                Some(e) if e != h => drift.entry(c).or_default().changed.push(u.clone()),
-                Some(_) => {}
-            }
-        }
-        for (c, u) in expected.keys() {
-            if !live.contains_key(&(c.clone(), u.clone())) {
-                drift.entry(c).or_default().removed.push(u.clone());
-            }
-        }
-        drift.retain(|_, d| !d.is_empty());
-        if !drift.is_empty() {
-            return Err(Error::refused(format!(
-                "account {account_no}'s data changed since restore #{restore_id} ({}); undoing it would lose those changes, so nothing was undone",
-                drift
-                    .iter()
-                    .map(|(c, d)| d.describe(c))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )));
-        }
+        let rules::UndoPlan {
+            per_category: per_cat,
+            by_change,
+        } = rules::undo::plan_undo(restore_id, &account_no, archive, changes, &live)?;
 
         let enc = |e: serde_json::Error| Error::System(format!("cannot encode items: {e}"));
         let list = |change: &str| -> Result<Option<String>> {

@@ -138,7 +138,7 @@ pub struct RestorePanel {
     pub account_id: i64,
     pub account_no: String,
     pub backup_id: String,
-    pub verification: String,
+    pub verification: domain::Verification,
     pub mode: Mode,
     /// The categories the backup can give, and whether each is chosen.
     pub categories: Vec<(Category, bool)>,
@@ -707,7 +707,11 @@ impl App {
         if !self.allowed(domain::Permission::ApplyIncidentCredit) {
             return Vec::new();
         }
-        if let Some(c) = a.credits.iter().find(|c| c.kind == "incident") {
+        let Some(inc) = &a.incident else {
+            self.error("this database has no incident");
+            return Vec::new();
+        };
+        if let Some(c) = a.incident_credit(&inc.id) {
             self.info(format!(
                 "already credited: incident credit #{} of {} on {}",
                 c.id,
@@ -716,32 +720,29 @@ impl App {
             ));
             return Vec::new();
         }
-        let Some(inc) = &a.incident else {
-            self.error("this database has no incident");
-            return Vec::new();
+        let periods: Vec<PlanPeriod> = a.plans.iter().map(domain::Plan::period).collect();
+        let refusal = |why| match why {
+            Some(why) => domain::CreditRefusal::NotOwed {
+                account_no: a.summary.account_no.clone(),
+                why,
+            },
+            None => domain::CreditRefusal::OverlappingPlans {
+                account_no: a.summary.account_no.clone(),
+            },
         };
-        let periods: Vec<PlanPeriod> = a
-            .plans
-            .iter()
-            .map(|p| PlanPeriod {
-                data_plan: p.data_plan,
-                price_cents: p.price_cents,
-                valid_from: p.valid_from,
-                valid_to: p.valid_to,
-            })
-            .collect();
-        match domain::incident_credit(
+        let decided = match domain::decide_incident_credit(
             a.summary.account_status,
             &periods,
             inc.started_at,
             inc.credit_months,
         ) {
-            Err(why) => {
-                self.error(format!(
-                    "account {} is not owed the incident credit: {}",
-                    a.summary.account_no,
-                    why.explain()
-                ));
+            domain::IncidentCreditDecision::Owed { amount_cents, .. } => Ok(amount_cents),
+            domain::IncidentCreditDecision::Ineligible(why) => Err(refusal(Some(why))),
+            domain::IncidentCreditDecision::OverlappingPlans => Err(refusal(None)),
+        };
+        match decided {
+            Err(refused) => {
+                self.error(refused.to_string());
                 Vec::new()
             }
             Ok(amount) => {
@@ -787,22 +788,29 @@ impl App {
         if !self.allowed(domain::Permission::RequestAppreciation) {
             return Vec::new();
         }
-        if let Some(r) = a.requests.iter().find(|r| r.kind == "appreciation") {
-            self.info(format!(
-                "already requested (request #{} by {})",
-                r.id, r.requested_by
-            ));
+        let Some(inc) = &a.incident else {
+            self.error("this database has no incident");
             return Vec::new();
-        }
-        if !a
-            .categories
-            .iter()
-            .any(|c| c.status == CategoryStatus::PermanentLoss)
-        {
-            self.error(
-                "the appreciation credit is only for an account with a category in permanent-loss",
-            );
-            return Vec::new();
+        };
+        match domain::credit::rules::request_appreciation(
+            &a.summary.account_no,
+            a.appreciation_request(&inc.id),
+            None,
+            a.has_permanent_loss(Some(&inc.id)),
+            inc.appreciation_cents,
+        ) {
+            Ok(domain::credit::RequestDecision::Replay(r)) => {
+                self.info(format!(
+                    "already requested (request #{} by {})",
+                    r.id, r.requested_by
+                ));
+                return Vec::new();
+            }
+            Err(refused) => {
+                self.error(refused.to_string());
+                return Vec::new();
+            }
+            Ok(domain::credit::RequestDecision::Request { .. }) => {}
         }
         self.input = Some(TextInput {
             title: "Why this customer should get the appreciation credit".to_string(),
@@ -820,8 +828,8 @@ impl App {
             self.info("no request is waiting for approval on this account");
             return Vec::new();
         };
-        if r.requested_by == self.actor.login {
-            self.error("you requested this credit; another supervisor must approve it");
+        if let Err(refused) = domain::credit::rules::approve_request(r, &self.actor.login) {
+            self.error(refused.to_string());
             return Vec::new();
         }
         self.dialog = Some(Dialog {
@@ -878,9 +886,17 @@ impl App {
             .filter(|b| b.verified())
             .max_by_key(|b| b.taken_at)
         else {
-            let why = if a.backups.iter().any(|b| b.verification == "corrupt") {
+            let why = if a
+                .backups
+                .iter()
+                .any(|b| b.verification == domain::Verification::Corrupt)
+            {
                 "the backup is corrupt and cannot be restored from"
-            } else if a.backups.iter().any(|b| b.verification == "manifest") {
+            } else if a
+                .backups
+                .iter()
+                .any(|b| b.verification == domain::Verification::Manifest)
+            {
                 "the snapshot's items are not loaded yet (manifest only); nothing to restore from"
             } else {
                 "this account has no backup to restore from"
@@ -902,7 +918,7 @@ impl App {
             account_id: a.summary.id,
             account_no: a.summary.account_no.clone(),
             backup_id: b.id.clone(),
-            verification: b.verification.clone(),
+            verification: b.verification,
             mode: Mode::Merge,
             categories,
             cursor: 0,
@@ -1435,7 +1451,7 @@ mod tests {
             id: 3,
             account_no: "310000001".to_string(),
             incident: "danger-2009-10".to_string(),
-            kind: "incident".to_string(),
+            kind: domain::CreditKind::Incident,
             amount_cents: 1999,
             currency: "USD".to_string(),
             agent: "bob".to_string(),
@@ -1463,7 +1479,7 @@ mod tests {
         d.requests.push(CreditRequest {
             id: 9,
             incident: "danger-2009-10".to_string(),
-            kind: "appreciation".to_string(),
+            kind: domain::CreditKind::Appreciation,
             amount_cents: 10_000,
             reason: "lost".to_string(),
             requested_by: "alice".to_string(),
@@ -1526,7 +1542,7 @@ mod tests {
             id: "snap-1".to_string(),
             taken_at: t(2009, 10, 1),
             source: "server-snapshot".to_string(),
-            verification: verification.to_string(),
+            verification: verification.parse().expect("verification"),
             categories: vec![
                 crate::store::BackupCategory {
                     category: Category::Contacts,
@@ -1549,7 +1565,7 @@ mod tests {
             outcome: crate::store::RestoreOutcome::Preview,
             account_no: "310000001".to_string(),
             backup_id: "snap-1".to_string(),
-            verification: "verified".to_string(),
+            verification: domain::Verification::Verified,
             mode: seq_mode,
             result: "restored-partial".to_string(),
             categories: Vec::new(),
@@ -1675,7 +1691,7 @@ mod tests {
             id: 4,
             account_no: "310000001".to_string(),
             backup_id: "snap-1".to_string(),
-            mode: "merge".to_string(),
+            mode: Mode::Merge,
             categories: Vec::new(),
             agent: "bob".to_string(),
             result: "restored-partial".to_string(),

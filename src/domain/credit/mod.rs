@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 use super::account::AccountStatus;
 use super::parse::{UnknownValue, parse_keyword};
 
+pub mod model;
+pub mod rules;
+
+pub use model::{Credit, CreditOutcome, CreditRequest, RequestOutcome};
+pub use rules::{
+    ApprovalDecision, CreditRefusal, OVERLAPPING_PLANS, RequestDecision, ReversalDecision,
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CreditKind {
@@ -108,6 +116,45 @@ pub fn incident_credit(
         .ok_or(Ineligible::NoDataPlan)
 }
 
+/// What the incident-credit rule decides for an account that holds no incident credit yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentCreditDecision {
+    /// Owed this amount, from the plan at this index of the history given.
+    Owed {
+        amount_cents: i64,
+        plan: usize,
+    },
+    Ineligible(Ineligible),
+    /// More than one plan was in force at the incident's start: the data must be fixed
+    /// before the account can be credited.
+    OverlappingPlans,
+}
+
+/// The incident-credit rule over an account's whole plan history: the plan in force at the
+/// incident's start decides; two in force at once is a fault of the data, not a choice.
+pub fn decide_incident_credit(
+    status: AccountStatus,
+    plans: &[PlanPeriod],
+    incident_start: DateTime<Utc>,
+    months: i64,
+) -> IncidentCreditDecision {
+    let mut in_force = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.in_force_at(incident_start));
+    let first = in_force.next();
+    if in_force.next().is_some() {
+        return IncidentCreditDecision::OverlappingPlans;
+    }
+    match incident_credit(status, plans, incident_start, months) {
+        Ok(amount_cents) => IncidentCreditDecision::Owed {
+            amount_cents,
+            plan: first.map_or(0, |(i, _)| i),
+        },
+        Err(why) => IncidentCreditDecision::Ineligible(why),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +232,35 @@ mod tests {
         assert_eq!(
             incident_credit(AccountStatus::Active, &plans, t(2009, 10, 2), 1),
             Ok(2999)
+        );
+    }
+
+    #[test]
+    fn two_plans_in_force_at_the_start_fail_rather_than_guess() {
+        let start = t(2009, 10, 2);
+        let overlapping = [
+            plan(true, 1999, t(2008, 1, 1), None),
+            plan(true, 2999, t(2009, 1, 1), None),
+        ];
+        assert_eq!(
+            decide_incident_credit(AccountStatus::Active, &overlapping, start, 1),
+            IncidentCreditDecision::OverlappingPlans
+        );
+        let history = [
+            plan(false, 0, t(2007, 1, 1), Some(t(2008, 1, 1))),
+            plan(true, 1999, t(2008, 1, 1), Some(t(2009, 11, 1))),
+            plan(true, 2999, t(2009, 11, 1), None),
+        ];
+        assert_eq!(
+            decide_incident_credit(AccountStatus::Active, &history, start, 1),
+            IncidentCreditDecision::Owed {
+                amount_cents: 1999,
+                plan: 1
+            }
+        );
+        assert_eq!(
+            decide_incident_credit(AccountStatus::Closed, &history, start, 1),
+            IncidentCreditDecision::Ineligible(Ineligible::Closed)
         );
     }
 }

@@ -1,0 +1,102 @@
+//! Everything the account screen shows about one account, as one value.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::account::{AccountSummary, Plan};
+use super::backup::Backup;
+use super::category::Category;
+use super::credit::{Credit, CreditKind, CreditRequest};
+use super::incident::Incident;
+use super::status::{CategoryStatus, DeviceState};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryState {
+    pub incident: String,
+    pub category: Category,
+    pub status: CategoryStatus,
+    pub server_lost: bool,
+    pub device_state: DeviceState,
+    pub items_before: i64,
+    pub items_live: i64,
+    /// Items the best usable backup holds for this category, if any backup covers it.
+    pub items_backup: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub agent: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One event on an account's timeline, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    pub at: DateTime<Utc>,
+    pub agent: String,
+    pub action: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountDetail {
+    pub summary: AccountSummary,
+    pub device_model: String,
+    pub created_at: DateTime<Utc>,
+    pub plans: Vec<Plan>,
+    pub categories: Vec<CategoryState>,
+    pub backups: Vec<Backup>,
+    pub credits: Vec<Credit>,
+    pub requests: Vec<CreditRequest>,
+    pub notes: Vec<Note>,
+    pub timeline: Vec<TimelineEvent>,
+    pub incident: Option<Incident>,
+    /// The name, e-mail and phone number are masked (the viewer's role sees less).
+    pub masked: bool,
+}
+
+impl AccountDetail {
+    /// The plan in force at `at`.
+    pub fn plan_at(&self, at: DateTime<Utc>) -> Option<&Plan> {
+        self.plans.iter().find(|p| p.period().in_force_at(at))
+    }
+
+    /// The plan in force now: the open-ended one, else the latest.
+    pub fn current_plan(&self) -> Option<&Plan> {
+        self.plans
+            .iter()
+            .find(|p| p.valid_to.is_none())
+            .or_else(|| self.plans.last())
+    }
+
+    pub fn at_risk(&self) -> Vec<Category> {
+        self.categories
+            .iter()
+            .filter(|c| c.status == CategoryStatus::AtRisk)
+            .map(|c| c.category)
+            .collect()
+    }
+
+    /// Whether any category of the account is in permanent-loss (for `incident`, or any).
+    pub fn has_permanent_loss(&self, incident: Option<&str>) -> bool {
+        self.categories.iter().any(|c| {
+            c.status == CategoryStatus::PermanentLoss && incident.is_none_or(|i| c.incident == i)
+        })
+    }
+
+    /// The account's incident credit for `incident`, if it holds one.
+    pub fn incident_credit(&self, incident: &str) -> Option<&Credit> {
+        self.credits
+            .iter()
+            .find(|c| c.kind == CreditKind::Incident && c.incident == incident)
+    }
+
+    /// The account's appreciation request for `incident`, if there is one.
+    pub fn appreciation_request(&self, incident: &str) -> Option<&CreditRequest> {
+        self.requests
+            .iter()
+            .find(|r| r.kind == CreditKind::Appreciation && r.incident == incident)
+    }
+}
