@@ -11,22 +11,13 @@ use crate::error::{Error, Result};
 type Db = sqlx::Postgres;
 const BACKEND: Backend = Backend::Postgres;
 
-// The same operations are compiled once per backend on purpose (see store/mod.rs).
-#[allow(clippy::duplicate_mod)]
-#[path = "bulk_ops.rs"]
-mod bulk_ops;
-#[allow(clippy::duplicate_mod)]
-#[path = "credit_ops.rs"]
-mod credit_ops;
+// The same SQL is compiled once per backend on purpose (see store/sql/mod.rs).
 mod grants;
 #[allow(clippy::duplicate_mod)]
-#[path = "ops.rs"]
-mod ops;
-#[allow(clippy::duplicate_mod)]
-#[path = "restore_ops.rs"]
-mod restore_ops;
+#[path = "sql/mod.rs"]
+mod sql;
 pub use grants::GrantReport;
-pub use ops::SqlStore;
+pub use sql::SqlStore;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

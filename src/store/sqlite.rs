@@ -12,20 +12,11 @@ use crate::error::{Error, Result};
 type Db = sqlx::Sqlite;
 const BACKEND: Backend = Backend::Sqlite;
 
-// The same operations are compiled once per backend on purpose (see store/mod.rs).
+// The same SQL is compiled once per backend on purpose (see store/sql/mod.rs).
 #[allow(clippy::duplicate_mod)]
-#[path = "bulk_ops.rs"]
-mod bulk_ops;
-#[allow(clippy::duplicate_mod)]
-#[path = "credit_ops.rs"]
-mod credit_ops;
-#[allow(clippy::duplicate_mod)]
-#[path = "ops.rs"]
-mod ops;
-#[allow(clippy::duplicate_mod)]
-#[path = "restore_ops.rs"]
-mod restore_ops;
-pub use ops::SqlStore;
+#[path = "sql/mod.rs"]
+mod sql;
+pub use sql::SqlStore;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

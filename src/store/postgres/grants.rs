@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::SqlStore;
-use super::ops::append_audit;
+use super::sql::append_audit;
 use crate::error::Result;
 use crate::store::{Actor, AuditEntry};
 

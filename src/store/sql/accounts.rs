@@ -1,0 +1,347 @@
+//! One account: its detail for the screen (the view audited), notes, and a supervisor's declaration of permanent loss.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Transaction};
+
+use super::*;
+use crate::domain::Category;
+use crate::error::{Error, Result};
+
+pub(super) async fn read_detail(
+    tx: &mut Transaction<'_, Db>,
+    account_id: i64,
+) -> Result<AccountDetail> {
+    let row = sqlx::query("SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank, a.device_model, a.created_at FROM accounts a WHERE a.id = $1")
+        .bind(account_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let summary = summary(&row)?;
+    let device_model: String = row.try_get("device_model")?;
+    let created_at: DateTime<Utc> = row.try_get("created_at")?;
+
+    let plans = sqlx::query("SELECT plan_code, data_plan, price_cents, currency, valid_from, valid_to FROM plans WHERE account_id = $1 ORDER BY valid_from")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Plan {
+                plan_code: r.try_get("plan_code")?,
+                data_plan: r.try_get("data_plan")?,
+                price_cents: r.try_get("price_cents")?,
+                currency: r.try_get("currency")?,
+                valid_from: r.try_get("valid_from")?,
+                valid_to: r.try_get("valid_to")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut backups: Vec<Backup> = Vec::new();
+    for r in sqlx::query("SELECT id, taken_at, source, verification FROM backups WHERE account_id = $1 ORDER BY taken_at DESC, id")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        backups.push(Backup {
+            id: r.try_get("id")?,
+            taken_at: r.try_get("taken_at")?,
+            source: r.try_get("source")?,
+            verification: col(&r, "verification")?,
+            categories: Vec::new(),
+        });
+    }
+    for b in &mut backups {
+        for r in sqlx::query("SELECT category, item_count, bad_items FROM backup_categories WHERE backup_id = $1 ORDER BY category")
+            .bind(&b.id)
+            .fetch_all(&mut **tx)
+            .await?
+        {
+            b.categories.push(BackupCategory {
+                category: col(&r, "category")?,
+                item_count: r.try_get("item_count")?,
+                bad_items: r.try_get("bad_items")?,
+            });
+        }
+        b.categories.sort_by_key(|c| c.category);
+    }
+
+    let live: HashMap<String, i64> = sqlx::query(
+        "SELECT category, COUNT(*) AS n FROM live_items WHERE account_id = $1 GROUP BY category",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok((
+            r.try_get::<String, _>("category")?,
+            r.try_get::<i64, _>("n")?,
+        ))
+    })
+    .collect::<Result<_>>()?;
+
+    let mut categories = Vec::new();
+    for r in sqlx::query("SELECT incident_id, category, status, server_lost, device_state, items_before FROM impact WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let category: Category = col(&r, "category")?;
+        let items_backup = backups
+            .iter()
+            .filter(|b| b.verified())
+            .flat_map(|b| b.categories.iter())
+            .filter(|c| c.category == category)
+            .map(|c| c.item_count - c.bad_items)
+            .max();
+        categories.push(CategoryState {
+            incident: r.try_get("incident_id")?,
+            category,
+            status: col(&r, "status")?,
+            server_lost: r.try_get("server_lost")?,
+            device_state: col(&r, "device_state")?,
+            items_before: r.try_get("items_before")?,
+            items_live: live.get(category.as_str()).copied().unwrap_or(0),
+            items_backup,
+        });
+    }
+    categories.sort_by_key(|c| (c.incident.clone(), c.category));
+
+    let credits = sqlx::query("SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id WHERE c.account_id = $1 ORDER BY c.id")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(credit)
+        .collect::<Result<Vec<_>>>()?;
+
+    let requests = sqlx::query("SELECT * FROM credit_requests WHERE account_id = $1 ORDER BY id")
+        .bind(account_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(CreditRequest {
+                id: r.try_get("id")?,
+                incident: r.try_get("incident_id")?,
+                kind: col(r, "kind")?,
+                amount_cents: r.try_get("amount_cents")?,
+                reason: r.try_get("reason")?,
+                requested_by: r.try_get("requested_by")?,
+                requested_at: r.try_get("requested_at")?,
+                decided_by: r.try_get("decided_by")?,
+                credit_id: r.try_get("credit_id")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let notes = sqlx::query(
+        "SELECT id, agent, body, created_at FROM notes WHERE account_id = $1 ORDER BY id DESC",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Note {
+            id: r.try_get("id")?,
+            agent: r.try_get("agent")?,
+            body: r.try_get("body")?,
+            created_at: r.try_get("created_at")?,
+        })
+    })
+    .collect::<Result<Vec<_>>>()?;
+
+    let mut timeline: Vec<TimelineEvent> = sqlx::query("SELECT at, agent, action, detail FROM audit WHERE account_no = $1 AND action <> 'note.add' ORDER BY seq DESC LIMIT 50")
+        .bind(&summary.account_no)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TimelineEvent {
+                at: r.try_get("at")?,
+                agent: r.try_get("agent")?,
+                action: r.try_get("action")?,
+                text: r.try_get("detail")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    timeline.extend(notes.iter().map(|n| TimelineEvent {
+        at: n.created_at,
+        agent: n.agent.clone(),
+        action: "note".to_string(),
+        text: n.body.clone(),
+    }));
+    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
+    timeline.truncate(50);
+
+    let incident = sqlx::query("SELECT * FROM incidents ORDER BY started_at DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(incident)
+        .transpose()?;
+
+    Ok(AccountDetail {
+        summary,
+        device_model,
+        created_at,
+        plans,
+        categories,
+        backups,
+        credits,
+        requests,
+        notes,
+        timeline,
+        incident,
+        masked: false,
+    })
+}
+
+impl SqlStore {
+    // ----- account detail -----------------------------------------------------------------
+
+    /// Everything the account screen shows. The view is audited in the same transaction that
+    /// reads it (SPEC.md §2: every view of an account's details has its audit record).
+    /// One account's details, with the audit record of the view in the same transaction:
+    /// `account.reveal` when a role that sees masked details asked to see them in full.
+    pub async fn account_detail(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        reveal: bool,
+        now: DateTime<Utc>,
+    ) -> Result<AccountDetail> {
+        let mut tx = self.begin_write().await?;
+        let detail = read_detail(&mut tx, account_id).await?;
+        let entry = if reveal {
+            AuditEntry::new(
+                "account.reveal",
+                "ok",
+                "unmasked name, e-mail and phone number",
+            )
+        } else {
+            AuditEntry::new("account.view", "ok", "")
+        };
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[entry.account(&detail.summary.account_no)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    // ----- notes --------------------------------------------------------------------------
+
+    pub async fn add_note(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO notes (account_id, agent, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(account_id)
+            .bind(&actor.login)
+            .bind(body)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        // The note's text may carry what the customer said; the audit keeps only its size.
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "note.add",
+                "ok",
+                format!("{} characters", body.chars().count()),
+            )
+            .account(&account_no)
+            .object(id)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    // ----- recovery -----------------------------------------------------------------------
+
+    /// A supervisor declares a category permanently lost (recovery exhausted); the derived
+    /// statuses follow in the same transaction. Returns false when it already was.
+    pub async fn declare_loss(
+        &self,
+        actor: &Actor,
+        account_id: i64,
+        incident: &str,
+        category: Category,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let account_no: String =
+            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let row = sqlx::query("SELECT server_lost, permanent_loss FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
+            .bind(account_id)
+            .bind(incident)
+            .bind(category.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Err(Error::invalid(format!(
+                "account {account_no} has no {} recorded for {incident}",
+                category.as_str()
+            )));
+        };
+        if !row.try_get::<bool, _>("server_lost")? {
+            return Err(Error::refused(format!(
+                "account {account_no}'s {} were not lost by the server",
+                category.as_str()
+            )));
+        }
+        if row.try_get::<bool, _>("permanent_loss")? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE impact SET permanent_loss = TRUE, updated_at = $1 WHERE account_id = $2 AND incident_id = $3 AND category = $4")
+            .bind(now)
+            .bind(account_id)
+            .bind(incident)
+            .bind(category.as_str())
+            .execute(&mut *tx)
+            .await?;
+        refresh_status(&mut tx, account_id, now).await?;
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "loss.declare",
+                "ok",
+                format!(
+                    "{} permanently lost: {} characters of reason",
+                    category.as_str(),
+                    reason.chars().count()
+                ),
+            )
+            .account(&account_no)
+            .object(category.as_str())],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,173 @@
+//! The store's SQL, written once and compiled per backend: `sqlite.rs` and `postgres.rs` each
+//! include this folder with `Db` fixed to their sqlx database type, so every statement is
+//! checked for both. One file per topic; `tx.rs` holds what every write transaction shares
+//! (the audit append), `rows.rs` the row mapping. Dialect differences are explicit
+//! `pick(sqlite, postgres)` choices between static SQL strings with bound parameters.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Row, Transaction};
+
+use super::{BACKEND, Backend, Db};
+use crate::error::{Error, Result};
+use crate::store::*;
+
+pub(super) type DbRow = <Db as sqlx::Database>::Row;
+
+/// Chooses between the two dialects' texts of one statement.
+pub(super) const fn pick(sqlite: &'static str, postgres: &'static str) -> &'static str {
+    match BACKEND {
+        Backend::Sqlite => sqlite,
+        Backend::Postgres => postgres,
+    }
+}
+
+/// The hot queries (every keystroke, every lookup) with their `EXPLAIN` twins, so a test can
+/// check on both backends that each one is answered through an index, never a full scan.
+macro_rules! hot_sql {
+    ($name:ident, $explain:ident, $sqlite:literal, $postgres:literal) => {
+        pub(super) const $name: &str = pick($sqlite, $postgres);
+        const $explain: &str = pick(
+            concat!("EXPLAIN QUERY PLAN ", $sqlite),
+            concat!("EXPLAIN ", $postgres),
+        );
+    };
+}
+
+hot_sql!(
+    SQL_BY_NO,
+    EXPLAIN_BY_NO,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a WHERE a.account_no = $1",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a WHERE a.account_no = $1"
+);
+hot_sql!(
+    SQL_BY_MSISDN,
+    EXPLAIN_BY_MSISDN,
+    "SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id",
+    "SELECT id FROM accounts WHERE msisdn = $1 ORDER BY id"
+);
+hot_sql!(
+    SQL_NAME_PREFIX,
+    EXPLAIN_NAME_PREFIX,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.name_norm >= $1 AND a.name_norm < $2 ORDER BY a.name_norm, a.id LIMIT $3",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.name_norm COLLATE \"C\" LIKE $1 ESCAPE '\\' ORDER BY a.name_norm COLLATE \"C\", a.id LIMIT $2"
+);
+hot_sql!(
+    SQL_SUBSTRING,
+    EXPLAIN_SUBSTRING,
+    "SELECT json_group_array(json_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) \
+     FROM (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH $1 LIMIT $2) AS f JOIN accounts a ON a.id = f.rowid",
+    "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) AS TEXT) \
+     FROM (SELECT id FROM accounts WHERE search_text LIKE $1 ESCAPE '\\' LIMIT $2) AS f JOIN accounts a ON a.id = f.id"
+);
+hot_sql!(
+    SQL_DIGITS,
+    EXPLAIN_DIGITS,
+    "SELECT json_group_array(json_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) \
+     FROM (SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH $1 LIMIT $2) AS f JOIN accounts a ON a.id = f.rowid",
+    "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank)) AS TEXT) \
+     FROM (SELECT id FROM accounts WHERE substr(msisdn, 2) LIKE $1 ESCAPE '\\' LIMIT $2) AS f JOIN accounts a ON a.id = f.id"
+);
+hot_sql!(
+    SQL_WORKLIST,
+    EXPLAIN_WORKLIST,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2"
+);
+hot_sql!(
+    SQL_WORKLIST_STATUS,
+    EXPLAIN_WORKLIST_STATUS,
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2",
+    "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
+     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2"
+);
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pub(super) pool: sqlx::Pool<Db>,
+    migrator: &'static sqlx::migrate::Migrator,
+}
+
+pub(super) fn col<T: FromStr>(row: &DbRow, name: &str) -> Result<T> {
+    let text: String = row.try_get(name)?;
+    text.parse::<T>()
+        .map_err(|_| Error::System(format!("the database holds an unknown {name} \"{text}\"")))
+}
+
+/// Where a plan history starts when an import does not say (before any incident).
+pub(super) fn history_start() -> DateTime<Utc> {
+    DateTime::from_timestamp(946_684_800, 0).unwrap_or_default()
+}
+
+/// A ledger row with its account number (what `rows::credit` reads), and `$tail`'s filter.
+macro_rules! credit_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.*, a.account_no FROM credits c JOIN accounts a ON a.id = c.account_id ",
+            $tail
+        )
+    };
+}
+
+mod accounts;
+mod admin;
+mod agents;
+mod audit;
+mod batch;
+mod credits;
+mod demo_load;
+mod eligibility;
+mod import_backups;
+mod imports;
+mod incidents;
+mod restore_facts;
+mod restores;
+mod resync;
+mod rows;
+mod search;
+mod statuses;
+mod tx;
+mod undo;
+
+use agents::*;
+use eligibility::*;
+use imports::*;
+use incidents::*;
+use restore_facts::*;
+use rows::*;
+use statuses::*;
+pub(super) use tx::append_audit;
+use tx::*;
+
+impl SqlStore {
+    pub(crate) fn from_pool(
+        pool: sqlx::Pool<Db>,
+        migrator: &'static sqlx::migrate::Migrator,
+    ) -> Self {
+        Self { pool, migrator }
+    }
+
+    pub fn pool(&self) -> &sqlx::Pool<Db> {
+        &self.pool
+    }
+
+    /// A write transaction. SQLite's must take the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads and then writes can fail with SQLITE_BUSY when
+    /// another writer got in between, whatever the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Db>> {
+        Ok(match BACKEND {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
