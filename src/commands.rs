@@ -78,7 +78,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 OpenMode::Normal,
             )
             .await?;
-            let login = svc.init_admin(&admin).await?;
+            let login = svc.init_admin(&admin, &crate::demo::incident()).await?;
             print(
                 g.format,
                 format!(

@@ -205,29 +205,7 @@ const MAIL_DOMAINS: &[&str] = &[
     "example.com",
 ];
 
-/// The demo's supervisor-facing summary.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct DemoSummary {
-    pub accounts: u64,
-    pub plans: u64,
-    pub impact_rows: u64,
-    pub backups: u64,
-    pub backup_items: u64,
-    pub live_items: u64,
-}
-
-/// One chunk of rows, each table a JSON array of row arrays.
-#[derive(Debug, Default)]
-pub struct Chunk {
-    pub accounts: String,
-    pub plans: String,
-    pub impact: String,
-    pub backups: String,
-    pub backup_categories: String,
-    pub backup_items: String,
-    pub live_items: String,
-    pub counts: DemoSummary,
-}
+pub use crate::store::{DemoChunk as Chunk, DemoSummary};
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)

@@ -37,7 +37,9 @@ impl World {
         let clock = clock();
         let mut svc = db.service(clock.clone() as Arc<dyn Clock>).await;
         svc.set_import_chunk(chunk);
-        svc.init_admin("ops").await.expect("init");
+        svc.init_admin("ops", &caredesk::demo::incident())
+            .await
+            .expect("init");
         let actor = svc
             .actor(if db.is_postgres() { None } else { Some("ops") })
             .await

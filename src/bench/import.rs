@@ -371,7 +371,7 @@ async fn run(
         crate::service::OpenMode::Normal,
     )
     .await?;
-    let admin = svc.init_admin(login).await?;
+    let admin = svc.init_admin(login, &crate::demo::incident()).await?;
     let actor = svc.actor(Some(&admin)).await?;
     let mut steps = Vec::new();
     for round in ["import", "again"] {

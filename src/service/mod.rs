@@ -156,14 +156,14 @@ impl Service {
     // ----- set-up -------------------------------------------------------------------------
 
     /// `init --admin`: migrates a new database, registers its first supervisor and the
-    /// incident it is built for (SPEC.md §1).
-    pub async fn init_admin(&self, requested: &str) -> Result<String> {
+    /// incident it is built for.
+    pub async fn init_admin(&self, requested: &str, incident: &Incident) -> Result<String> {
         let login = match with_store!(&self.store, s => s.session_user().await)? {
             Some(db_login) => db_login,
             None => requested.to_string(),
         };
         validate_login(&login)?;
-        with_store!(&self.store, s => s.bootstrap_admin(&login, &crate::demo::incident(), self.now()).await)?;
+        with_store!(&self.store, s => s.bootstrap_admin(&login, incident, self.now()).await)?;
         Ok(login)
     }
 
@@ -674,10 +674,7 @@ pub(crate) async fn file_problems<T>(
     None
 }
 
-/// The OS login, the last fallback for the acting agent on SQLite.
-pub fn os_login() -> String {
-    whoami::username()
-}
+pub use crate::store::os_login;
 
 fn validate_login(login: &str) -> Result<()> {
     let ok = !login.is_empty()

@@ -40,6 +40,12 @@ impl Backend {
     }
 }
 
+/// The OS login: the acting agent's last fallback on SQLite, and PostgreSQL's user when
+/// neither the URL nor `PGUSER` names one (as psql does).
+pub fn os_login() -> String {
+    whoami::username()
+}
+
 /// Where the database is, as the user gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbUrl {

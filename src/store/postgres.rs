@@ -46,7 +46,7 @@ impl SqlStore {
         let options = if url_has_user(url) || std::env::var_os("PGUSER").is_some() {
             options
         } else {
-            options.username(&crate::service::os_login())
+            options.username(&super::os_login())
         };
         // One connection first, so a server that is down or refuses the login says why at
         // once (the pool would retry until its timeout and say only that it timed out).

@@ -196,6 +196,31 @@ pub struct ChunkSpec {
     pub ids: Option<String>,
 }
 
+/// The demo's supervisor-facing summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DemoSummary {
+    pub accounts: u64,
+    pub plans: u64,
+    pub impact_rows: u64,
+    pub backups: u64,
+    pub backup_items: u64,
+    pub live_items: u64,
+}
+
+/// One chunk of demo rows, each table a JSON array of row arrays (built by `demo`, loaded
+/// by the store).
+#[derive(Debug, Default)]
+pub struct DemoChunk {
+    pub accounts: String,
+    pub plans: String,
+    pub impact: String,
+    pub backups: String,
+    pub backup_categories: String,
+    pub backup_items: String,
+    pub live_items: String,
+    pub counts: DemoSummary,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,7 @@ use crate::store::*;
 
 /// One chunk of demo rows (JSON arrays of row arrays), one statement per table. The JSON is
 /// bound as a parameter; the SQL stays static.
-pub(super) async fn write_demo_chunk(
-    tx: &mut Transaction<'_, Db>,
-    c: &crate::demo::Chunk,
-) -> Result<()> {
+pub(super) async fn write_demo_chunk(tx: &mut Transaction<'_, Db>, c: &DemoChunk) -> Result<()> {
     let statements: [(&str, &String); 7] = [
         (
             pick(
@@ -100,7 +97,7 @@ impl SqlStore {
 
     /// Writes one chunk of demo rows (JSON arrays of row arrays), one statement per table, in
     /// one transaction. The JSON is bound as a parameter; the SQL stays static.
-    pub async fn demo_load_chunk(&self, c: &crate::demo::Chunk) -> Result<()> {
+    pub async fn demo_load_chunk(&self, c: &DemoChunk) -> Result<()> {
         let mut tx = self.begin_write().await?;
         write_demo_chunk(&mut tx, c).await?;
         tx.commit().await?;
@@ -112,7 +109,7 @@ impl SqlStore {
     pub async fn demo_load_rolled_back(
         &self,
         inc: &Incident,
-        next: &mut (dyn FnMut() -> Option<Result<crate::demo::Chunk>> + Send),
+        next: &mut (dyn FnMut() -> Option<Result<DemoChunk>> + Send),
     ) -> Result<std::time::Duration> {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
