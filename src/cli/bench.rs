@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::dispatch::{data_dir, default_demo_db};
-use super::print::print;
+use super::print::{print, to_json};
 use super::{BenchCommand, Global};
 use crate::bench;
 use crate::error::{Error, Result};
@@ -13,11 +13,6 @@ use crate::store::DbUrl;
 /// databases live in `--dir` (default: the data directory's `bench`); `--db` naming PostgreSQL
 /// runs the benchmarks that support it there.
 pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) -> Result<()> {
-    let show = |table: String, value: serde_json::Result<serde_json::Value>| {
-        let value =
-            value.map_err(|e| Error::System(format!("cannot write the result as JSON: {e}")))?;
-        print(g.format, table, value)
-    };
     let bench_dir = |dir: Option<PathBuf>| dir.unwrap_or_else(|| data_dir().join("bench"));
     let pg = match &explicit_db {
         Some(DbUrl::Postgres(u)) => Some(u.as_str()),
@@ -34,15 +29,15 @@ pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) 
                 ));
             }
             let b = bench::scale::scale(&sizes, &bench_dir(dir), login, &say).await?;
-            show(bench::scale::table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::scale::table(&b), to_json(&b)?)?;
         }
         BenchCommand::Batch { accounts, dir } => {
             let b = bench::batch(accounts, &bench_dir(dir), pg, login, &say).await?;
-            show(bench::batch_table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::batch_table(&b), to_json(&b)?)?;
         }
         BenchCommand::Import { accounts, dir } => {
             let b = bench::import(accounts, &bench_dir(dir), pg, login, &say).await?;
-            show(bench::import_table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::import_table(&b), to_json(&b)?)?;
         }
         BenchCommand::Restore {
             items,
@@ -51,13 +46,13 @@ pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) 
             dir,
         } => {
             let b = bench::restore(items, accounts, reps, &bench_dir(dir), pg, login, &say).await?;
-            show(bench::restore_table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::restore_table(&b), to_json(&b)?)?;
         }
         BenchCommand::Tui => {
             let url = explicit_db.unwrap_or_else(default_demo_db);
             let agent = matches!(url, DbUrl::Sqlite(_)).then_some(login);
             let b = bench::tui(&url, agent).await?;
-            show(bench::tui_table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::tui_table(&b), to_json(&b)?)?;
         }
         BenchCommand::Agents {
             agents,
@@ -69,7 +64,7 @@ pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) 
             let agent =
                 matches!(url, DbUrl::Sqlite(_)).then(|| g.agent.as_deref().unwrap_or("alice"));
             let b = bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
-            show(bench::agents::table(&b), serde_json::to_value(&b))?;
+            print(g.format, bench::agents::table(&b), to_json(&b)?)?;
             if b.errors > 0 || b.double_credits > 0 || !b.audit_valid {
                 return Err(Error::Partial(format!(
                     "the load left {} errors, {} double credits, audit chain {}",
