@@ -64,7 +64,7 @@ impl Error {
 
 /// Database errors can carry connection strings; never show a password.
 fn redact_db_error(e: &sqlx::Error) -> String {
-    crate::store::redact_url(&e.to_string())
+    crate::domain::privacy::redact_url(&e.to_string())
 }
 
 impl From<crate::domain::CreditRefusal> for Error {

@@ -2,14 +2,13 @@
 //! The library holds everything; `main.rs` only parses the command line and dispatches.
 
 pub mod audit;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
-pub mod commands;
 pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod import;
-pub mod output;
 pub mod service;
 pub mod store;
 pub mod tui;

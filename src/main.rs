@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(caredesk::commands::run(cli)) {
+    match runtime.block_on(caredesk::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our output went away (`| head`): not an error of ours.
         Err(caredesk::Error::Io { source, .. })
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             // Messages quote the input at fault; the input must not drive the terminal.
             eprintln!(
                 "caredesk: {}",
-                caredesk::output::terminal_text(&e.to_string())
+                caredesk::domain::text::terminal_text(&e.to_string())
             );
             ExitCode::from(e.exit_code())
         }

@@ -65,9 +65,11 @@ impl Checkpoint {
     }
 
     /// The one line it takes in a checkpoint file (without the newline).
-    pub fn to_line(&self) -> String {
-        // A struct of strings and numbers always serializes.
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_line(&self) -> Result<String> {
+        // A struct of strings and numbers always serializes; were it ever not to, no line is
+        // better than an empty one.
+        serde_json::to_string(self)
+            .map_err(|e| Error::System(format!("cannot write the audit checkpoint as JSON: {e}")))
     }
 
     fn taken_at_text(&self) -> String {
@@ -233,6 +235,7 @@ pub fn append(path: &Path, existing: Option<&[u8]>, c: &Checkpoint) -> Result<()
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let line = c.to_line()?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".tmp-{}", std::process::id()));
@@ -247,7 +250,7 @@ pub fn append(path: &Path, existing: Option<&[u8]>, c: &Checkpoint) -> Result<()
                 f.write_all(b"\n").map_err(|e| io("write", e))?;
             }
         }
-        f.write_all(c.to_line().as_bytes())
+        f.write_all(line.as_bytes())
             .and_then(|()| f.write_all(b"\n"))
             .map_err(|e| io("write", e))?;
         f.sync_all().map_err(|e| io("flush", e))?;
@@ -308,14 +311,15 @@ mod tests {
     #[test]
     fn a_checkpoint_round_trips_through_its_line() {
         let e = at(5, H5);
-        let parsed = parse("f", e.checkpoint.to_line().as_bytes()).expect("parses");
+        let parsed =
+            parse("f", e.checkpoint.to_line().expect("serializes").as_bytes()).expect("parses");
         assert_eq!(parsed, vec![e]);
         assert!(parse("f", b"\n \n").expect("blank").is_empty());
     }
 
     #[test]
     fn anything_else_is_refused_with_its_line() {
-        let good = at(5, H5).checkpoint.to_line();
+        let good = at(5, H5).checkpoint.to_line().expect("serializes");
         for (data, why) in [
             ("{\"seq\": 1}".to_string(), "missing field"),
             ("not json".to_string(), "expected"),

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{open, peak_rss_mb, reset_peak_rss};
-use crate::cli::ImportKind;
 use crate::error::{Error, Result};
+use crate::service::admin::{ImportFile, import_connect_options};
 use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store};
 use crate::with_store;
 
@@ -365,7 +365,7 @@ async fn run(
         &url,
         &ConnectOptions {
             create: true,
-            ..crate::commands::import_connect_options()
+            ..import_connect_options()
         },
         std::sync::Arc::new(crate::domain::SystemClock),
         crate::service::OpenMode::Normal,
@@ -376,9 +376,9 @@ async fn run(
     let mut steps = Vec::new();
     for round in ["import", "again"] {
         for (kind, path, name) in [
-            (ImportKind::Accounts, &paths[0], "accounts"),
-            (ImportKind::Impact, &paths[1], "impact"),
-            (ImportKind::Backups, &paths[2], "backups"),
+            (ImportFile::Accounts, &paths[0], "accounts"),
+            (ImportFile::Impact, &paths[1], "impact"),
+            (ImportFile::Backups, &paths[2], "backups"),
         ] {
             let what = if round == "import" {
                 format!("caredesk import {name}")
@@ -388,7 +388,7 @@ async fn run(
             say(&format!("timing {what}…"));
             reset_peak_rss();
             let started = Instant::now();
-            let c: ImportCounts = crate::commands::import_file(&svc, &actor, kind, path).await?;
+            let c: ImportCounts = svc.import_file(&actor, kind, path).await?;
             steps.push(Step {
                 what,
                 rows: c.rows,

@@ -87,6 +87,61 @@ pub fn mask_msisdn(msisdn: &str) -> String {
     mask_phone_text(msisdn)
 }
 
+/// Hides every password in `s`: the one of any `scheme://user:password@host`, and any
+/// `password=…` parameter (`?password=…`, `&password=…`, or libpq's `password=…` keyword).
+pub fn redact_url(s: &str) -> String {
+    redact_password_params(&redact_userinfo(s))
+}
+
+fn redact_password_params(s: &str) -> String {
+    const KEY: &str = "password=";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.to_ascii_lowercase().find(KEY) {
+        let (head, tail) = rest.split_at(i + KEY.len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '&' | '"' | '\'' | ';'))
+            .unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("***");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn redact_userinfo(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +164,31 @@ mod tests {
         assert_eq!(p.to_text(), "agent,auditor");
         assert_eq!(MaskPolicy::from_text("").expect("none").roles(), &[]);
         assert!(MaskPolicy::from_text("agent,boss").is_err());
+    }
+
+    #[test]
+    fn no_password_survives_redaction() {
+        for (given, want) in [
+            (
+                "postgres://ops:s3cret@db.example:5432/caredesk",
+                "postgres://ops:***@db.example:5432/caredesk",
+            ),
+            (
+                "postgres://ops@db/caredesk?sslmode=require&password=s3cret",
+                "postgres://ops@db/caredesk?sslmode=require&password=***",
+            ),
+            (
+                "host=db user=ops PASSWORD=s3cret dbname=caredesk",
+                "host=db user=ops PASSWORD=*** dbname=caredesk",
+            ),
+            (
+                "cannot connect to postgres://a:b:c@h/d: refused",
+                "cannot connect to postgres://a:***@h/d: refused",
+            ),
+            ("sqlite:/var/lib/caredesk.db", "sqlite:/var/lib/caredesk.db"),
+        ] {
+            assert_eq!(redact_url(given), want);
+            assert!(!redact_url(given).contains("s3cret"));
+        }
     }
 }

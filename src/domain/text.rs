@@ -173,6 +173,40 @@ pub fn normalize_email(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
+/// Text output (or an error message) made safe for a terminal while keeping its layout:
+/// the newlines and tabs it is made of stay, everything between them is sanitized.
+/// Borrowed (no copy) when it was already clean, which is always unless a bug let
+/// something through.
+pub fn terminal_text(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && c != '\t' && needs_sanitizing(c);
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        for (j, field) in line.split('\t').enumerate() {
+            if j > 0 {
+                out.push('\t');
+            }
+            out.push_str(&sanitize(field));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
+/// of a CSV file get a leading apostrophe so whoever opens it runs nothing.
+pub fn neutralise_cell(s: &str) -> Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +380,23 @@ mod tests {
             let once = normalize_name(&s);
             prop_assert_eq!(normalize_name(&once), once);
         }
+    }
+
+    #[test]
+    fn terminal_text_keeps_layout_and_drops_the_rest() {
+        assert!(matches!(terminal_text("a\tb\nc\n"), Cow::Borrowed(_)));
+        assert_eq!(
+            terminal_text("a\u{1b}]52;c;ZXZpbA==\u{7}\tb\u{1b}[2J\nc\r\u{8}\n"),
+            "a\tb\nc \n"
+        );
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
+        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
+        }
+        assert_eq!(neutralise_cell("310000001"), "310000001");
+        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
     }
 }

@@ -1,6 +1,7 @@
 //! The use cases both faces share: who is acting, what they may do, and the store calls that
 //! carry each request out. A rule lives here once; the CLI and the TUI only present it.
 
+pub mod admin;
 pub mod batch;
 pub mod credit;
 pub mod restore;

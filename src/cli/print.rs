@@ -1,48 +1,45 @@
-//! How results are printed: plain text for people (every database string sanitized first)
-//! and one JSON object per result for scripts (the fields of SPEC.md §3).
+//! How results are printed: plain text for people (every database string sanitized first),
+//! one JSON object per result for scripts (the fields of SPEC.md §3), and the one function
+//! every command prints through.
 //!
-//! Whatever reaches a terminal goes through one of two last guards here as well:
+//! Whatever reaches a terminal goes through one of two last guards as well:
 //! [`terminal_text`] for text (each line and tab-separated field sanitized again, so a string
 //! a formatter forgot to clean still cannot carry an escape sequence) and [`json_text`] for
 //! JSON (serde_json escapes only C0 controls; DEL, C1 controls, bidi and zero-width
 //! characters are written as `\uXXXX` escapes too, which every JSON reader decodes to the
 //! same string).
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde_json::{Value, json};
 
+use super::Format;
+use crate::domain::text::terminal_text;
 use crate::domain::{format_cents, sanitize};
+use crate::error::{Error, Result};
 use crate::store::{AccountDetail, AccountSummary, Agent, AuditRecord, AuditVerification};
+
+/// Prints one result: `text` for people, `value` for scripts. A reader that went away is not
+/// an error of ours, so a failed write is not reported.
+pub fn print(format: Format, text: String, value: Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let _ = match format {
+        Format::Text | Format::Csv => out.write_all(terminal_text(&text).as_bytes()),
+        Format::Json => writeln!(out, "{}", json_text(&value)?),
+    };
+    Ok(())
+}
+
+/// A result as a JSON value, for [`print`].
+pub fn to_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Value> {
+    serde_json::to_value(value)
+        .map_err(|e| Error::System(format!("cannot write the result as JSON: {e}")))
+}
 
 /// Text for the terminal: control characters and escape sequences removed.
 pub fn clean(s: &str) -> String {
     sanitize(s).into_owned()
-}
-
-/// Text output (or an error message) made safe for a terminal while keeping its layout:
-/// the newlines and tabs it is made of stay, everything between them is sanitized.
-/// Borrowed (no copy) when it was already clean, which is always unless a bug let
-/// something through.
-pub fn terminal_text(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| c != '\n' && c != '\t' && crate::domain::needs_sanitizing(c);
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        for (j, field) in line.split('\t').enumerate() {
-            if j > 0 {
-                out.push('\t');
-            }
-            out.push_str(&sanitize(field));
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Characters serde_json leaves raw that a terminal could act on or that change how text
@@ -80,25 +77,15 @@ impl serde_json::ser::Formatter for TerminalSafeJson {
 }
 
 /// One JSON value as compact text that is safe on a terminal (see [`json_must_escape`]).
-pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
     let mut buf = Vec::with_capacity(256);
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, TerminalSafeJson);
     // Serializing into memory fails only for maps with non-string keys, which no output has.
-    if value.serialize(&mut ser).is_err() {
-        return "null".to_string();
-    }
+    value
+        .serialize(&mut ser)
+        .map_err(|e| Error::System(format!("cannot write the result as JSON: {e}")))?;
     // The formatter writes only UTF-8 (the input's own bytes, and ASCII escapes).
-    String::from_utf8(buf).unwrap_or_default()
-}
-
-/// A spreadsheet reads a cell that starts with =, +, -, @, tab or CR as a formula; text cells
-/// of a CSV file get a leading apostrophe so whoever opens it runs nothing.
-pub fn neutralise_cell(s: &str) -> Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
+    String::from_utf8(buf).map_err(|e| Error::System(format!("the JSON written is not UTF-8: {e}")))
 }
 
 pub fn summary_json(a: &AccountSummary) -> Value {
@@ -453,7 +440,7 @@ mod tests {
             plain.contains('\u{9b}') && plain.contains('\u{202e}'),
             "{plain}"
         );
-        let safe = json_text(&v);
+        let safe = json_text(&v).expect("serializes");
         assert!(!safe.chars().any(needs), "{safe}");
         assert!(safe.contains("\\u009b") && safe.contains("\\u202e") && safe.contains("é𝄞"));
         let back: Value = serde_json::from_str(&safe).expect("valid JSON");
@@ -462,23 +449,5 @@ mod tests {
 
     fn needs(c: char) -> bool {
         crate::domain::needs_sanitizing(c)
-    }
-
-    #[test]
-    fn terminal_text_keeps_layout_and_drops_the_rest() {
-        assert!(matches!(terminal_text("a\tb\nc\n"), Cow::Borrowed(_)));
-        assert_eq!(
-            terminal_text("a\u{1b}]52;c;ZXZpbA==\u{7}\tb\u{1b}[2J\nc\r\u{8}\n"),
-            "a\tb\nc \n"
-        );
-    }
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_as_formulas_are_neutralised() {
-        for cell in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
-            assert!(neutralise_cell(cell).starts_with('\''), "{cell}");
-        }
-        assert_eq!(neutralise_cell("310000001"), "310000001");
-        assert_eq!(neutralise_cell("danger-2009-10"), "danger-2009-10");
     }
 }

@@ -1,4 +1,5 @@
-//! The command line of SPEC.md §3 (the scripted interface; keep it stable).
+//! The clap contract: the command line of SPEC.md §3 (the scripted interface; keep it
+//! stable). Definitions only; `dispatch` carries a parsed command out.
 
 use std::path::PathBuf;
 
@@ -141,10 +142,12 @@ pub enum Command {
     #[command(subcommand)]
     Agent(AgentCommand),
     /// The project's benchmarks, each beside a baseline measured in the same run
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(BenchCommand),
 }
 
+#[cfg(feature = "bench")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Batch credit run and replay against one hand-written INSERT … SELECT. SQLite unless
@@ -419,4 +422,18 @@ pub struct RunArgs {
     /// Write one CSV row per account with its outcome
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+}
+
+/// Reads a `--since` value: RFC 3339 or YYYY-MM-DD.
+pub fn parse_since(since: Option<String>) -> crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    since
+        .map(|s| {
+            crate::import::parse_time(&s).ok_or_else(|| {
+                crate::Error::invalid(format!(
+                    "--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)",
+                    crate::domain::sanitize(&s)
+                ))
+            })
+        })
+        .transpose()
 }

@@ -5,12 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::print;
-use crate::cli::{Format, RestoreArgs, RestoreCommand};
+use super::print::{clean, print};
+use super::{Format, RestoreArgs, RestoreCommand};
 use crate::domain::Category;
 use crate::domain::restore::Mode;
 use crate::error::{Error, Result};
-use crate::output::clean;
 use crate::service::Service;
 use crate::store::{
     Actor, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, UndoReport,
@@ -273,7 +272,7 @@ fn records_text(list: &[RestoreRecord]) -> String {
     o
 }
 
-pub async fn restore_command(
+pub async fn run(
     svc: &Service,
     actor: &Actor,
     format: Format,
@@ -286,7 +285,7 @@ pub async fn restore_command(
             let r = svc
                 .restore_preview(actor, &args.account, &args.backup, &cats, mode)
                 .await?;
-            print(format, report_text(&r), report_json(&r));
+            print(format, report_text(&r), report_json(&r))
         }
         RestoreCommand::Apply(args) => {
             let mode: Mode = args.mode.parse().map_err(Error::invalid)?;
@@ -294,11 +293,11 @@ pub async fn restore_command(
             let r = svc
                 .restore_apply(actor, &args.account, &args.backup, &cats, mode)
                 .await?;
-            print(format, report_text(&r), report_json(&r));
+            print(format, report_text(&r), report_json(&r))
         }
         RestoreCommand::Undo { restore_id } => {
             let u = svc.restore_undo(actor, restore_id).await?;
-            print(format, undo_text(&u), undo_json(&u));
+            print(format, undo_text(&u), undo_json(&u))
         }
         RestoreCommand::List { account } => {
             let list = svc.restores(actor, &account).await?;
@@ -306,10 +305,9 @@ pub async fn restore_command(
                 format,
                 records_text(&list),
                 json!({ "results": list.iter().map(record_json).collect::<Vec<_>>() }),
-            );
+            )
         }
     }
-    Ok(())
 }
 
 pub async fn resync(
@@ -348,6 +346,5 @@ pub async fn resync(
             "status_before": r.status_before.as_str(),
             "status": r.status.as_str(),
         }),
-    );
-    Ok(())
+    )
 }

@@ -1,0 +1,123 @@
+//! `init` and `db migrate|backup|optimize|grant`: creating and looking after a database.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::dispatch::open;
+use super::print::{print, to_json};
+use super::{DbCommand, Format, Global};
+use crate::domain::SystemClock;
+use crate::error::{Error, Result};
+use crate::service::{OpenMode, Service};
+use crate::store::{ConnectOptions, DbUrl};
+use crate::with_store;
+
+/// `init --admin LOGIN`: an empty database and its first supervisor.
+pub async fn init(url: &DbUrl, admin: &str, format: Format) -> Result<()> {
+    let svc = Service::open(
+        url,
+        &ConnectOptions::default(),
+        Arc::new(SystemClock),
+        OpenMode::Normal,
+    )
+    .await?;
+    let login = svc.init_admin(admin, &crate::demo::incident()).await?;
+    tracing::info!(db = %url.display(), admin = %login, "database created");
+    print(
+        format,
+        format!(
+            "created {} with the supervisor \"{}\"\n",
+            url.display(),
+            login
+        ),
+        json!({"db": url.display(), "admin": login}),
+    )
+}
+
+pub async fn db(command: DbCommand, url: &DbUrl, g: &Global) -> Result<()> {
+    match command {
+        DbCommand::Migrate { backup_taken } => migrate(url, backup_taken, g.format).await,
+        DbCommand::Optimize => {
+            let svc = open(url, OpenMode::Normal).await?;
+            let started = Instant::now();
+            with_store!(svc.store(), s => s.optimize().await)?;
+            print(
+                g.format,
+                format!("optimized in {:.1} s\n", started.elapsed().as_secs_f64()),
+                json!({"seconds": started.elapsed().as_secs_f64()}),
+            )
+        }
+        DbCommand::Grant => grant(url, g).await,
+        DbCommand::Backup { path } => backup(url, &path, g.format).await,
+    }
+}
+
+/// `db migrate`: the service takes the backup the rule asks for; this says where.
+async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> {
+    let svc = open(url, OpenMode::Raw).await?;
+    let m = svc.migrate_with_backup(backup_taken).await?;
+    let text = match (&m.backup, m.applied) {
+        (_, 0) => "the database is up to date\n".to_string(),
+        (Some(b), n) => format!("backed up to {}; applied {n} migration(s)\n", b.display()),
+        (None, n) => format!("applied {n} migration(s)\n"),
+    };
+    print(
+        format,
+        text,
+        json!({"applied": m.applied, "backup": m.backup}),
+    )
+}
+
+/// `db backup PATH`: a consistent copy, never over an existing file.
+async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
+    let svc = open(url, OpenMode::Raw).await?;
+    if path.exists() {
+        return Err(Error::invalid(format!(
+            "{} already exists; choose a new file",
+            path.display()
+        )));
+    }
+    with_store!(svc.store(), s => s.backup_to(path).await)?;
+    tracing::info!(backup = %path.display(), "backup written");
+    print(
+        format,
+        format!("backed up to {}\n", path.display()),
+        json!({"backup": path}),
+    )
+}
+
+/// `db grant` (PostgreSQL): the database's roles, their privileges, and a login per agent.
+async fn grant(url: &DbUrl, g: &Global) -> Result<()> {
+    let svc = open(url, OpenMode::Normal).await?;
+    let actor = svc.actor(g.agent.as_deref()).await?;
+    let r = svc.grant_roles(&actor).await;
+    svc.close().await;
+    let r = r?;
+    let mut text = format!(
+        "roles {}: privileges set; {} active agent(s) in their role's group, {} disabled in none\n",
+        r.groups.join(", "),
+        r.active,
+        r.disabled
+    );
+    if !r.logins_created.is_empty() {
+        text.push_str(&format!(
+            "created login(s) {} (without a password: set one, or let pg_hba.conf decide how they sign in)\n",
+            r.logins_created.join(", ")
+        ));
+    }
+    if !r.superusers.is_empty() {
+        let (verb, noun) = if r.superusers.len() == 1 {
+            ("is a", "superuser")
+        } else {
+            ("are", "superusers")
+        };
+        text.push_str(&format!(
+            "note: {} {verb} {noun}: no privilege limits a superuser\n",
+            r.superusers.join(", ")
+        ));
+    }
+    print(g.format, text, to_json(&r)?)
+}

@@ -1,0 +1,233 @@
+//! `credit apply|request|approve|goodwill|goodwill-cap|reverse|export`: one account's credits
+//! and the ledger's export for billing (batch runs are in `batch`).
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::print::{json_text, print};
+use super::{CreditCommand, Format, parse_since};
+use crate::domain::text::neutralise_cell;
+use crate::domain::{Cents, format_cents};
+use crate::error::{Error, Result};
+use crate::service::Service;
+use crate::service::credit::IncidentCredit;
+use crate::store::{Actor, Credit, CreditOutcome, RequestOutcome};
+
+fn credit_json(c: &Credit) -> serde_json::Value {
+    json!({
+        "credit_id": c.id,
+        "account_no": c.account_no,
+        "incident": c.incident,
+        "kind": c.kind,
+        "amount_cents": c.amount_cents,
+        "currency": c.currency,
+        "agent": c.agent,
+        "approver": c.approver,
+        "reason": c.reason,
+        "batch_run_id": c.batch_run_id,
+        "created_at": c.created_at,
+        "reverses": c.reverses,
+    })
+}
+
+fn outcome_print(format: Format, o: &CreditOutcome) -> Result<()> {
+    let c = o.credit();
+    let amount = crate::domain::format_cents(c.amount_cents, &c.currency);
+    let text = if o.is_new() {
+        format!(
+            "credited {amount} ({} credit #{}) to account {}\n",
+            c.kind, c.id, c.account_no
+        )
+    } else {
+        format!(
+            "already credited: account {} holds {} credit #{} of {amount} from {}; nothing changed\n",
+            c.account_no,
+            c.kind,
+            c.id,
+            c.created_at.format("%Y-%m-%d %H:%M")
+        )
+    };
+    let mut v = credit_json(c);
+    v["result"] = json!(if o.is_new() {
+        "credited"
+    } else {
+        "already-credited"
+    });
+    print(format, text, v)
+}
+
+pub async fn run(
+    svc: &Service,
+    actor: &Actor,
+    format: Format,
+    command: CreditCommand,
+) -> Result<()> {
+    match command {
+        CreditCommand::Apply {
+            account,
+            incident,
+            dry_run,
+        } => match svc
+            .credit_apply(actor, &account, incident.as_deref(), dry_run)
+            .await?
+        {
+            IncidentCredit::Applied(o) => outcome_print(format, &o),
+            IncidentCredit::WouldCredit {
+                account_no,
+                amount_cents,
+                currency,
+            } => print(
+                format,
+                format!(
+                    "would credit {} to account {account_no} (dry run: nothing written)\n",
+                    format_cents(amount_cents, &currency)
+                ),
+                json!({"result": "would-credit", "account_no": account_no, "amount_cents": amount_cents, "currency": currency, "dry_run": true}),
+            ),
+            IncidentCredit::WouldFindCredited(c) => {
+                let mut v = credit_json(&c);
+                v["result"] = json!("already-credited");
+                v["dry_run"] = json!(true);
+                print(
+                    format,
+                    format!(
+                        "account {} already holds incident credit #{}; nothing to do\n",
+                        c.account_no, c.id
+                    ),
+                    v,
+                )
+            }
+        },
+        CreditCommand::Request {
+            account,
+            reason,
+            incident,
+        } => {
+            let (r, new) = match svc
+                .credit_request(actor, &account, incident.as_deref(), &reason)
+                .await?
+            {
+                RequestOutcome::Requested(r) => (r, true),
+                RequestOutcome::AlreadyRequested(r) => (r, false),
+            };
+            let text = if new {
+                format!(
+                    "requested {} appreciation credit (request #{}); a supervisor other than you must approve it\n",
+                    format_cents(r.amount_cents, "USD"),
+                    r.id
+                )
+            } else {
+                format!("already requested (request #{}); nothing changed\n", r.id)
+            };
+            print(
+                format,
+                text,
+                json!({"request_id": r.id, "result": if new { "requested" } else { "already-requested" }, "amount_cents": r.amount_cents, "requested_by": r.requested_by, "credit_id": r.credit_id}),
+            )
+        }
+        CreditCommand::Approve { request_id } => {
+            outcome_print(format, &svc.credit_approve(actor, request_id).await?)
+        }
+        CreditCommand::Goodwill {
+            account,
+            amount,
+            reason,
+            key,
+            incident,
+        } => {
+            let amount = Cents::parse(&amount).map_err(Error::invalid)?;
+            outcome_print(
+                format,
+                &svc.credit_goodwill(
+                    actor,
+                    &account,
+                    incident.as_deref(),
+                    amount,
+                    &reason,
+                    key.as_deref(),
+                )
+                .await?,
+            )
+        }
+        CreditCommand::GoodwillCap { amount } => {
+            if let Some(a) = amount {
+                let cap = Cents::parse(&a).map_err(Error::invalid)?;
+                svc.set_goodwill_cap(actor, cap).await?;
+            }
+            let cap = svc.goodwill_cap().await?;
+            print(
+                format,
+                format!("goodwill cap: {}\n", Cents(cap)),
+                json!({"goodwill_cap_cents": cap}),
+            )
+        }
+        CreditCommand::Reverse { credit_id, reason } => outcome_print(
+            format,
+            &svc.credit_reverse(actor, credit_id, &reason).await?,
+        ),
+        CreditCommand::Export { since } => export(svc, actor, format, since).await,
+        CreditCommand::Run(args) => super::batch::run(svc, actor, format, args).await,
+    }
+}
+
+/// `credit export`: the ledger for billing, streamed (CSV, or one JSON object).
+async fn export(svc: &Service, actor: &Actor, format: Format, since: Option<String>) -> Result<()> {
+    let since = parse_since(since)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io = |e: std::io::Error| Error::io("cannot write the export", e);
+    match format {
+        Format::Json => {
+            // One object with results[], streamed so a million credits never sit in memory.
+            out.write_all(b"{\"results\":[").map_err(io)?;
+            let mut first = true;
+            svc.credit_export(actor, since, |c| {
+                if !first {
+                    out.write_all(b",").map_err(io)?;
+                }
+                first = false;
+                let v = json!({"credit_id": c.id, "account_no": c.account_no, "incident": c.incident, "kind": c.kind,
+                    "amount_cents": c.amount_cents, "currency": c.currency, "created_at": c.created_at, "reverses": c.reverses});
+                out.write_all(json_text(&v)?.as_bytes()).map_err(io)
+            })
+            .await?;
+            out.write_all(b"]}\n").map_err(io)?;
+        }
+        Format::Text | Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            let cerr = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => Error::io("cannot write the export", e),
+                other => Error::System(format!("cannot write the export: {other:?}")),
+            };
+            w.write_record([
+                "credit_id",
+                "account_no",
+                "incident",
+                "kind",
+                "amount_cents",
+                "currency",
+                "created_at",
+                "reverses",
+            ])
+            .map_err(cerr)?;
+            svc.credit_export(actor, since, |c| {
+                w.write_record([
+                    c.id.to_string(),
+                    neutralise_cell(&c.account_no).into_owned(),
+                    neutralise_cell(&c.incident).into_owned(),
+                    c.kind.as_str().to_string(),
+                    c.amount_cents.to_string(),
+                    neutralise_cell(&c.currency).into_owned(),
+                    c.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    c.reverses.map(|r| r.to_string()).unwrap_or_default(),
+                ])
+                .map_err(cerr)
+            })
+            .await?;
+            w.flush().map_err(io)?;
+        }
+    }
+    Ok(())
+}

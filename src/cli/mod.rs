@@ -1,0 +1,22 @@
+//! The command-line face (SPEC.md §3): the clap contract (`args`), the dispatch that resolves
+//! the database and the acting agent (`dispatch`), one file per command group that calls the
+//! service and prints its answer, and the printing itself (`print`). It decides no rule.
+
+mod accounts;
+mod admin;
+mod agents;
+mod args;
+mod audit;
+mod batch;
+#[cfg(feature = "bench")]
+mod bench;
+mod credit;
+mod demo;
+pub mod dispatch;
+mod import;
+pub mod print;
+mod privacy;
+mod restore;
+
+pub use args::*;
+pub use dispatch::{data_dir, default_db, default_demo_db, run};
