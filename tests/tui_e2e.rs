@@ -4,8 +4,12 @@
 //! while `.ci/run` (which installs tmux and sets CAREDESK_REQUIRE_TMUX=1) fails rather than
 //! pass unseen.
 
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{TestDb, cli};
 
 /// Whether tmux can run here. Without it the test is skipped with a line on stderr, unless
 /// CAREDESK_REQUIRE_TMUX is set (as `.ci/run` does), where a missing tmux fails the test.
@@ -138,10 +142,10 @@ impl Drop for Tmux {
     }
 }
 
+/// The binary as `alice`, with JSON output.
 fn caredesk(url: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_caredesk"))
-        .env_remove("CAREDESK_DB")
-        .args(["--db", url, "--agent", "alice", "--format", "json"])
+    let out = cli(url, Some("alice"))
+        .args(["--format", "json"])
         .args(args)
         .output()
         .expect("run caredesk");
@@ -158,10 +162,10 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     if !tmux_available() {
         return;
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite:{}", dir.path().join("e2e.db").display());
-    let out = Command::new(env!("CARGO_BIN_EXE_caredesk"))
-        .args(["--db", &url, "demo", "--no-tui", "--accounts", "3000"])
+    let db = TestDb::sqlite();
+    let url = db.url_text.clone();
+    let out = cli(&url, None)
+        .args(["demo", "--no-tui", "--accounts", "3000"])
         .output()
         .expect("demo");
     assert!(out.status.success());
