@@ -7,10 +7,9 @@ mod common;
 use std::sync::atomic::AtomicBool;
 
 use caredesk::domain::{Category, Cents, Role};
-use caredesk::service::Service;
 use caredesk::service::batch::RunRequest;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{Actor, CreditOutcome, Outcome, RequestOutcome};
+use caredesk::store::{CreditOutcome, Outcome, RequestOutcome};
 use common::World;
 
 /// How many rows the ledger holds, as the credit export sees them.
@@ -40,25 +39,11 @@ fn run(apply: bool) -> RunRequest {
 
 fn no_progress(_: u64, _: u64) {}
 
-/// An active account on the $19.99 plan with no credit yet, from the demo.
-async fn eligible_account(svc: &Service, actor: &Actor) -> String {
-    for n in 310_000_002..310_000_200 {
-        let no = n.to_string();
-        if let Ok(IncidentCredit::WouldCredit {
-            amount_cents: 1999, ..
-        }) = svc.credit_apply(actor, &no, None, true).await
-        {
-            return no;
-        }
-    }
-    panic!("the demo has no eligible $19.99 account");
-}
-
 #[tokio::test]
 async fn a_replayed_credit_changes_nothing_and_returns_the_original() {
     let w = World::demo(200, 2009).await;
     let (agent_svc, agent) = w.as_agent("ct_alice", Role::Agent).await;
-    let account = eligible_account(&agent_svc, &agent).await;
+    let account = w.eligible_account("720000001", "+12065550201").await;
     let first = match agent_svc
         .credit_apply(&agent, &account, None, false)
         .await
@@ -255,18 +240,18 @@ async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap(
     );
 
     // A supervisor cannot approve their own request.
-    let mut lost = None;
-    for n in 310_000_002..310_000_050 {
-        if svc
-            .declare_loss(sup, &n.to_string(), None, Category::Contacts, "gone")
-            .await
-            .is_ok()
-        {
-            lost = Some(n.to_string());
-            break;
-        }
-    }
-    let lost = lost.expect("an affected account");
+    // The account is the test's own: its contacts were lost, and are declared lost for good.
+    let lost = w.eligible_account("720000002", "+12065550202").await;
+    w.impact(
+        "lost.csv",
+        "account_no,incident,category,server_lost,device_state,items_before\n\
+         720000002,danger-2009-10,contacts,true,wiped,300\n",
+    )
+    .await
+    .expect("its contacts were lost");
+    svc.declare_loss(sup, &lost, None, Category::Contacts, "gone")
+        .await
+        .expect("an affected account");
     let r = match omar_svc
         .credit_request(&omar, &lost, None, "gone for good")
         .await
@@ -356,11 +341,12 @@ async fn the_amount_follows_the_plan_at_the_incident_start_not_a_later_change() 
 
 #[tokio::test]
 async fn a_batch_run_credits_every_eligible_account_once_and_reconciles() {
-    let w = World::demo(700, 2009).await;
+    // 699 demo accounts and one more of the test's own: 700.
+    let w = World::demo(699, 2009).await;
     let (svc, sup) = (&w.svc, &w.sup);
     let cancel = AtomicBool::new(false);
     // An agent's single credit before the run: the run finds it "already credited".
-    let first = eligible_account(svc, sup).await;
+    let first = w.eligible_account("720000001", "+12065550201").await;
     svc.credit_apply(sup, &first, None, false)
         .await
         .expect("single credit");
@@ -482,7 +468,7 @@ async fn an_accounts_file_as_spreadsheets_save_it_selects_accounts_and_names_bad
 async fn accounts_with_overlapping_plans_fail_and_are_reported() {
     let w = World::demo(30, 2009).await;
     let (svc, sup) = (&w.svc, &w.sup);
-    let target = eligible_account(svc, sup).await;
+    let target = w.eligible_account("720000001", "+12065550201").await;
     // A plan history broken by hand: two plans in force at the incident's start.
     let sql = "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from) \
                SELECT id, 'SK-DUP', TRUE, 2999, 'USD', '2008-01-01T00:00:00+00:00' FROM accounts WHERE account_no = $1";

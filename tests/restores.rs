@@ -12,7 +12,7 @@ use caredesk::Error;
 use caredesk::domain::restore::Mode;
 use caredesk::domain::{Category, CategoryStatus, Role};
 use caredesk::service::Service;
-use caredesk::store::{Actor, RequestOutcome, RestoreOutcome, Store};
+use caredesk::store::{Actor, RequestOutcome, RestoreOutcome};
 use common::World;
 use common::restore::{count, count_for, execute, live_hash, live_rows, statuses};
 use serde_json::Value;
@@ -38,12 +38,60 @@ async fn restores(w: &World) -> i64 {
     count(w.store(), "SELECT COUNT(*) FROM restores").await
 }
 
-/// The first demo account whose backup has this verification, with its backup id.
+/// An account of the test's own whose three contacts the incident lost with the device, and
+/// one snapshot of them with `verification`: "partial" (one item does not match its hash) or
+/// "corrupt" (the snapshot's checksum does not match its items). Returns the account and the
+/// snapshot's id.
 async fn account_with_backup(w: &World, verification: &str) -> (String, String) {
-    let rows: Vec<(String, String)> = caredesk_on_pool(w.store(), verification).await;
-    rows.into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("the demo has no {verification} backup with items"))
+    let (account, phone) = match verification {
+        "partial" => ("730000001", "+12065550301"),
+        "corrupt" => ("730000002", "+12065550302"),
+        other => panic!("no such snapshot in these tests: {other}"),
+    };
+    w.accounts(
+        "restore-accounts.csv",
+        &format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents\n\
+             {account},{phone},Resto Rer,,active,SK-DATA,1999\n"
+        ),
+    )
+    .await
+    .expect("account");
+    w.impact(
+        "restore-impact.csv",
+        &format!(
+            "account_no,incident,category,server_lost,device_state,items_before\n\
+             {account},danger-2009-10,contacts,true,wiped,3\n"
+        ),
+    )
+    .await
+    .expect("impact");
+    let items: Vec<Value> = (1..=3)
+        .map(|i| {
+            let payload = serde_json::json!({
+                "name": format!("Friend {i}"),
+                "phone": format!("+1 206 555 03{:02}", 10 + i),
+            });
+            let good = caredesk::domain::items::content_hash(&payload);
+            let hash = if verification == "partial" && i == 2 {
+                "0".repeat(64)
+            } else {
+                good
+            };
+            serde_json::json!({"category": "contacts", "uid": format!("c-{i}"),
+                "content_hash": hash, "payload": payload})
+        })
+        .collect();
+    let backup = format!("snap-{account}-20091001");
+    let mut line = serde_json::json!({"id": backup, "account_no": account,
+        "taken_at": "2009-10-01T03:00:00Z", "source": "server-snapshot", "items": items});
+    if verification == "corrupt" {
+        line["checksum"] = Value::from("0".repeat(64));
+    }
+    w.backups("restore-backups.jsonl", &format!("{line}\n"))
+        .await
+        .expect("snapshot");
+    (account.to_string(), backup)
 }
 
 /// Checks that the audit chain stayed valid, then closes the world.
@@ -51,17 +99,6 @@ async fn finish_with_a_valid_chain(w: World) {
     let v = w.svc.audit_verify(&w.sup).await.expect("verify");
     assert_eq!(v.first_bad, None, "the audit chain stays valid");
     w.finish().await;
-}
-
-async fn caredesk_on_pool(store: &Store, verification: &str) -> Vec<(String, String)> {
-    const SQL: &str = "SELECT a.account_no, b.id FROM backups b JOIN accounts a ON a.id = b.account_id \
-         WHERE b.verification = $1 AND EXISTS (SELECT 1 FROM backup_items i WHERE i.backup_id = b.id) \
-         ORDER BY a.account_no";
-    on_pool!(store, pool => sqlx::query_as(SQL)
-        .bind(verification)
-        .fetch_all(pool)
-        .await
-        .expect("backups"))
 }
 
 fn status_of(list: &[(String, String)], cat: &str) -> String {

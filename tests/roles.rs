@@ -10,7 +10,7 @@ use caredesk::domain::Role;
 use caredesk::error::Error;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{Actor, CreditOutcome, Store};
+use caredesk::store::{CreditOutcome, Store};
 use common::World;
 
 /// Runs one statement on the service's own connection (its login) and returns the error text.
@@ -37,19 +37,6 @@ async fn assert_denied(svc: &Service, who: &str, sql: &'static str) {
         e.contains("permission denied") || e.contains("must be owner"),
         "{who}: {sql} failed, but not for want of privilege: {e}"
     );
-}
-
-/// An account the demo makes eligible for the incident credit that has none yet.
-async fn eligible_account(svc: &Service, actor: &Actor) -> String {
-    for n in 310_000_002..310_000_200 {
-        let no = n.to_string();
-        if let Ok(IncidentCredit::WouldCredit { .. }) =
-            svc.credit_apply(actor, &no, None, true).await
-        {
-            return no;
-        }
-    }
-    panic!("the demo has no eligible account");
 }
 
 #[tokio::test]
@@ -79,7 +66,7 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
     let (aud_svc, aud) = as_(login("auditor"), Role::Auditor).await;
 
     // Through caredesk, each login does its work under exactly these privileges.
-    let account = eligible_account(&agent_svc, &agent).await;
+    let account = w.eligible_account("720000001", "+12065550201").await;
     agent_svc
         .add_note(&agent, &account, "called about contacts")
         .await

@@ -130,6 +130,19 @@ impl World {
         self.svc.import_backups(&self.sup, &rows, name).await
     }
 
+    /// Imports `account_no` (phone `msisdn`) as an active account on the $19.99 data plan since
+    /// 2008: eligible for the incident credit, and holding none yet. Returns its number.
+    pub async fn eligible_account(&self, account_no: &str, msisdn: &str) -> String {
+        let csv = format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents,device,plan_from\n\
+             {account_no},{msisdn},Eli Gibson,,active,SK-DATA,1999,Sidekick LX,2008-01-15\n"
+        );
+        self.accounts("eligible.csv", &csv)
+            .await
+            .expect("an eligible account imports");
+        account_no.to_string()
+    }
+
     /// Closes the service and drops the database.
     pub async fn finish(self) {
         self.svc.close().await;
