@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,9 @@ fn tmux_available() -> bool {
         "CAREDESK_REQUIRE_TMUX is set but tmux is not installed (apt-get install tmux)"
     );
     if !found {
-        eprintln!(
+        // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
+        let _ = writeln!(
+            std::io::stderr(),
             "skipped: the end-to-end test needs tmux (apt-get install tmux); \
              set CAREDESK_REQUIRE_TMUX=1 to make its absence a failure"
         );
