@@ -146,7 +146,7 @@ impl Drop for Tmux {
 }
 
 /// The binary as `alice`, with JSON output.
-fn caredesk(url: &str, args: &[&str]) -> serde_json::Value {
+fn json_as_alice(url: &str, args: &[&str]) -> serde_json::Value {
     let out = cli(url, Some("alice"))
         .args(["--format", "json"])
         .args(args)
@@ -174,14 +174,14 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     assert!(out.status.success());
 
     // Which result the agent should pick: the first one owed the credit.
-    let results = caredesk(&url, &["lookup", "nune", "--limit", "50"]);
+    let results = json_as_alice(&url, &["lookup", "nune", "--limit", "50"]);
     let results = results["results"].as_array().expect("results").clone();
     let (index, target) = results
         .iter()
         .enumerate()
         .find(|(_, r)| {
             let no = r["account_no"].as_str().unwrap_or_default();
-            caredesk(&url, &["credit", "apply", no, "--dry-run"])["result"] == "would-credit"
+            json_as_alice(&url, &["credit", "apply", no, "--dry-run"])["result"] == "would-credit"
         })
         .map(|(i, r)| (i, r["account_no"].as_str().unwrap_or_default().to_string()))
         .expect("an eligible Núñez");
@@ -215,7 +215,7 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     let done = t.wait_for("credited $");
     assert!(done.contains("credit #"), "{done}");
 
-    let export = caredesk(&url, &["credit", "export"]);
+    let export = json_as_alice(&url, &["credit", "export"]);
     let credited: Vec<&serde_json::Value> = export["results"]
         .as_array()
         .expect("results")
