@@ -173,18 +173,34 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
         .expect("demo");
     assert!(out.status.success());
 
-    // Which result the agent should pick: the first one owed the credit.
+    // The caller: a Núñez of the test's own, owed the incident credit.
+    let target = "740000001".to_string();
+    let accounts = db.dir().join("caller.csv");
+    std::fs::write(
+        &accounts,
+        format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents,device,plan_from\n\
+             {target},+12065550401,Nune Núñez,,active,SK-DATA,1999,Sidekick LX,2008-01-15\n"
+        ),
+    )
+    .expect("accounts file");
+    cli(&url, Some("sofia"))
+        .args(["import", "accounts"])
+        .arg(&accounts)
+        .assert()
+        .success();
+    assert_eq!(
+        json_as_alice(&url, &["credit", "apply", &target, "--dry-run"])["result"],
+        "would-credit"
+    );
+
+    // Where the agent finds them among the results.
     let results = json_as_alice(&url, &["lookup", "nune", "--limit", "50"]);
     let results = results["results"].as_array().expect("results").clone();
-    let (index, target) = results
+    let index = results
         .iter()
-        .enumerate()
-        .find(|(_, r)| {
-            let no = r["account_no"].as_str().unwrap_or_default();
-            json_as_alice(&url, &["credit", "apply", no, "--dry-run"])["result"] == "would-credit"
-        })
-        .map(|(i, r)| (i, r["account_no"].as_str().unwrap_or_default().to_string()))
-        .expect("an eligible Núñez");
+        .position(|r| r["account_no"] == target.as_str())
+        .expect("the caller is found");
     assert!(index < 10, "the eligible account is near the top");
 
     let bin = env!("CARGO_BIN_EXE_caredesk");
