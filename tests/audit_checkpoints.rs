@@ -7,12 +7,11 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use caredesk::audit::Canonical;
 use caredesk::domain::Role;
 use caredesk::store::{AuditRecord, Store};
 use caredesk::with_store;
-use common::World;
+use common::{World, outcome};
 
 async fn world() -> World {
     World::demo(20, 7).await
@@ -35,26 +34,16 @@ async fn audit_records(w: &World) -> Vec<AuditRecord> {
         .expect("audit log")
 }
 
-/// Runs the binary; returns (exit code, stdout, stderr).
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn checkpoint(w: &World, file: &Path) -> (i32, String, String) {
-    run(w.cli().args(["audit", "checkpoint", "--out"]).arg(file))
+    outcome(w.cli().args(["audit", "checkpoint", "--out"]).arg(file))
 }
 
 fn verify(w: &World, file: &Path) -> (i32, String, String) {
-    run(w.cli().args(["audit", "verify", "--checkpoint"]).arg(file))
+    outcome(w.cli().args(["audit", "verify", "--checkpoint"]).arg(file))
 }
 
 fn plain_verify(w: &World) -> (i32, String, String) {
-    run(w.cli().args(["audit", "verify"]))
+    outcome(w.cli().args(["audit", "verify"]))
 }
 
 /// Lets the test change the append-only audit table, as an intruder with the database's
@@ -177,10 +166,11 @@ async fn checkpoints_of_an_untouched_chain_verify_and_accumulate() {
 
     // More work, a second checkpoint (as JSON), then both verify.
     notes(&w, 2).await;
-    let (code, out, err) = run(w
-        .cli()
-        .args(["--format", "json", "audit", "checkpoint", "--out"])
-        .arg(&file));
+    let (code, out, err) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "checkpoint", "--out"])
+            .arg(&file),
+    );
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
     let head = audit_records(&w).await.last().cloned().expect("records");
@@ -201,10 +191,11 @@ async fn checkpoints_of_an_untouched_chain_verify_and_accumulate() {
     let (code, out, err) = verify(&w, &file);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("holds all 2 checkpoint(s)"), "{out}");
-    let (code, out, _) = run(w
-        .cli()
-        .args(["--format", "json", "audit", "verify", "--checkpoint"])
-        .arg(&file));
+    let (code, out, _) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "verify", "--checkpoint"])
+            .arg(&file),
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["valid"], true);
@@ -231,10 +222,11 @@ async fn an_auditor_may_take_a_checkpoint_and_it_writes_nothing_to_the_database(
     svc.close().await;
     if !w.db.is_postgres() {
         let file = w.file("audrey.jsonl");
-        let (code, _, err) = run(w
-            .cli_as("audrey")
-            .args(["audit", "checkpoint", "--out"])
-            .arg(&file));
+        let (code, _, err) = outcome(
+            w.cli_as("audrey")
+                .args(["audit", "checkpoint", "--out"])
+                .arg(&file),
+        );
         assert_eq!(code, 0, "{err}");
     }
     w.finish().await;
@@ -321,10 +313,11 @@ async fn a_rewritten_chain_with_every_hash_recomputed_is_caught_by_the_checkpoin
     assert!(err.contains("rewritten after the checkpoint"), "{err}");
     assert!(err.contains("(2 of 2 checkpoints do not match)"), "{err}");
 
-    let (code, out, _) = run(w
-        .cli()
-        .args(["--format", "json", "audit", "verify", "--checkpoint"])
-        .arg(&file));
+    let (code, out, _) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "verify", "--checkpoint"])
+            .arg(&file),
+    );
     assert_eq!(code, 3);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["valid"], false);

@@ -6,18 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use common::{TestDb, cli};
+use common::{TestDb, cli, json_of};
 use serde_json::Value;
-
-fn json_of(cmd: &mut Command) -> Value {
-    let out = cmd.args(["--format", "json"]).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
 
 /// Counts rows of the tables a command could write, straight from the file.
 fn counts(path: &Path) -> Vec<i64> {

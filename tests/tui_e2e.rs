@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{TestDb, cli};
+use common::{TestDb, cli, json_of};
 
 /// Whether tmux can run here. Without it the test is skipped with a line on stderr, unless
 /// CAREDESK_REQUIRE_TMUX is set (as `.ci/run` does), where a missing tmux fails the test.
@@ -147,17 +147,7 @@ impl Drop for Tmux {
 
 /// The binary as `alice`, with JSON output.
 fn json_as_alice(url: &str, args: &[&str]) -> serde_json::Value {
-    let out = cli(url, Some("alice"))
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .expect("run caredesk");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
+    json_of(cli(url, Some("alice")).args(args))
 }
 
 #[test]

@@ -40,6 +40,28 @@ pub fn process(url: &str, agent: Option<&str>) -> std::process::Command {
     cmd
 }
 
+/// Runs `cmd` with `--format json`, checks it succeeded (else shows its stderr), and returns
+/// the one JSON object it printed.
+pub fn json_of(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let out = cmd.args(["--format", "json"]).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+/// Runs `cmd`; returns (exit code, stdout, stderr).
+pub fn outcome(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 impl TestDb {
     /// The arguments that make the binary act as `login`: `--agent` on SQLite, the database
     /// login in the URL on PostgreSQL (the role must exist: see `TestDb::as_agent`).

@@ -11,7 +11,7 @@ pub mod restore;
 pub mod world;
 
 #[allow(unused_imports)]
-pub use binary::{cli, process};
+pub use binary::{cli, json_of, outcome, process};
 #[allow(unused_imports)]
 pub use world::World;
 
