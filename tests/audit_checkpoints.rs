@@ -6,105 +6,44 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use assert_cmd::Command;
 use caredesk::audit::Canonical;
-use caredesk::domain::{Clock, Role};
-use caredesk::service::Service;
-use caredesk::store::{Actor, AuditRecord, Store};
+use caredesk::domain::Role;
+use caredesk::store::{AuditRecord, Store};
 use caredesk::with_store;
-use common::{TestDb, clock};
-
-struct World {
-    db: TestDb,
-    svc: Service,
-    sup: Actor,
-    dir: tempfile::TempDir,
-}
+use common::{World, outcome};
 
 async fn world() -> World {
-    let db = TestDb::new().await;
-    let (svc, sup) = db.demo_supervisor(clock() as Arc<dyn Clock>, 20, 7).await;
-    World {
-        db,
-        svc,
-        sup,
-        dir: tempfile::tempdir().expect("dir"),
-    }
+    World::demo(20, 7).await
 }
 
-impl World {
-    /// The binary against this world's database, as its supervisor (on PostgreSQL the
-    /// identity is the connection's login, so no --agent).
-    fn caredesk(&self) -> Command {
-        self.caredesk_as("sofia")
-    }
-
-    fn caredesk_as(&self, agent: &str) -> Command {
-        let mut cmd = Command::cargo_bin("caredesk").expect("binary");
-        cmd.env_remove("CAREDESK_DB")
-            .env_remove("CAREDESK_AGENT")
-            .env("NO_COLOR", "1")
-            .args(["--db", &self.db.url_text]);
-        if !self.db.is_postgres() {
-            cmd.args(["--agent", agent]);
-        }
-        cmd
-    }
-
-    fn file(&self, name: &str) -> std::path::PathBuf {
-        self.dir.path().join(name)
-    }
-
-    async fn notes(&self, n: usize) {
-        for i in 0..n {
-            self.svc
-                .add_note(&self.sup, "310000001", &format!("note {i}"))
-                .await
-                .expect("note");
-        }
-    }
-
-    async fn records(&self) -> Vec<AuditRecord> {
-        self.svc
-            .audit_log(&self.sup, None, None, 1_000_000)
+/// `n` notes on José's account, each an audit record.
+async fn notes(w: &World, n: usize) {
+    for i in 0..n {
+        w.svc
+            .add_note(&w.sup, "310000001", &format!("note {i}"))
             .await
-            .expect("audit log")
-    }
-
-    async fn done(self) {
-        self.svc.close().await;
-        self.db.cleanup().await;
+            .expect("note");
     }
 }
 
-/// Runs the binary; returns (exit code, stdout, stderr).
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+async fn audit_records(w: &World) -> Vec<AuditRecord> {
+    w.svc
+        .audit_log(&w.sup, None, None, 1_000_000)
+        .await
+        .expect("audit log")
 }
 
 fn checkpoint(w: &World, file: &Path) -> (i32, String, String) {
-    run(w
-        .caredesk()
-        .args(["audit", "checkpoint", "--out"])
-        .arg(file))
+    outcome(w.cli().args(["audit", "checkpoint", "--out"]).arg(file))
 }
 
 fn verify(w: &World, file: &Path) -> (i32, String, String) {
-    run(w
-        .caredesk()
-        .args(["audit", "verify", "--checkpoint"])
-        .arg(file))
+    outcome(w.cli().args(["audit", "verify", "--checkpoint"]).arg(file))
 }
 
 fn plain_verify(w: &World) -> (i32, String, String) {
-    run(w.caredesk().args(["audit", "verify"]))
+    outcome(w.cli().args(["audit", "verify"]))
 }
 
 /// Lets the test change the append-only audit table, as an intruder with the database's
@@ -210,11 +149,11 @@ async fn rewrite_from(store: &Store, records: &[AuditRecord], seq: i64) {
 #[tokio::test]
 async fn checkpoints_of_an_untouched_chain_verify_and_accumulate() {
     let w = world().await;
-    w.notes(3).await;
+    notes(&w, 3).await;
     let file = w.file("checkpoints.jsonl");
     let (code, out, err) = checkpoint(&w, &file);
     assert_eq!(code, 0, "{err}");
-    let head = w.records().await.last().cloned().expect("records");
+    let head = audit_records(&w).await.last().cloned().expect("records");
     assert!(
         out.starts_with(&format!(
             "checkpoint 1 written to {}: seq {}, hash {}",
@@ -226,14 +165,15 @@ async fn checkpoints_of_an_untouched_chain_verify_and_accumulate() {
     );
 
     // More work, a second checkpoint (as JSON), then both verify.
-    w.notes(2).await;
-    let (code, out, err) = run(w
-        .caredesk()
-        .args(["--format", "json", "audit", "checkpoint", "--out"])
-        .arg(&file));
+    notes(&w, 2).await;
+    let (code, out, err) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "checkpoint", "--out"])
+            .arg(&file),
+    );
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
-    let head = w.records().await.last().cloned().expect("records");
+    let head = audit_records(&w).await.last().cloned().expect("records");
     assert_eq!(v["seq"], head.seq);
     assert_eq!(v["hash"], head.hash.as_str());
     assert_eq!(v["records"], head.seq);
@@ -251,60 +191,62 @@ async fn checkpoints_of_an_untouched_chain_verify_and_accumulate() {
     let (code, out, err) = verify(&w, &file);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("holds all 2 checkpoint(s)"), "{out}");
-    let (code, out, _) = run(w
-        .caredesk()
-        .args(["--format", "json", "audit", "verify", "--checkpoint"])
-        .arg(&file));
+    let (code, out, _) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "verify", "--checkpoint"])
+            .arg(&file),
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["valid"], true);
     assert_eq!(v["checkpoints"]["count"], 2);
     assert_eq!(v["checkpoints"]["matched"], 2);
-    w.done().await;
+    w.finish().await;
 }
 
 #[tokio::test]
 async fn an_auditor_may_take_a_checkpoint_and_it_writes_nothing_to_the_database() {
     let w = world().await;
-    let (svc, auditor) =
-        w.db.as_agent(
-            &w.svc,
-            &w.sup,
-            "audrey",
-            Role::Auditor,
-            clock() as Arc<dyn Clock>,
-        )
-        .await;
-    let before = w.records().await.len();
+    let (svc, auditor) = w.as_agent("audrey", Role::Auditor).await;
+    let before = audit_records(&w).await.len();
     let c = svc
         .audit_checkpoint(&auditor, "f", &[])
         .await
         .expect("an auditor checkpoints");
-    assert_eq!(w.records().await.len(), before, "no audit record written");
+    assert_eq!(
+        audit_records(&w).await.len(),
+        before,
+        "no audit record written"
+    );
     assert_eq!(c.seq, before as i64);
     svc.close().await;
     if !w.db.is_postgres() {
         let file = w.file("audrey.jsonl");
-        let (code, _, err) = run(w
-            .caredesk_as("audrey")
-            .args(["audit", "checkpoint", "--out"])
-            .arg(&file));
+        let (code, _, err) = outcome(
+            w.cli_as("audrey")
+                .args(["audit", "checkpoint", "--out"])
+                .arg(&file),
+        );
         assert_eq!(code, 0, "{err}");
     }
-    w.done().await;
+    w.finish().await;
 }
 
 #[tokio::test]
 async fn removing_the_tail_after_a_checkpoint_is_named() {
     let w = world().await;
-    w.notes(4).await;
+    notes(&w, 4).await;
     let file = w.file("cp.jsonl");
     assert_eq!(checkpoint(&w, &file).0, 0);
-    let at = w.records().await.last().map(|r| r.seq).expect("records");
-    w.notes(2).await;
+    let at = audit_records(&w)
+        .await
+        .last()
+        .map(|r| r.seq)
+        .expect("records");
+    notes(&w, 2).await;
 
     // Cut back to two records before the checkpoint, head and all.
-    let records = w.records().await;
+    let records = audit_records(&w).await;
     let keep = records.iter().find(|r| r.seq == at - 2).expect("record");
     cut_tail(w.svc.store(), keep).await;
 
@@ -335,20 +277,24 @@ async fn removing_the_tail_after_a_checkpoint_is_named() {
     assert_eq!(code, 3);
     assert!(err.contains("no checkpoint written"), "{err}");
     assert_eq!(std::fs::read(&file).expect("file"), before);
-    w.done().await;
+    w.finish().await;
 }
 
 #[tokio::test]
 async fn a_rewritten_chain_with_every_hash_recomputed_is_caught_by_the_checkpoint() {
     let w = world().await;
-    w.notes(3).await;
+    notes(&w, 3).await;
     let file = w.file("cp.jsonl");
     assert_eq!(checkpoint(&w, &file).0, 0);
-    let at = w.records().await.last().map(|r| r.seq).expect("records");
-    w.notes(2).await;
+    let at = audit_records(&w)
+        .await
+        .last()
+        .map(|r| r.seq)
+        .expect("records");
+    notes(&w, 2).await;
     assert_eq!(checkpoint(&w, &file).0, 0);
 
-    let records = w.records().await;
+    let records = audit_records(&w).await;
     rewrite_from(w.svc.store(), &records, 2).await;
 
     let v = w.svc.audit_verify(&w.sup).await.expect("verify");
@@ -367,10 +313,11 @@ async fn a_rewritten_chain_with_every_hash_recomputed_is_caught_by_the_checkpoin
     assert!(err.contains("rewritten after the checkpoint"), "{err}");
     assert!(err.contains("(2 of 2 checkpoints do not match)"), "{err}");
 
-    let (code, out, _) = run(w
-        .caredesk()
-        .args(["--format", "json", "audit", "verify", "--checkpoint"])
-        .arg(&file));
+    let (code, out, _) = outcome(
+        w.cli()
+            .args(["--format", "json", "audit", "verify", "--checkpoint"])
+            .arg(&file),
+    );
     assert_eq!(code, 3);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["valid"], false);
@@ -379,19 +326,19 @@ async fn a_rewritten_chain_with_every_hash_recomputed_is_caught_by_the_checkpoin
     assert_eq!(v["checkpoints"]["problems"][0]["seq"], at);
 
     // Rewritten from record 1: the checkpoint looks like another database's.
-    let records = w.records().await;
+    let records = audit_records(&w).await;
     rewrite_from(w.svc.store(), &records, 1).await;
     let (code, _, err) = verify(&w, &file);
     assert_eq!(code, 3);
     assert!(err.contains("record 1 is not the one checkpoint"), "{err}");
-    w.done().await;
+    w.finish().await;
 }
 
 #[tokio::test]
 async fn a_broken_chain_is_refused_before_any_checkpoint_is_written() {
     let w = world().await;
-    w.notes(2).await;
-    let records = w.records().await;
+    notes(&w, 2).await;
+    let records = audit_records(&w).await;
     allow_tampering(w.svc.store()).await;
     with_store!(w.svc.store(), s => {
         sqlx::query("UPDATE audit SET detail = 'edited' WHERE seq = $1")
@@ -405,7 +352,7 @@ async fn a_broken_chain_is_refused_before_any_checkpoint_is_written() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("does not verify"), "{err}");
     assert!(!file.exists(), "nothing written");
-    w.done().await;
+    w.finish().await;
 }
 
 #[tokio::test]
@@ -469,5 +416,5 @@ async fn a_malformed_checkpoint_file_is_bad_input_and_changes_nothing() {
     let (code, _, err) = verify(&w, &w.file("missing.jsonl"));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("there is no audit checkpoint file"), "{err}");
-    w.done().await;
+    w.finish().await;
 }

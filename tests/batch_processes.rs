@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -14,45 +13,6 @@ use caredesk::service::Service;
 use caredesk::service::batch::RunRequest;
 use caredesk::store::{Actor, Store};
 use common::{Lcg, TestDb, clock};
-
-fn caredesk(db: &TestDb) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_caredesk"));
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .args(["--db", &db.url_text]);
-    if !db.is_postgres() {
-        cmd.args(["--agent", "sofia"]);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-fn build_demo(db: &TestDb, accounts: u32) {
-    let out = caredesk(db)
-        .args(["demo", "--no-tui", "--accounts", &accounts.to_string()])
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn open(db: &TestDb) -> (Service, Actor) {
-    let svc = db.service(clock() as Arc<dyn Clock>).await;
-    let actor = svc
-        .actor(if db.is_postgres() {
-            None
-        } else {
-            Some("sofia")
-        })
-        .await
-        .expect("actor");
-    (svc, actor)
-}
 
 async fn scalar(store: &Store, sql: &'static str) -> i64 {
     match store {
@@ -134,7 +94,7 @@ async fn assert_everyone_credited_once(svc: &Service, actor: &Actor, accounts: i
 async fn a_run_killed_at_random_points_resumes_to_exactly_one_credit_each() {
     let db = TestDb::new().await;
     let accounts = 30_000;
-    build_demo(&db, accounts);
+    db.demo_by_binary(accounts);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -143,7 +103,8 @@ async fn a_run_killed_at_random_points_resumes_to_exactly_one_credit_each() {
     let mut rng = Lcg(seed);
     let mut killed_mid_run = 0;
     for _ in 0..12 {
-        let mut child = caredesk(&db)
+        let mut child = db
+            .process()
             .args(["credit", "run", "--apply", "--chunk", "250"])
             .spawn()
             .expect("spawn");
@@ -154,7 +115,8 @@ async fn a_run_killed_at_random_points_resumes_to_exactly_one_credit_each() {
         }
         child.wait().expect("reap");
     }
-    let out = caredesk(&db)
+    let out = db
+        .process()
         .args([
             "--format", "json", "credit", "run", "--apply", "--chunk", "250",
         ])
@@ -185,7 +147,7 @@ async fn a_run_killed_at_random_points_resumes_to_exactly_one_credit_each() {
         "at least one kill landed mid-run (seed {seed})"
     );
 
-    let (svc, actor) = open(&db).await;
+    let (svc, actor) = db.supervisor(clock() as Arc<dyn Clock>).await;
     assert_everyone_credited_once(&svc, &actor, i64::from(accounts)).await;
     svc.close().await;
     db.cleanup().await;
@@ -195,12 +157,12 @@ async fn a_run_killed_at_random_points_resumes_to_exactly_one_credit_each() {
 async fn several_processes_on_one_run_and_on_shards_credit_each_account_once() {
     let db = TestDb::new().await;
     let accounts = 20_000;
-    build_demo(&db, accounts);
+    db.demo_by_binary(accounts);
     let mut children = Vec::new();
     // Three workers on the same run, and the same selection split in three shards.
     for _ in 0..3 {
         children.push(
-            caredesk(&db)
+            db.process()
                 .args(["credit", "run", "--apply", "--chunk", "400"])
                 .spawn()
                 .expect("spawn"),
@@ -208,7 +170,7 @@ async fn several_processes_on_one_run_and_on_shards_credit_each_account_once() {
     }
     for shard in ["1/3", "2/3", "3/3"] {
         children.push(
-            caredesk(&db)
+            db.process()
                 .args([
                     "credit", "run", "--apply", "--chunk", "300", "--shard", shard,
                 ])
@@ -224,7 +186,7 @@ async fn several_processes_on_one_run_and_on_shards_credit_each_account_once() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let (svc, actor) = open(&db).await;
+    let (svc, actor) = db.supervisor(clock() as Arc<dyn Clock>).await;
     assert_everyone_credited_once(&svc, &actor, i64::from(accounts)).await;
     let runs = scalar(svc.store(), "SELECT COUNT(*) FROM batch_runs").await;
     // Same-run workers that overlap share one run; one that starts after the run finished

@@ -1,60 +1,13 @@
 //! The command line through the real binary on SQLite: exit codes, JSON fields, and that bad
 //! input writes nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use common::{TestDb, cli, json_of};
 use serde_json::Value;
-
-struct Demo {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    url: String,
-}
-
-fn demo(accounts: u32) -> Demo {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("demo.db");
-    let url = format!("sqlite:{}", path.display());
-    caredesk(&url, None)
-        .args([
-            "demo",
-            "--no-tui",
-            "--accounts",
-            &accounts.to_string(),
-            "--seed",
-            "2009",
-        ])
-        .assert()
-        .success();
-    Demo {
-        _dir: dir,
-        path,
-        url,
-    }
-}
-
-fn caredesk(url: &str, agent: Option<&str>) -> Command {
-    let mut cmd = Command::cargo_bin("caredesk").expect("binary");
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .env("NO_COLOR", "1");
-    cmd.args(["--db", url]);
-    if let Some(a) = agent {
-        cmd.args(["--agent", a]);
-    }
-    cmd
-}
-
-fn json_of(cmd: &mut Command) -> Value {
-    let out = cmd.args(["--format", "json"]).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
 
 /// Counts rows of the tables a command could write, straight from the file.
 fn counts(path: &Path) -> Vec<i64> {
@@ -105,7 +58,7 @@ fn stderr_of(cmd: &mut Command, code: i32) -> String {
 
 #[test]
 fn the_same_account_is_found_by_any_phone_format_and_by_name() {
-    let d = demo(300);
+    let d = TestDb::sqlite_demo(300, None);
     for q in [
         "+12065550123",
         "(206) 555-0123",
@@ -113,14 +66,14 @@ fn the_same_account_is_found_by_any_phone_format_and_by_name() {
         "+1 206 555 0123",
         "310000001",
     ] {
-        let v = json_of(caredesk(&d.url, Some("alice")).args(["lookup", q]));
+        let v = json_of(cli(&d.url_text, Some("alice")).args(["lookup", q]));
         let first = &v["results"][0];
         assert_eq!(first["account_no"], "310000001", "query {q}");
         for field in ["account_no", "msisdn", "name", "status"] {
             assert!(first.get(field).is_some(), "lookup lacks {field}");
         }
     }
-    let v = json_of(caredesk(&d.url, Some("alice")).args(["lookup", "Núñ", "--limit", "50"]));
+    let v = json_of(cli(&d.url_text, Some("alice")).args(["lookup", "Núñ", "--limit", "50"]));
     let found: Vec<&str> = v["results"]
         .as_array()
         .expect("results")
@@ -132,8 +85,8 @@ fn the_same_account_is_found_by_any_phone_format_and_by_name() {
 
 #[test]
 fn lookup_from_stdin_answers_one_line_per_query() {
-    let d = demo(100);
-    let out = caredesk(&d.url, Some("alice"))
+    let d = TestDb::sqlite_demo(100, None);
+    let out = cli(&d.url_text, Some("alice"))
         .args(["lookup", "-"])
         .write_stdin("2065550123\nzzzzzz-nobody\n310000002\n")
         .output()
@@ -146,7 +99,7 @@ fn lookup_from_stdin_answers_one_line_per_query() {
     assert_eq!(lines[1], "zzzzzz-nobody\t-");
     assert!(lines[2].contains("\t310000002\t"));
 
-    let out = caredesk(&d.url, Some("alice"))
+    let out = cli(&d.url_text, Some("alice"))
         .args(["--format", "json", "lookup", "-"])
         .write_stdin("2065550123\n310000002\n")
         .output()
@@ -162,9 +115,9 @@ fn lookup_from_stdin_answers_one_line_per_query() {
 
 #[test]
 fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
-    let d = demo(300);
-    let before = counts(&d.path);
-    let v = json_of(caredesk(&d.url, Some("alice")).args(["show", "(206) 555-0123"]));
+    let d = TestDb::sqlite_demo(300, None);
+    let before = counts(d.sqlite_path());
+    let v = json_of(cli(&d.url_text, Some("alice")).args(["show", "(206) 555-0123"]));
     for field in [
         "account_no",
         "msisdn",
@@ -192,10 +145,10 @@ fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
         assert!(backup.get(field).is_some(), "backup lacks {field}");
     }
     assert_eq!(v["plan"]["price_cents"], 1999);
-    let after = counts(&d.path);
+    let after = counts(d.sqlite_path());
     assert_eq!(after[5], before[5] + 1, "one audit record for the view");
 
-    let text = caredesk(&d.url, Some("alice"))
+    let text = cli(&d.url_text, Some("alice"))
         .args(["show", "310000001"])
         .output()
         .expect("run");
@@ -208,8 +161,8 @@ fn show_prints_the_fields_of_the_contract_and_audits_the_view() {
 
 #[test]
 fn the_worklist_is_most_urgent_first_and_filters_by_status() {
-    let d = demo(500);
-    let v = json_of(caredesk(&d.url, Some("alice")).args(["worklist", "--limit", "500"]));
+    let d = TestDb::sqlite_demo(500, None);
+    let v = json_of(cli(&d.url_text, Some("alice")).args(["worklist", "--limit", "500"]));
     let ranks: Vec<usize> = v["results"]
         .as_array()
         .expect("results")
@@ -230,12 +183,12 @@ fn the_worklist_is_most_urgent_first_and_filters_by_status() {
         .collect();
     assert!(!ranks.is_empty());
     assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "sorted by urgency");
-    let v = json_of(caredesk(&d.url, Some("alice")).args(["worklist", "--status", "restorable"]));
+    let v = json_of(cli(&d.url_text, Some("alice")).args(["worklist", "--status", "restorable"]));
     let list = v["results"].as_array().expect("results");
     assert!(!list.is_empty());
     assert!(list.iter().all(|r| r["status"] == "restorable"));
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["worklist", "--status", "sad"]),
+        cli(&d.url_text, Some("alice")).args(["worklist", "--status", "sad"]),
         2,
     );
     assert!(err.contains("\"sad\""), "{err}");
@@ -243,16 +196,16 @@ fn the_worklist_is_most_urgent_first_and_filters_by_status() {
 
 #[test]
 fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
-    let d = demo(50);
-    let before = counts(&d.path);
+    let d = TestDb::sqlite_demo(50, None);
+    let before = counts(d.sqlite_path());
 
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["show", "999999999"]),
+        cli(&d.url_text, Some("alice")).args(["show", "999999999"]),
         2,
     );
     assert!(err.contains("999999999"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["show", "not a number"]),
+        cli(&d.url_text, Some("alice")).args(["show", "not a number"]),
         2,
     );
     assert!(
@@ -260,27 +213,27 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
         "{err}"
     );
     let err = stderr_of(
-        caredesk(&d.url, Some("mallory")).args(["show", "310000001"]),
+        cli(&d.url_text, Some("mallory")).args(["show", "310000001"]),
         3,
     );
     assert!(err.contains("\"mallory\" is not an agent"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("audrey")).args(["note", "310000001", "hi"]),
+        cli(&d.url_text, Some("audrey")).args(["note", "310000001", "hi"]),
         3,
     );
     assert!(err.contains("audrey (auditor) may not add a note"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("bob")).args(["agent", "add", "eve", "--role", "supervisor"]),
+        cli(&d.url_text, Some("bob")).args(["agent", "add", "eve", "--role", "supervisor"]),
         3,
     );
     assert!(err.contains("may not manage agents"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]),
+        cli(&d.url_text, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]),
         2,
     );
     assert!(err.contains("\"king\""), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["note", "310000001", "   "]),
+        cli(&d.url_text, Some("alice")).args(["note", "310000001", "   "]),
         2,
     );
     assert!(err.contains("empty"), "{err}");
@@ -295,7 +248,7 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
     )
     .expect("write");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia"))
+        cli(&d.url_text, Some("sofia"))
             .args(["import", "accounts"])
             .arg(&bad),
         2,
@@ -305,17 +258,17 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
         "{err}"
     );
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["import", "accounts", "assets/accounts.csv"]),
+        cli(&d.url_text, Some("alice")).args(["import", "accounts", "assets/accounts.csv"]),
         3,
     );
     assert!(err.contains("may not import"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia")).args(["import", "accounts", "/no/such/file.csv"]),
+        cli(&d.url_text, Some("sofia")).args(["import", "accounts", "/no/such/file.csv"]),
         1,
     );
     assert!(err.contains("/no/such/file.csv"), "{err}");
 
-    assert_eq!(counts(&d.path), before, "nothing was written");
+    assert_eq!(counts(d.sqlite_path()), before, "nothing was written");
 }
 
 #[test]
@@ -323,18 +276,16 @@ fn imports_are_all_or_nothing_and_idempotent() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("ops.db");
     let url = format!("sqlite:{}", path.display());
-    caredesk(&url, None)
+    cli(&url, None)
         .args(["init", "--admin", "ops"])
         .assert()
         .success();
-    let v =
-        json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    let v = json_of(cli(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
     assert_eq!(v["inserted"], 6);
-    let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
+    let v = json_of(cli(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
     assert_eq!(v["inserted"], 10);
     let snapshot = counts(&path);
-    let v =
-        json_of(caredesk(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
+    let v = json_of(cli(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
     assert_eq!(
         (
             v["inserted"].as_i64(),
@@ -343,7 +294,7 @@ fn imports_are_all_or_nothing_and_idempotent() {
         ),
         (Some(0), Some(0), Some(6))
     );
-    let v = json_of(caredesk(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
+    let v = json_of(cli(&url, Some("ops")).args(["import", "impact", "assets/impact.csv"]));
     assert_eq!(v["unchanged"], 10);
     assert_eq!(counts(&path), snapshot, "a second import changes nothing");
 
@@ -356,12 +307,12 @@ fn imports_are_all_or_nothing_and_idempotent() {
     )
     .expect("write");
     let v = json_of(
-        caredesk(&url, Some("ops"))
+        cli(&url, Some("ops"))
             .args(["import", "accounts"])
             .arg(&change),
     );
     assert_eq!(v["updated"], 1);
-    let v = json_of(caredesk(&url, Some("ops")).args(["show", "410000001"]));
+    let v = json_of(cli(&url, Some("ops")).args(["show", "410000001"]));
     assert_eq!(v["plan"]["price_cents"], 2999);
     assert_eq!(v["plan_at_incident_start"], "SK-DATA");
     assert_eq!(v["plans"].as_array().map(Vec::len), Some(2));
@@ -377,9 +328,7 @@ fn imports_are_all_or_nothing_and_idempotent() {
     )
     .expect("write");
     let err = stderr_of(
-        caredesk(&url, Some("ops"))
-            .args(["import", "impact"])
-            .arg(&bad),
+        cli(&url, Some("ops")).args(["import", "impact"]).arg(&bad),
         2,
     );
     assert!(err.contains("line 3") && err.contains("499999999"), "{err}");
@@ -388,12 +337,12 @@ fn imports_are_all_or_nothing_and_idempotent() {
 
 #[test]
 fn a_hand_edited_audit_record_fails_verification_by_name() {
-    let d = demo(20);
-    caredesk(&d.url, Some("bob"))
+    let d = TestDb::sqlite_demo(20, None);
+    cli(&d.url_text, Some("bob"))
         .args(["note", "310000002", "called back"])
         .assert()
         .success();
-    caredesk(&d.url, Some("audrey"))
+    cli(&d.url_text, Some("audrey"))
         .args(["audit", "verify"])
         .assert()
         .success();
@@ -403,7 +352,9 @@ fn a_hand_edited_audit_record_fails_verification_by_name() {
         .expect("rt");
     rt.block_on(async {
         use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&d.url).await.expect("open");
+        let mut c = sqlx::SqliteConnection::connect(&d.url_text)
+            .await
+            .expect("open");
         sqlx::query("DROP TRIGGER audit_no_update")
             .execute(&mut c)
             .await
@@ -414,7 +365,7 @@ fn a_hand_edited_audit_record_fails_verification_by_name() {
             .expect("edit");
     });
     let err = stderr_of(
-        caredesk(&d.url, Some("audrey")).args(["audit", "verify"]),
+        cli(&d.url_text, Some("audrey")).args(["audit", "verify"]),
         3,
     );
     assert!(err.contains("record 2"), "{err}");
@@ -422,8 +373,8 @@ fn a_hand_edited_audit_record_fails_verification_by_name() {
 
 #[test]
 fn agents_are_added_listed_and_disabled_by_a_supervisor() {
-    let d = demo(10);
-    caredesk(&d.url, Some("sofia"))
+    let d = TestDb::sqlite_demo(10, None);
+    cli(&d.url_text, Some("sofia"))
         .args([
             "agent",
             "add",
@@ -435,7 +386,7 @@ fn agents_are_added_listed_and_disabled_by_a_supervisor() {
         ])
         .assert()
         .success();
-    let v = json_of(caredesk(&d.url, Some("sofia")).args(["agent", "list"]));
+    let v = json_of(cli(&d.url_text, Some("sofia")).args(["agent", "list"]));
     let carol = v["results"]
         .as_array()
         .expect("results")
@@ -447,14 +398,14 @@ fn agents_are_added_listed_and_disabled_by_a_supervisor() {
         (carol["role"].as_str(), carol["active"].as_bool()),
         (Some("agent"), Some(true))
     );
-    caredesk(&d.url, Some("sofia"))
+    cli(&d.url_text, Some("sofia"))
         .args(["agent", "disable", "carol"])
         .assert()
         .success();
-    let err = stderr_of(caredesk(&d.url, Some("carol")).args(["lookup", "ann"]), 3);
+    let err = stderr_of(cli(&d.url_text, Some("carol")).args(["lookup", "ann"]), 3);
     assert!(err.contains("disabled"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia")).args(["agent", "add", "carol", "--role", "agent"]),
+        cli(&d.url_text, Some("sofia")).args(["agent", "add", "carol", "--role", "agent"]),
         2,
     );
     assert!(err.contains("already exists"), "{err}");
@@ -462,20 +413,20 @@ fn agents_are_added_listed_and_disabled_by_a_supervisor() {
 
 #[test]
 fn migrate_and_backup_keep_a_copy_and_say_where() {
-    let d = demo(10);
-    let v = json_of(caredesk(&d.url, Some("sofia")).args(["db", "migrate"]));
+    let d = TestDb::sqlite_demo(10, None);
+    let v = json_of(cli(&d.url_text, Some("sofia")).args(["db", "migrate"]));
     assert_eq!(v["applied"], 0);
-    let copy = d.path.with_file_name("copy.db");
-    caredesk(&d.url, Some("sofia"))
+    let copy = d.sqlite_path().with_file_name("copy.db");
+    cli(&d.url_text, Some("sofia"))
         .args(["db", "backup"])
         .arg(&copy)
         .assert()
         .success();
     let url = format!("sqlite:{}", copy.display());
-    let v = json_of(caredesk(&url, Some("alice")).args(["show", "310000001"]));
+    let v = json_of(cli(&url, Some("alice")).args(["show", "310000001"]));
     assert_eq!(v["account_no"], "310000001");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia"))
+        cli(&d.url_text, Some("sofia"))
             .args(["db", "backup"])
             .arg(&copy),
         2,
@@ -487,32 +438,32 @@ fn migrate_and_backup_keep_a_copy_and_say_where() {
 fn a_demo_never_overwrites_a_real_database() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite:{}", dir.path().join("real.db").display());
-    caredesk(&url, None)
+    cli(&url, None)
         .args(["init", "--admin", "ops"])
         .assert()
         .success();
     let err = stderr_of(
-        caredesk(&url, None).args(["demo", "--no-tui", "--accounts", "5"]),
+        cli(&url, None).args(["demo", "--no-tui", "--accounts", "5"]),
         3,
     );
     assert!(err.contains("not a demo database"), "{err}");
-    let d = demo(5);
-    caredesk(&d.url, None)
+    let d = TestDb::sqlite_demo(5, None);
+    cli(&d.url_text, None)
         .args(["demo", "--no-tui", "--accounts", "7"])
         .assert()
         .success();
-    assert_eq!(counts(&d.path)[0], 7, "a demo database is rebuilt");
+    assert_eq!(counts(d.sqlite_path())[0], 7, "a demo database is rebuilt");
 }
 
 #[test]
 fn without_a_terminal_the_screen_says_to_use_the_commands() {
-    let d = demo(5);
-    let err = stderr_of(&mut caredesk(&d.url, Some("alice")), 2);
+    let d = TestDb::sqlite_demo(5, None);
+    let err = stderr_of(&mut cli(&d.url_text, Some("alice")), 2);
     assert!(
         err.contains("needs a terminal") && err.contains("--help"),
         "{err}"
     );
-    let err = stderr_of(&mut caredesk(&d.url, Some("mallory")), 3);
+    let err = stderr_of(&mut cli(&d.url_text, Some("mallory")), 3);
     assert!(
         err.contains("\"mallory\" is not an agent"),
         "the agent is checked before the screen opens: {err}"
@@ -545,10 +496,10 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
             .await
             .expect("agent");
     });
-    let err = stderr_of(caredesk(&url, Some("ops")).args(["agent", "list"]), 3);
+    let err = stderr_of(cli(&url, Some("ops")).args(["agent", "list"]), 3);
     assert!(err.contains("caredesk db migrate"), "{err}");
 
-    let v = json_of(caredesk(&url, Some("ops")).args(["db", "migrate"]));
+    let v = json_of(cli(&url, Some("ops")).args(["db", "migrate"]));
     let later = std::fs::read_dir("migrations/sqlite")
         .expect("migrations")
         .count()
@@ -559,12 +510,12 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
         backup.exists() && backup.starts_with(dir.path()),
         "{backup:?}"
     );
-    caredesk(&url, Some("ops"))
+    cli(&url, Some("ops"))
         .args(["agent", "list"])
         .assert()
         .success();
     let old = format!("sqlite:{}", backup.display());
-    let err = stderr_of(caredesk(&old, Some("ops")).args(["agent", "list"]), 3);
+    let err = stderr_of(cli(&old, Some("ops")).args(["agent", "list"]), 3);
     assert!(
         err.contains("migration"),
         "the backup is the database as it was: {err}"
@@ -573,18 +524,18 @@ fn a_database_with_data_is_backed_up_before_it_is_migrated() {
 
 #[test]
 fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
-    let d = demo(40);
-    let v = json_of(caredesk(&d.url, Some("alice")).args(["credit", "apply", "2065550123"]));
+    let d = TestDb::sqlite_demo(40, None);
+    let v = json_of(cli(&d.url_text, Some("alice")).args(["credit", "apply", "2065550123"]));
     assert_eq!(
         (v["result"].as_str(), v["amount_cents"].as_i64()),
         (Some("credited"), Some(1999))
     );
     let id = v["credit_id"].as_i64().expect("credit id");
-    let again = json_of(caredesk(&d.url, Some("alice")).args(["credit", "apply", "310000001"]));
+    let again = json_of(cli(&d.url_text, Some("alice")).args(["credit", "apply", "310000001"]));
     assert_eq!(again["result"], "already-credited");
     assert_eq!(again["credit_id"], id);
     let err = stderr_of(
-        caredesk(&d.url, Some("alice")).args([
+        cli(&d.url_text, Some("alice")).args([
             "credit",
             "reverse",
             &id.to_string(),
@@ -594,7 +545,7 @@ fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
         3,
     );
     assert!(err.contains("may not reverse"), "{err}");
-    let r = json_of(caredesk(&d.url, Some("sofia")).args([
+    let r = json_of(cli(&d.url_text, Some("sofia")).args([
         "credit",
         "reverse",
         &id.to_string(),
@@ -603,7 +554,7 @@ fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
     ]));
     assert_eq!(r["amount_cents"], -1999);
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia")).args([
+        cli(&d.url_text, Some("sofia")).args([
             "credit",
             "goodwill",
             "310000001",
@@ -616,7 +567,7 @@ fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
     );
     assert!(err.contains("twelve"), "{err}");
 
-    let out = caredesk(&d.url, Some("audrey"))
+    let out = cli(&d.url_text, Some("audrey"))
         .args(["credit", "export"])
         .output()
         .expect("run");
@@ -635,7 +586,7 @@ fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
         lines[2].contains(",reversal,-1999,USD,") && lines[2].ends_with(&format!(",{id}")),
         "negative amounts stay numbers: {csv}"
     );
-    let v = json_of(caredesk(&d.url, Some("audrey")).args(["credit", "export"]));
+    let v = json_of(cli(&d.url_text, Some("audrey")).args(["credit", "export"]));
     let rows = v["results"].as_array().expect("results");
     assert_eq!(rows.len(), 2);
     for field in [
@@ -654,8 +605,8 @@ fn credits_through_the_command_line_replay_reverse_and_export_for_billing() {
 
 #[test]
 fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
-    let d = demo(120);
-    let out = caredesk(&d.url, Some("sofia"))
+    let d = TestDb::sqlite_demo(120, None);
+    let out = cli(&d.url_text, Some("sofia"))
         .args(["credit", "run", "--apply", "--chunk", "7"])
         .output()
         .expect("run");
@@ -666,7 +617,7 @@ fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
         String::from_utf8_lossy(&out.stderr)
     );
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia")).args(["credit", "run", "--shard", "3/2"]),
+        cli(&d.url_text, Some("sofia")).args(["credit", "run", "--shard", "3/2"]),
         2,
     );
     assert!(err.contains("--shard"), "{err}");
@@ -674,14 +625,14 @@ fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
     let file = dir.path().join("a.csv");
     std::fs::write(&file, "msisdn\n(206) 555-0123\nnot a phone\n").expect("write");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia"))
+        cli(&d.url_text, Some("sofia"))
             .args(["credit", "run", "--apply", "--accounts"])
             .arg(&file),
         2,
     );
     assert!(err.contains("line 3"), "{err}");
     let err = stderr_of(
-        caredesk(&d.url, Some("sofia"))
+        cli(&d.url_text, Some("sofia"))
             .args(["credit", "run", "--apply", "--max-total-cents", "100"])
             .args(["--accounts"])
             .arg(dir.path().join("missing.csv")),
@@ -692,17 +643,17 @@ fn a_batch_run_off_a_terminal_prints_no_progress_and_exits_by_the_contract() {
 
 #[test]
 fn the_masking_policy_is_set_by_a_supervisor_and_a_reveal_is_audited() {
-    let d = demo(30);
-    let policy = json_of(caredesk(&d.url, Some("sofia")).args(["privacy"]));
+    let d = TestDb::sqlite_demo(30, None);
+    let policy = json_of(cli(&d.url_text, Some("sofia")).args(["privacy"]));
     assert_eq!(policy["masked_roles"], serde_json::json!(["auditor"]));
-    let shown = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001"]));
+    let shown = json_of(cli(&d.url_text, Some("audrey")).args(["show", "310000001"]));
     assert_eq!(shown["masked"], true);
     assert!(shown["msisdn"].as_str().unwrap_or("").starts_with('…'));
-    let full = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001", "--reveal"]));
+    let full = json_of(cli(&d.url_text, Some("audrey")).args(["show", "310000001", "--reveal"]));
     assert_eq!(full["masked"], false);
     assert!(full["msisdn"].as_str().unwrap_or("").starts_with("+1"));
     let log =
-        json_of(caredesk(&d.url, Some("sofia")).args(["audit", "log", "--account", "310000001"]));
+        json_of(cli(&d.url_text, Some("sofia")).args(["audit", "log", "--account", "310000001"]));
     let reveals = log["results"]
         .as_array()
         .expect("results")
@@ -711,26 +662,26 @@ fn the_masking_policy_is_set_by_a_supervisor_and_a_reveal_is_audited() {
         .count();
     assert_eq!(reveals, 1, "{log}");
 
-    let before = counts(&d.path);
+    let before = counts(d.sqlite_path());
     let e = stderr_of(
-        caredesk(&d.url, Some("sofia")).args(["privacy", "mask", "boss"]),
+        cli(&d.url_text, Some("sofia")).args(["privacy", "mask", "boss"]),
         2,
     );
     assert!(e.contains("boss"), "{e}");
     let e = stderr_of(
-        caredesk(&d.url, Some("alice")).args(["privacy", "mask", "agent"]),
+        cli(&d.url_text, Some("alice")).args(["privacy", "mask", "agent"]),
         3,
     );
     assert!(e.contains("alice"), "{e}");
-    assert_eq!(counts(&d.path), before, "refusals write nothing");
+    assert_eq!(counts(d.sqlite_path()), before, "refusals write nothing");
 
-    caredesk(&d.url, Some("sofia"))
+    cli(&d.url_text, Some("sofia"))
         .args(["privacy", "mask", "none"])
         .assert()
         .success();
-    let shown = json_of(caredesk(&d.url, Some("audrey")).args(["show", "310000001"]));
+    let shown = json_of(cli(&d.url_text, Some("audrey")).args(["show", "310000001"]));
     assert_eq!(shown["masked"], false);
-    let found = json_of(caredesk(&d.url, Some("alice")).args(["lookup", "310000001"]));
+    let found = json_of(cli(&d.url_text, Some("alice")).args(["lookup", "310000001"]));
     assert!(
         found["results"][0]["msisdn"]
             .as_str()
@@ -746,11 +697,9 @@ fn no_password_or_customer_detail_reaches_stderr_even_with_full_logging() {
         "postgres://ops:s3cret-pw@127.0.0.1:1/caredesk",
         "postgres://ops@127.0.0.1:1/caredesk?password=s3cret-pw",
     ] {
-        let out = Command::cargo_bin("caredesk")
-            .expect("binary")
-            .env_remove("CAREDESK_DB")
+        let out = cli(url, Some("sofia"))
             .env("CAREDESK_LOG", "trace")
-            .args(["--db", url, "--agent", "sofia", "lookup", "x"])
+            .args(["lookup", "x"])
             .output()
             .expect("run");
         assert_eq!(out.status.code(), Some(1));
@@ -768,8 +717,8 @@ fn no_password_or_customer_detail_reaches_stderr_even_with_full_logging() {
 
     // Everything logged at the finest level while an agent works a call: no name, e-mail or
     // full phone number of the customer.
-    let d = demo(30);
-    let full = json_of(caredesk(&d.url, Some("sofia")).args(["show", "310000001"]));
+    let d = TestDb::sqlite_demo(30, None);
+    let full = json_of(cli(&d.url_text, Some("sofia")).args(["show", "310000001"]));
     let (name, email, msisdn) = (
         full["name"].as_str().expect("name").to_string(),
         full["email"].as_str().unwrap_or("").to_string(),
@@ -782,7 +731,7 @@ fn no_password_or_customer_detail_reaches_stderr_even_with_full_logging() {
         vec!["note", "310000001", "asked about photos"],
         vec!["credit", "apply", "310000001"],
     ] {
-        let out = caredesk(&d.url, Some("alice"))
+        let out = cli(&d.url_text, Some("alice"))
             .env("CAREDESK_LOG", "trace")
             .args(&args)
             .output()

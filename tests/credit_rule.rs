@@ -6,13 +6,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use caredesk::domain::{self, Clock, IncidentCreditDecision, Outcome, PlanPeriod};
+use caredesk::domain::{self, IncidentCreditDecision, Outcome, PlanPeriod};
 use caredesk::service::batch::RunRequest;
 use chrono::{DateTime, Duration, Utc};
-use common::{TestDb, clock};
+use common::World;
 use proptest::prelude::*;
 
 /// One generated plan: (start and end in hours from the incident's start, the end open or
@@ -93,15 +92,12 @@ async fn clear_plans(svc: &caredesk::service::Service) {
 /// Builds a demo of `histories.len()` accounts, replaces their plans with the generated
 /// histories, and checks the single path and an applied batch run against the rule.
 async fn both_paths_agree_with_the_rule(histories: Vec<Vec<GenPlan>>) {
-    let db = TestDb::new().await;
-    let clock = clock();
-    let (svc, sup) = db
-        .demo_supervisor(clock.clone() as Arc<dyn Clock>, histories.len() as u64, 7)
-        .await;
+    let w = World::demo(histories.len() as u64, 7).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let inc = svc.incident(None).await.expect("incident");
-    clear_plans(&svc).await;
+    clear_plans(svc).await;
     let ids: Vec<i64> = svc
-        .worklist(&sup, None, histories.len())
+        .worklist(sup, None, histories.len())
         .await
         .expect("accounts")
         .iter()
@@ -113,7 +109,7 @@ async fn both_paths_agree_with_the_rule(histories: Vec<Vec<GenPlan>>) {
     for (id, history) in ids.iter().zip(&histories) {
         let periods: Vec<PlanPeriod> = history.iter().map(|g| period(inc.started_at, *g)).collect();
         for p in &periods {
-            exec(&svc, insert, *id, p).await;
+            exec(svc, insert, *id, p).await;
         }
         expected.insert(*id, periods);
     }
@@ -159,7 +155,7 @@ async fn both_paths_agree_with_the_rule(histories: Vec<Vec<GenPlan>>) {
         skip_invalid: false,
     };
     let summary = svc
-        .credit_run(&sup, &request, &|_, _| {}, &cancel, None)
+        .credit_run(sup, &request, &|_, _| {}, &cancel, None)
         .await
         .expect("run");
     let owed = decided
@@ -201,8 +197,7 @@ async fn both_paths_agree_with_the_rule(histories: Vec<Vec<GenPlan>>) {
             None => {}
         }
     }
-    svc.close().await;
-    db.cleanup().await;
+    w.finish().await;
 }
 
 proptest! {

@@ -4,61 +4,25 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use caredesk::domain::{Category, Cents, Clock, Role};
-use caredesk::service::Service;
+use caredesk::domain::{Category, Cents, Role};
 use caredesk::service::batch::RunRequest;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{Actor, CreditOutcome, Outcome, RequestOutcome};
-use common::{TestDb, clock};
+use caredesk::store::{CreditOutcome, Outcome, RequestOutcome};
+use common::World;
 
-struct World {
-    db: TestDb,
-    clock: Arc<caredesk::domain::FixedClock>,
-    sup: (Service, Actor),
-}
-
-impl World {
-    async fn new(accounts: u64) -> Self {
-        let db = TestDb::new().await;
-        let clock = clock();
-        let sup = db
-            .demo_supervisor(clock.clone() as Arc<dyn Clock>, accounts, 2009)
-            .await;
-        Self { db, clock, sup }
-    }
-
-    async fn as_(&self, login: &str, role: Role) -> (Service, Actor) {
-        self.db
-            .as_agent(
-                &self.sup.0,
-                &self.sup.1,
-                login,
-                role,
-                self.clock.clone() as Arc<dyn Clock>,
-            )
-            .await
-    }
-
-    async fn ledger_rows(&self) -> usize {
-        let mut n = 0;
-        self.sup
-            .0
-            .credit_export(&self.sup.1, None, |_| {
-                n += 1;
-                Ok(())
-            })
-            .await
-            .expect("export");
-        n
-    }
-
-    async fn finish(self) {
-        self.sup.0.close().await;
-        self.db.cleanup().await;
-    }
+/// How many rows the ledger holds, as the credit export sees them.
+async fn ledger_rows(w: &World) -> usize {
+    let mut n = 0;
+    w.svc
+        .credit_export(&w.sup, None, |_| {
+            n += 1;
+            Ok(())
+        })
+        .await
+        .expect("export");
+    n
 }
 
 fn run(apply: bool) -> RunRequest {
@@ -75,25 +39,11 @@ fn run(apply: bool) -> RunRequest {
 
 fn no_progress(_: u64, _: u64) {}
 
-/// An active account on the $19.99 plan with no credit yet, from the demo.
-async fn eligible_account(svc: &Service, actor: &Actor) -> String {
-    for n in 310_000_002..310_000_200 {
-        let no = n.to_string();
-        if let Ok(IncidentCredit::WouldCredit {
-            amount_cents: 1999, ..
-        }) = svc.credit_apply(actor, &no, None, true).await
-        {
-            return no;
-        }
-    }
-    panic!("the demo has no eligible $19.99 account");
-}
-
 #[tokio::test]
 async fn a_replayed_credit_changes_nothing_and_returns_the_original() {
-    let w = World::new(200).await;
-    let (agent_svc, agent) = w.as_("ct_alice", Role::Agent).await;
-    let account = eligible_account(&agent_svc, &agent).await;
+    let w = World::demo(200, 2009).await;
+    let (agent_svc, agent) = w.as_agent("ct_alice", Role::Agent).await;
+    let account = w.eligible_account("720000001", "+12065550201").await;
     let first = match agent_svc
         .credit_apply(&agent, &account, None, false)
         .await
@@ -103,14 +53,8 @@ async fn a_replayed_credit_changes_nothing_and_returns_the_original() {
         other => panic!("expected a new credit, got {other:?}"),
     };
     assert_eq!(first.amount_cents, 1999);
-    let rows = w.ledger_rows().await;
-    let audit = w
-        .sup
-        .0
-        .audit_verify(&w.sup.1)
-        .await
-        .expect("verify")
-        .records;
+    let rows = ledger_rows(&w).await;
+    let audit = w.svc.audit_verify(&w.sup).await.expect("verify").records;
     w.clock.advance(chrono::TimeDelta::minutes(5));
     match agent_svc
         .credit_apply(&agent, &account, None, false)
@@ -120,18 +64,13 @@ async fn a_replayed_credit_changes_nothing_and_returns_the_original() {
         IncidentCredit::Applied(CreditOutcome::AlreadyCredited(c)) => assert_eq!(c, first),
         other => panic!("expected the original credit, got {other:?}"),
     }
-    assert_eq!(w.ledger_rows().await, rows, "no new ledger row");
+    assert_eq!(ledger_rows(&w).await, rows, "no new ledger row");
     assert_eq!(
-        w.sup
-            .0
-            .audit_verify(&w.sup.1)
-            .await
-            .expect("verify")
-            .records,
+        w.svc.audit_verify(&w.sup).await.expect("verify").records,
         audit,
         "no new audit record"
     );
-    let detail = w.sup.0.show(&w.sup.1, &account).await.expect("show");
+    let detail = w.svc.show(&w.sup, &account).await.expect("show");
     assert_eq!(detail.credits.len(), 1, "show lists the credit");
     agent_svc.close().await;
     w.finish().await;
@@ -139,8 +78,8 @@ async fn a_replayed_credit_changes_nothing_and_returns_the_original() {
 
 #[tokio::test]
 async fn a_changed_replay_is_refused_and_changes_nothing() {
-    let w = World::new(100).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
+    let w = World::demo(100, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let g = svc
         .credit_goodwill(
             sup,
@@ -165,7 +104,7 @@ async fn a_changed_replay_is_refused_and_changes_nothing() {
         .await
         .expect("replay");
     assert_eq!(again, CreditOutcome::AlreadyCredited(g.credit().clone()));
-    let rows = w.ledger_rows().await;
+    let rows = ledger_rows(&w).await;
     let e = svc
         .credit_goodwill(
             sup,
@@ -196,7 +135,7 @@ async fn a_changed_replay_is_refused_and_changes_nothing() {
             .is_new()
     );
     assert_eq!(
-        w.ledger_rows().await,
+        ledger_rows(&w).await,
         rows + 1,
         "only the reversal was added"
     );
@@ -205,10 +144,10 @@ async fn a_changed_replay_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap() {
-    let w = World::new(100).await;
-    let (agent_svc, agent) = w.as_("ct_bob", Role::Agent).await;
-    let (omar_svc, omar) = w.as_("ct_omar", Role::Supervisor).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
+    let w = World::demo(100, 2009).await;
+    let (agent_svc, agent) = w.as_agent("ct_bob", Role::Agent).await;
+    let (omar_svc, omar) = w.as_agent("ct_omar", Role::Supervisor).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let cancel = AtomicBool::new(false);
 
     let e = agent_svc
@@ -225,7 +164,7 @@ async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap(
         .await
         .expect("an agent may plan");
     assert!(!plan.applied);
-    assert_eq!(w.ledger_rows().await, 0, "a plan writes nothing");
+    assert_eq!(ledger_rows(&w).await, 0, "a plan writes nothing");
 
     // Appreciation: only after a permanent loss; approved by another supervisor.
     let e = agent_svc
@@ -276,7 +215,7 @@ async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap(
         "show lists the pending request"
     );
 
-    let (own_svc, own) = w.as_("ct_sam", Role::Supervisor).await;
+    let (own_svc, own) = w.as_agent("ct_sam", Role::Supervisor).await;
     let own_req = own_svc
         .credit_request(&own, "310000001", None, "Lost 236 contacts")
         .await
@@ -301,18 +240,18 @@ async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap(
     );
 
     // A supervisor cannot approve their own request.
-    let mut lost = None;
-    for n in 310_000_002..310_000_050 {
-        if svc
-            .declare_loss(sup, &n.to_string(), None, Category::Contacts, "gone")
-            .await
-            .is_ok()
-        {
-            lost = Some(n.to_string());
-            break;
-        }
-    }
-    let lost = lost.expect("an affected account");
+    // The account is the test's own: its contacts were lost, and are declared lost for good.
+    let lost = w.eligible_account("720000002", "+12065550202").await;
+    w.impact(
+        "lost.csv",
+        "account_no,incident,category,server_lost,device_state,items_before\n\
+         720000002,danger-2009-10,contacts,true,wiped,300\n",
+    )
+    .await
+    .expect("its contacts were lost");
+    svc.declare_loss(sup, &lost, None, Category::Contacts, "gone")
+        .await
+        .expect("an affected account");
     let r = match omar_svc
         .credit_request(&omar, &lost, None, "gone for good")
         .await
@@ -359,8 +298,8 @@ async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap(
 
 #[tokio::test]
 async fn the_amount_follows_the_plan_at_the_incident_start_not_a_later_change() {
-    let w = World::new(20).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
+    let w = World::demo(20, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let rows = caredesk::import::parse_accounts(
         "change.csv",
         b"account_no,msisdn,name,email,status,plan_code,plan_cents,plan_from\n\
@@ -402,11 +341,12 @@ async fn the_amount_follows_the_plan_at_the_incident_start_not_a_later_change() 
 
 #[tokio::test]
 async fn a_batch_run_credits_every_eligible_account_once_and_reconciles() {
-    let w = World::new(700).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
+    // 699 demo accounts and one more of the test's own: 700.
+    let w = World::demo(699, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let cancel = AtomicBool::new(false);
     // An agent's single credit before the run: the run finds it "already credited".
-    let first = eligible_account(svc, sup).await;
+    let first = w.eligible_account("720000001", "+12065550201").await;
     svc.credit_apply(sup, &first, None, false)
         .await
         .expect("single credit");
@@ -461,7 +401,7 @@ async fn a_batch_run_credits_every_eligible_account_once_and_reconciles() {
     assert_ne!(replay.run_id, s.run_id);
 
     // --max-total-cents refuses before anything is written.
-    let rows_before = w.ledger_rows().await;
+    let rows_before = ledger_rows(&w).await;
     let mut capped = run(true);
     capped.max_total_cents = Some(1);
     let small = caredesk::import::parse_accounts(
@@ -477,14 +417,14 @@ async fn a_batch_run_credits_every_eligible_account_once_and_reconciles() {
         .await
         .expect_err("over the max");
     assert_eq!(e.exit_code(), 3);
-    assert_eq!(w.ledger_rows().await, rows_before);
+    assert_eq!(ledger_rows(&w).await, rows_before);
     w.finish().await;
 }
 
 #[tokio::test]
 async fn an_accounts_file_as_spreadsheets_save_it_selects_accounts_and_names_bad_rows() {
-    let w = World::new(60).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
+    let w = World::demo(60, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
     let cancel = AtomicBool::new(false);
     let good = "\u{feff}account_no,msisdn\r\n310000001,\r\n,\"(206) 555-0123\"\r\n310000005,\r\n";
     let mut req = run(true);
@@ -497,7 +437,7 @@ async fn an_accounts_file_as_spreadsheets_save_it_selects_accounts_and_names_bad
     assert!(s.tally.reconciles());
 
     let bad = "account_no,msisdn\r\n310000002,\r\n12,\r\n,+1 999\r\n888888888,\r\n";
-    let rows = w.ledger_rows().await;
+    let rows = ledger_rows(&w).await;
     req.accounts = Some(("bad.csv".to_string(), bad.as_bytes().to_vec()));
     let e = svc
         .credit_run(sup, &req, &no_progress, &cancel, None)
@@ -509,7 +449,7 @@ async fn an_accounts_file_as_spreadsheets_save_it_selects_accounts_and_names_bad
         assert!(msg.contains(line), "{line} missing: {msg}");
     }
     assert_eq!(
-        w.ledger_rows().await,
+        ledger_rows(&w).await,
         rows,
         "nothing applied while a row is bad"
     );
@@ -526,9 +466,9 @@ async fn an_accounts_file_as_spreadsheets_save_it_selects_accounts_and_names_bad
 
 #[tokio::test]
 async fn accounts_with_overlapping_plans_fail_and_are_reported() {
-    let w = World::new(30).await;
-    let (svc, sup) = (&w.sup.0, &w.sup.1);
-    let target = eligible_account(svc, sup).await;
+    let w = World::demo(30, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
+    let target = w.eligible_account("720000001", "+12065550201").await;
     // A plan history broken by hand: two plans in force at the incident's start.
     let sql = "INSERT INTO plans (account_id, plan_code, data_plan, price_cents, currency, valid_from) \
                SELECT id, 'SK-DUP', TRUE, 2999, 'USD', '2008-01-01T00:00:00+00:00' FROM accounts WHERE account_no = $1";

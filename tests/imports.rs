@@ -6,89 +6,12 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use caredesk::domain::{Category, Clock, FixedClock};
-use caredesk::service::Service;
-use caredesk::store::{Actor, ImportCounts, Store};
+use caredesk::domain::Category;
+use caredesk::store::{ImportCounts, Store};
 use chrono::{DateTime, Utc};
-use common::{TestDb, clock};
+use common::World;
 use serde_json::json;
-
-struct World {
-    db: TestDb,
-    clock: Arc<FixedClock>,
-    svc: Service,
-    actor: Actor,
-    /// How rows reach the store: parsed first and handed over as a slice (false), or as the
-    /// command does it, parsed on a thread while the store writes (true).
-    files: bool,
-}
-
-impl World {
-    /// An empty database with its incident and one supervisor.
-    async fn new() -> Self {
-        Self::with_chunk(caredesk::store::IMPORT_CHUNK, false).await
-    }
-
-    /// The same, importing `chunk` rows at a time, from parsed rows or from files.
-    async fn with_chunk(chunk: usize, files: bool) -> Self {
-        let db = TestDb::new().await;
-        let clock = clock();
-        let mut svc = db.service(clock.clone() as Arc<dyn Clock>).await;
-        svc.set_import_chunk(chunk);
-        svc.init_admin("ops", &caredesk::demo::incident())
-            .await
-            .expect("init");
-        let actor = svc
-            .actor(if db.is_postgres() { None } else { Some("ops") })
-            .await
-            .expect("supervisor");
-        Self {
-            db,
-            clock,
-            svc,
-            actor,
-            files,
-        }
-    }
-
-    fn store(&self) -> &Store {
-        self.svc.store()
-    }
-
-    async fn accounts(&self, name: &str, csv: &str) -> caredesk::error::Result<ImportCounts> {
-        if self.files {
-            let data = csv.as_bytes().to_vec();
-            return self.svc.import_accounts_file(&self.actor, name, data).await;
-        }
-        let rows = caredesk::import::parse_accounts(name, csv.as_bytes()).expect("parses");
-        self.svc.import_accounts(&self.actor, &rows, name).await
-    }
-
-    async fn impact(&self, name: &str, csv: &str) -> caredesk::error::Result<ImportCounts> {
-        if self.files {
-            let data = csv.as_bytes().to_vec();
-            return self.svc.import_impact_file(&self.actor, name, data).await;
-        }
-        let rows = caredesk::import::parse_impact(name, csv.as_bytes()).expect("parses");
-        self.svc.import_impact(&self.actor, &rows, name).await
-    }
-
-    async fn backups(&self, name: &str, jsonl: &str) -> caredesk::error::Result<ImportCounts> {
-        if self.files {
-            let data = jsonl.as_bytes().to_vec();
-            return self.svc.import_backups_file(&self.actor, name, data).await;
-        }
-        let rows = caredesk::import::parse_backups(name, jsonl.as_bytes()).expect("parses");
-        self.svc.import_backups(&self.actor, &rows, name).await
-    }
-
-    async fn finish(self) {
-        self.svc.close().await;
-        self.db.cleanup().await;
-    }
-}
 
 fn counts(c: &ImportCounts) -> (i64, i64, i64, i64) {
     (c.rows, c.inserted, c.updated, c.unchanged)
@@ -473,7 +396,7 @@ async fn mixed_story(w: &World) -> (Vec<(i64, i64, i64, i64)>, String) {
     w.clock.advance(chrono::TimeDelta::minutes(5));
     w.svc
         .declare_loss(
-            &w.actor,
+            &w.sup,
             &account_no(8),
             None,
             Category::Contacts,
@@ -482,7 +405,7 @@ async fn mixed_story(w: &World) -> (Vec<(i64, i64, i64, i64)>, String) {
         .await
         .expect("declare loss");
     w.svc
-        .record_resync(&w.actor, &account_no(9), None, Category::Contacts, Some(7))
+        .record_resync(&w.sup, &account_no(9), None, Category::Contacts, Some(7))
         .await
         .expect("resync");
 
@@ -543,7 +466,7 @@ async fn mixed_story(w: &World) -> (Vec<(i64, i64, i64, i64)>, String) {
         "a second import writes no audit record"
     );
 
-    let mut out = dump(w.store(), &w.actor.login).await;
+    let mut out = dump(w.store(), &w.sup.login).await;
     // The search index follows renamed accounts.
     for q in ["Person6 Núñez", "person7.new@example.org", "Person6 Okafor"] {
         let found: Vec<String> = w
@@ -572,7 +495,7 @@ async fn a_mix_of_new_changed_and_unchanged_rows_stores_what_the_row_by_row_impo
         (caredesk::store::IMPORT_CHUNK, true),
         (3, true),
     ] {
-        let w = World::with_chunk(chunk, files).await;
+        let w = World::empty_importing("ops", chunk, files).await;
         let (seen, dump) = mixed_story(&w).await;
         assert_eq!(
             seen,
@@ -620,9 +543,9 @@ async fn a_bad_row_at_the_end_of_a_long_file_writes_nothing() {
 
 async fn bad_row_at_the_end(files: bool) {
     // Chunks of 4: the bad row is in the last chunk, after chunks that were written.
-    let w = World::with_chunk(4, files).await;
+    let w = World::empty_importing("ops", 4, files).await;
     first_round(&w).await;
-    let before = dump(w.store(), &w.actor.login).await;
+    let before = dump(w.store(), &w.sup.login).await;
 
     // Accounts: new and changed rows first, then a plan that starts before the current one.
     let mut a = ACCOUNTS_HEADER.to_string();
@@ -644,7 +567,7 @@ async fn bad_row_at_the_end(files: bool) {
         e.to_string(),
         "the plan SK-DATA-PLUS for this account starts on 2008-01-01, not after its current plan's start (2008-01-15); give plan_from"
     );
-    assert_eq!(dump(w.store(), &w.actor.login).await, before);
+    assert_eq!(dump(w.store(), &w.sup.login).await, before);
 
     // Impact: new and changed rows, then an unknown account on the last line.
     let mut i = IMPACT_HEADER.to_string();
@@ -661,7 +584,7 @@ async fn bad_row_at_the_end(files: bool) {
         e.to_string(),
         format!("late.csv line {lines}: there is no account 510000099")
     );
-    assert_eq!(dump(w.store(), &w.actor.login).await, before);
+    assert_eq!(dump(w.store(), &w.sup.login).await, before);
 
     // Backups: new snapshots, then one line at fault, each case on its own.
     let mut good = String::new();
@@ -713,25 +636,19 @@ async fn bad_row_at_the_end(files: bool) {
             .expect_err("refused");
         assert_eq!(e.exit_code(), 2);
         assert_eq!(e.to_string(), message);
-        assert_eq!(dump(w.store(), &w.actor.login).await, before);
+        assert_eq!(dump(w.store(), &w.sup.login).await, before);
     }
     w.finish().await;
 }
 
 #[tokio::test]
 async fn a_file_read_while_written_reports_what_reading_it_first_would() {
-    let w = World::with_chunk(4, true).await;
+    let w = World::empty_importing("ops", 4, true).await;
     first_round(&w).await;
-    let (agent, actor) =
-        w.db.as_agent(
-            &w.svc,
-            &w.actor,
-            "ct_imp_agent",
-            caredesk::domain::Role::Agent,
-            w.clock.clone() as Arc<dyn Clock>,
-        )
+    let (agent, actor) = w
+        .as_agent("ct_imp_agent", caredesk::domain::Role::Agent)
         .await;
-    let before = dump(w.store(), &w.actor.login).await;
+    let before = dump(w.store(), &w.sup.login).await;
 
     // An unknown account early, a malformed row late: the malformed row is reported (the
     // file's own problems come first), though the store met the unknown account before.
@@ -749,7 +666,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
         "{e}"
     );
     assert!(
-        dump(w.store(), &w.actor.login).await == before,
+        dump(w.store(), &w.sup.login).await == before,
         "nothing written"
     );
 
@@ -767,7 +684,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
         "i.csv line 23: there is no incident \"other-incident\" (known: danger-2009-10)"
     );
     assert!(
-        dump(w.store(), &w.actor.login).await == before,
+        dump(w.store(), &w.sup.login).await == before,
         "nothing written"
     );
 
@@ -784,7 +701,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
         "{e}"
     );
     assert!(
-        dump(w.store(), &w.actor.login).await == before,
+        dump(w.store(), &w.sup.login).await == before,
         "nothing written"
     );
     let mut b = String::new();
@@ -801,7 +718,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
         "{e}"
     );
     assert!(
-        dump(w.store(), &w.actor.login).await == before,
+        dump(w.store(), &w.sup.login).await == before,
         "nothing written"
     );
 
@@ -830,7 +747,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
     assert_eq!(e.exit_code(), 2, "{e}");
     agent.close().await;
     assert!(
-        dump(w.store(), &w.actor.login).await == before,
+        dump(w.store(), &w.sup.login).await == before,
         "nothing written"
     );
     w.finish().await;
@@ -840,7 +757,7 @@ async fn a_file_read_while_written_reports_what_reading_it_first_would() {
 async fn a_large_import_merges_the_search_index_and_puts_its_setting_back() {
     // Past the size where SQLite's search index stops merging while the rows go in.
     const N: u32 = 50_500;
-    let w = World::with_chunk(caredesk::store::IMPORT_CHUNK, true).await;
+    let w = World::empty_importing("ops", caredesk::store::IMPORT_CHUNK, true).await;
     let mut a = ACCOUNTS_HEADER.to_string();
     for i in 1..=N {
         a.push_str(&format!(
@@ -889,7 +806,7 @@ async fn a_large_import_merges_the_search_index_and_puts_its_setting_back() {
 #[tokio::test]
 async fn rows_handed_over_twice_in_one_chunk_see_each_other_as_row_by_row() {
     // The parsers refuse a key twice in a file; a caller of the service may still pass one.
-    let w = World::new().await;
+    let w = World::empty("ops").await;
     let mut a = caredesk::import::parse_accounts(
         "a.csv",
         format!("{ACCOUNTS_HEADER}{}", account_line(1, 0)).as_bytes(),
@@ -900,7 +817,7 @@ async fn rows_handed_over_twice_in_one_chunk_see_each_other_as_row_by_row() {
     a.push(renamed);
     let c = w
         .svc
-        .import_accounts(&w.actor, &a, "a")
+        .import_accounts(&w.sup, &a, "a")
         .await
         .expect("accounts");
     assert_eq!(counts(&c), (2, 1, 1, 0));
@@ -915,11 +832,7 @@ async fn rows_handed_over_twice_in_one_chunk_see_each_other_as_row_by_row() {
     let mut more = i[0].clone();
     more.items_before += 5;
     i.push(more);
-    let c = w
-        .svc
-        .import_impact(&w.actor, &i, "i")
-        .await
-        .expect("impact");
+    let c = w.svc.import_impact(&w.sup, &i, "i").await.expect("impact");
     assert_eq!(counts(&c), (2, 1, 1, 0));
     let before: i64 = common::restore::count_for(
         w.store(),
@@ -956,7 +869,7 @@ async fn rows_handed_over_twice_in_one_chunk_see_each_other_as_row_by_row() {
     );
     let c = w
         .svc
-        .import_backups(&w.actor, &b, "b")
+        .import_backups(&w.sup, &b, "b")
         .await
         .expect("backups");
     assert_eq!(

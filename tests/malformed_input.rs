@@ -4,35 +4,11 @@
 //! --accounts`) ends with exit 2, one sentence on stderr naming the file, nothing on stdout,
 //! and nothing written: every table's row count and the audit chain are unchanged.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use std::path::Path;
 
-struct Demo {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-    url: String,
-}
-
-fn demo() -> Demo {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("demo.db");
-    let url = format!("sqlite:{}", path.display());
-    caredesk(&url)
-        .args(["demo", "--no-tui", "--accounts", "30"])
-        .assert()
-        .success();
-    Demo { dir, path, url }
-}
-
-fn caredesk(url: &str) -> Command {
-    let mut cmd = Command::cargo_bin("caredesk").expect("binary");
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .env("NO_COLOR", "1")
-        .args(["--db", url, "--agent", "sofia"]);
-    cmd
-}
+use common::TestDb;
 
 /// Row counts of every table a command could write, and the audit chain's head.
 fn state(path: &Path) -> Vec<(String, String)> {
@@ -220,12 +196,12 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
 
 #[test]
 fn malformed_files_are_bad_input_that_writes_nothing() {
-    let d = demo();
-    let before = state(&d.path);
+    let d = TestDb::sqlite_demo(30, Some("sofia"));
+    let before = state(d.sqlite_path());
     for (name, via, data, why) in cases() {
-        let file = d.dir.path().join(format!("{name}.in"));
+        let file = d.dir().join(format!("{name}.in"));
         std::fs::write(&file, &data).expect("write");
-        let mut cmd = caredesk(&d.url);
+        let mut cmd = d.cli();
         match via {
             "run" => cmd
                 .args(["credit", "run", "--apply", "--accounts"])
@@ -244,12 +220,9 @@ fn malformed_files_are_bad_input_that_writes_nothing() {
         );
         assert!(lines[0].contains(why), "{name}: {err}");
         assert!(lines[0].len() < 400, "{name}: {} bytes", lines[0].len());
-        assert_eq!(state(&d.path), before, "{name}: nothing written");
+        assert_eq!(state(d.sqlite_path()), before, "{name}: nothing written");
     }
     // The database is as good as before.
-    let out = caredesk(&d.url)
-        .args(["audit", "verify"])
-        .output()
-        .expect("verify");
+    let out = d.cli().args(["audit", "verify"]).output().expect("verify");
     assert!(out.status.success());
 }

@@ -4,46 +4,16 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caredesk::domain::{Clock, Role};
 use caredesk::service::Service;
 use caredesk::store::{Actor, Store};
-use common::restore::{
-    binary_identity, content_hash_of_live, count, count_for, live_hash, statuses,
-};
+use common::restore::{content_hash_of_live, count, count_for, live_hash, statuses};
 use common::{Lcg, TestDb, clock};
 use serde_json::Value;
-
-/// The binary as the database's supervisor (`sofia` on SQLite; the URL's login on
-/// PostgreSQL, which `demo` registers as a supervisor).
-fn caredesk(db: &TestDb) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_caredesk"));
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .args(["--db", &db.url_text]);
-    if !db.is_postgres() {
-        cmd.args(["--agent", "sofia"]);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// The binary as another agent.
-fn caredesk_as(db: &TestDb, login: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_caredesk"));
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .args(binary_identity(db, login))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 fn ok_json(out: Output) -> Value {
     assert!(
@@ -60,31 +30,6 @@ fn refused(out: Output) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).trim().to_string(),
     )
-}
-
-async fn open(db: &TestDb) -> (Service, Actor) {
-    let svc = db.service(clock() as Arc<dyn Clock>).await;
-    let actor = svc
-        .actor(if db.is_postgres() {
-            None
-        } else {
-            Some("sofia")
-        })
-        .await
-        .expect("actor");
-    (svc, actor)
-}
-
-fn build_demo(db: &TestDb, accounts: u32) {
-    let out = caredesk(db)
-        .args(["demo", "--no-tui", "--accounts", &accounts.to_string()])
-        .output()
-        .expect("demo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A snapshot of `n` contacts for José (310000001), imported: big enough that most of a
@@ -132,8 +77,8 @@ async fn active_restores(store: &Store) -> Vec<i64> {
 #[tokio::test]
 async fn a_restore_or_undo_killed_at_random_points_leaves_the_whole_result_or_nothing() {
     let db = TestDb::new().await;
-    build_demo(&db, 200);
-    let (svc, actor) = open(&db).await;
+    db.demo_by_binary(200);
+    let (svc, actor) = db.supervisor(clock() as Arc<dyn Clock>).await;
     let store = svc.store().clone();
     let (account, backup) = big_snapshot(&svc, &actor, 10_000).await;
     let before = live_hash(&store, &account).await;
@@ -149,7 +94,7 @@ async fn a_restore_or_undo_killed_at_random_points_leaves_the_whole_result_or_no
     // One uninterrupted restore and undo: what "the whole result" is, and how long it takes.
     let started = Instant::now();
     let first = ok_json(
-        caredesk(&db)
+        db.process()
             .args([
                 "--format", "json", "restore", "apply", &account, "--backup", &backup,
             ])
@@ -167,7 +112,7 @@ async fn a_restore_or_undo_killed_at_random_points_leaves_the_whole_result_or_no
         "a restore long enough to interrupt"
     );
     ok_json(
-        caredesk(&db)
+        db.process()
             .args(["--format", "json", "restore", "undo", &id.to_string()])
             .output()
             .expect("undo"),
@@ -193,14 +138,14 @@ async fn a_restore_or_undo_killed_at_random_points_leaves_the_whole_result_or_no
         let mut child = match active.last() {
             None => {
                 applies += 1;
-                caredesk(&db)
+                db.process()
                     .args(["restore", "apply", &account, "--backup", &backup])
                     .spawn()
                     .expect("spawn apply")
             }
             Some(id) => {
                 undos += 1;
-                caredesk(&db)
+                db.process()
                     .args(["restore", "undo", &id.to_string()])
                     .spawn()
                     .expect("spawn undo")
@@ -286,8 +231,8 @@ async fn a_restore_or_undo_killed_at_random_points_leaves_the_whole_result_or_no
 #[tokio::test]
 async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     let db = TestDb::new().await;
-    build_demo(&db, 200);
-    let (svc, actor) = open(&db).await;
+    db.demo_by_binary(200);
+    let (svc, actor) = db.supervisor(clock() as Arc<dyn Clock>).await;
     let store = svc.store().clone();
     db.as_agent(
         &svc,
@@ -301,7 +246,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     let backup = "snap-310000001-20091001";
 
     let preview = ok_json(
-        caredesk_as(&db, "ct_alice")
+        db.process_as("ct_alice")
             .args([
                 "--format", "json", "restore", "preview", jose, "--backup", backup,
             ])
@@ -410,12 +355,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
         ),
     ];
     for (args, code, says) in cases {
-        let (got, err) = refused(
-            caredesk_as(&db, "ct_alice")
-                .args(&args)
-                .output()
-                .expect("run"),
-        );
+        let (got, err) = refused(db.process_as("ct_alice").args(&args).output().expect("run"));
         assert_eq!(got, code, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "one sentence: {err}");
@@ -424,7 +364,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM live_items").await, live);
 
     let applied = ok_json(
-        caredesk_as(&db, "ct_alice")
+        db.process_as("ct_alice")
             .args([
                 "--format",
                 "json",
@@ -445,7 +385,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert_eq!(applied["categories"][0]["in_backup"], 64);
     assert_eq!(applied["categories"][0]["status"], "restored-partial");
     let replay = ok_json(
-        caredesk_as(&db, "ct_alice")
+        db.process_as("ct_alice")
             .args([
                 "--format",
                 "json",
@@ -463,21 +403,21 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert_eq!(replay["outcome"], "already-restored");
     assert_eq!(replay["restore_id"], id);
     let list = ok_json(
-        caredesk(&db)
+        db.process()
             .args(["--format", "json", "restore", "list", jose])
             .output()
             .expect("list"),
     );
     assert_eq!(list["results"][0]["restore_id"], id);
     let undone = ok_json(
-        caredesk(&db)
+        db.process()
             .args(["--format", "json", "restore", "undo", &id.to_string()])
             .output()
             .expect("undo"),
     );
     assert_eq!(undone["result"], "undone");
     let (code, err) = refused(
-        caredesk(&db)
+        db.process()
             .args(["restore", "undo", "999999"])
             .output()
             .expect("undo"),
@@ -492,7 +432,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     let assets = format!("{}/assets", env!("CARGO_MANIFEST_DIR"));
     for (what, file) in [("accounts", "accounts.csv"), ("impact", "impact.csv")] {
         ok_json(
-            caredesk(&db)
+            db.process()
                 .args([
                     "--format",
                     "json",
@@ -506,14 +446,14 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     }
     let backups_file = format!("{assets}/backups.jsonl");
     let first = ok_json(
-        caredesk(&db)
+        db.process()
             .args(["--format", "json", "import", "backups", &backups_file])
             .output()
             .expect("import backups"),
     );
     assert_eq!(first["inserted"], 5);
     let again = ok_json(
-        caredesk(&db)
+        db.process()
             .args(["--format", "json", "import", "backups", &backups_file])
             .output()
             .expect("again"),
@@ -531,7 +471,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     .expect("write");
     let backups = count(&store, "SELECT COUNT(*) FROM backups").await;
     let (code, err) = refused(
-        caredesk(&db)
+        db.process()
             .args(["import", "backups", &bad.display().to_string()])
             .output()
             .expect("bad import"),
@@ -540,7 +480,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert!(err.contains("line 1") && err.contains("taken_at"), "{err}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM backups").await, backups);
     let (code, err) = refused(
-        caredesk(&db)
+        db.process()
             .args([
                 "restore",
                 "apply",
@@ -559,8 +499,8 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
 #[tokio::test]
 async fn several_agents_restoring_the_same_backup_at_once_restore_it_once() {
     let db = TestDb::new().await;
-    build_demo(&db, 200);
-    let (svc, actor) = open(&db).await;
+    db.demo_by_binary(200);
+    let (svc, actor) = db.supervisor(clock() as Arc<dyn Clock>).await;
     let store = svc.store().clone();
     let (account, backup) = big_snapshot(&svc, &actor, 3_000).await;
     let live_before = count_for(
@@ -571,7 +511,7 @@ async fn several_agents_restoring_the_same_backup_at_once_restore_it_once() {
     .await;
     let children: Vec<_> = (0..4)
         .map(|_| {
-            caredesk(&db)
+            db.process()
                 .args([
                     "--format", "json", "restore", "apply", &account, "--backup", &backup,
                 ])

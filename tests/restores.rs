@@ -7,90 +7,98 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use caredesk::Error;
 use caredesk::domain::restore::Mode;
-use caredesk::domain::{Category, CategoryStatus, Clock, Role};
+use caredesk::domain::{Category, CategoryStatus, Role};
 use caredesk::service::Service;
-use caredesk::store::{Actor, RequestOutcome, RestoreOutcome, Store};
+use caredesk::store::{Actor, RequestOutcome, RestoreOutcome};
+use common::World;
 use common::restore::{count, count_for, execute, live_hash, live_rows, statuses};
-use common::{TestDb, clock};
 use serde_json::Value;
 
 const JOSE: &str = "310000001";
 const JOSE_BACKUP: &str = "snap-310000001-20091001";
 
-struct World {
-    db: TestDb,
-    clock: Arc<caredesk::domain::FixedClock>,
-    sup: (Service, Actor),
+/// The demo's first 200 accounts carry backup items; later ones only manifests.
+async fn demo() -> World {
+    World::demo(200, 2009).await
 }
 
-impl World {
-    /// The demo's first 200 accounts carry backup items; later ones only manifests.
-    async fn new() -> Self {
-        Self::with_accounts(200).await
-    }
-
-    async fn with_accounts(accounts: u64) -> Self {
-        let db = TestDb::new().await;
-        let clock = clock();
-        let sup = db
-            .demo_supervisor(clock.clone() as Arc<dyn Clock>, accounts, 2009)
-            .await;
-        Self { db, clock, sup }
-    }
-
-    async fn agent(&self) -> (Service, Actor) {
-        self.db
-            .as_agent(
-                &self.sup.0,
-                &self.sup.1,
-                "ct_alice",
-                Role::Agent,
-                self.clock.clone() as Arc<dyn Clock>,
-            )
-            .await
-    }
-
-    fn store(&self) -> &Store {
-        self.sup.0.store()
-    }
-
-    async fn audit_records(&self) -> i64 {
-        count(self.store(), "SELECT COUNT(*) FROM audit").await
-    }
-
-    async fn restores(&self) -> i64 {
-        count(self.store(), "SELECT COUNT(*) FROM restores").await
-    }
-
-    /// The first demo account whose backup has this verification, with its backup id.
-    async fn account_with_backup(&self, verification: &str) -> (String, String) {
-        let rows: Vec<(String, String)> = caredesk_on_pool(self.store(), verification).await;
-        rows.into_iter()
-            .next()
-            .unwrap_or_else(|| panic!("the demo has no {verification} backup with items"))
-    }
-
-    async fn finish(self) {
-        let v = self.sup.0.audit_verify(&self.sup.1).await.expect("verify");
-        assert_eq!(v.first_bad, None, "the audit chain stays valid");
-        self.sup.0.close().await;
-        self.db.cleanup().await;
-    }
+/// An agent (not a supervisor) of the demo.
+async fn agent(w: &World) -> (Service, Actor) {
+    w.as_agent("ct_alice", Role::Agent).await
 }
 
-async fn caredesk_on_pool(store: &Store, verification: &str) -> Vec<(String, String)> {
-    const SQL: &str = "SELECT a.account_no, b.id FROM backups b JOIN accounts a ON a.id = b.account_id \
-         WHERE b.verification = $1 AND EXISTS (SELECT 1 FROM backup_items i WHERE i.backup_id = b.id) \
-         ORDER BY a.account_no";
-    on_pool!(store, pool => sqlx::query_as(SQL)
-        .bind(verification)
-        .fetch_all(pool)
+async fn audit_records(w: &World) -> i64 {
+    count(w.store(), "SELECT COUNT(*) FROM audit").await
+}
+
+async fn restores(w: &World) -> i64 {
+    count(w.store(), "SELECT COUNT(*) FROM restores").await
+}
+
+/// An account of the test's own whose three contacts the incident lost with the device, and
+/// one snapshot of them with `verification`: "partial" (one item does not match its hash) or
+/// "corrupt" (the snapshot's checksum does not match its items). Returns the account and the
+/// snapshot's id.
+async fn account_with_backup(w: &World, verification: &str) -> (String, String) {
+    let (account, phone) = match verification {
+        "partial" => ("730000001", "+12065550301"),
+        "corrupt" => ("730000002", "+12065550302"),
+        other => panic!("no such snapshot in these tests: {other}"),
+    };
+    w.accounts(
+        "restore-accounts.csv",
+        &format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents\n\
+             {account},{phone},Resto Rer,,active,SK-DATA,1999\n"
+        ),
+    )
+    .await
+    .expect("account");
+    w.impact(
+        "restore-impact.csv",
+        &format!(
+            "account_no,incident,category,server_lost,device_state,items_before\n\
+             {account},danger-2009-10,contacts,true,wiped,3\n"
+        ),
+    )
+    .await
+    .expect("impact");
+    let items: Vec<Value> = (1..=3)
+        .map(|i| {
+            let payload = serde_json::json!({
+                "name": format!("Friend {i}"),
+                "phone": format!("+1 206 555 03{:02}", 10 + i),
+            });
+            let good = caredesk::domain::items::content_hash(&payload);
+            let hash = if verification == "partial" && i == 2 {
+                "0".repeat(64)
+            } else {
+                good
+            };
+            serde_json::json!({"category": "contacts", "uid": format!("c-{i}"),
+                "content_hash": hash, "payload": payload})
+        })
+        .collect();
+    let backup = format!("snap-{account}-20091001");
+    let mut line = serde_json::json!({"id": backup, "account_no": account,
+        "taken_at": "2009-10-01T03:00:00Z", "source": "server-snapshot", "items": items});
+    if verification == "corrupt" {
+        line["checksum"] = Value::from("0".repeat(64));
+    }
+    w.backups("restore-backups.jsonl", &format!("{line}\n"))
         .await
-        .expect("backups"))
+        .expect("snapshot");
+    (account.to_string(), backup)
+}
+
+/// Checks that the audit chain stayed valid, then closes the world.
+async fn finish_with_a_valid_chain(w: World) {
+    let v = w.svc.audit_verify(&w.sup).await.expect("verify");
+    assert_eq!(v.first_bad, None, "the audit chain stays valid");
+    w.finish().await;
 }
 
 fn status_of(list: &[(String, String)], cat: &str) -> String {
@@ -117,10 +125,10 @@ fn is_empty(v: &Value) -> bool {
 
 #[tokio::test]
 async fn a_preview_counts_each_category_and_writes_nothing() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let before = live_hash(w.store(), JOSE).await;
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     let p = svc
         .restore_preview(&agent, JOSE, JOSE_BACKUP, &[], Mode::Merge)
         .await
@@ -152,15 +160,15 @@ async fn a_preview_counts_each_category_and_writes_nothing() {
         before,
         "no live item changed"
     );
-    assert_eq!(w.audit_records().await, audit, "a preview writes no audit");
-    assert_eq!(w.restores().await, 0);
-    w.finish().await;
+    assert_eq!(audit_records(&w).await, audit, "a preview writes no audit");
+    assert_eq!(restores(&w).await, 0);
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_merge_never_deletes_or_overwrites_a_live_value_and_fills_empty_fields() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     // The customer typed in one more contact that the backup holds, by phone only, with an
     // empty name: merge may fill the name, never change the phone.
     let backup_contact: String = on_pool!(w.store(), pool => sqlx::query_scalar(
@@ -236,18 +244,18 @@ async fn a_merge_never_deletes_or_overwrites_a_live_value_and_fills_empty_fields
     assert_eq!(r.result, "restored-partial");
 
     // Undo takes the filled-in name out again and removes what was added: exactly as before.
-    let (sup, actor) = &w.sup;
+    let (sup, actor) = (&w.svc, &w.sup);
     sup.restore_undo(actor, r.restore_id.expect("id"))
         .await
         .expect("undo");
     assert_eq!(live_rows(w.store(), JOSE).await, before_rows);
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_second_identical_restore_adds_nothing_and_names_the_first() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let first = svc
         .restore_apply(
             &agent,
@@ -259,7 +267,7 @@ async fn a_second_identical_restore_adds_nothing_and_names_the_first() {
         .await
         .expect("first");
     let after_first = live_hash(w.store(), JOSE).await;
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     w.clock.advance(chrono::TimeDelta::minutes(3));
     for mode in [Mode::Merge, Mode::Merge] {
         let again = svc
@@ -272,15 +280,15 @@ async fn a_second_identical_restore_adds_nothing_and_names_the_first() {
         assert_eq!(again.categories[0].counts.fill, 0);
     }
     assert_eq!(live_hash(w.store(), JOSE).await, after_first);
-    assert_eq!(w.audit_records().await, audit);
-    assert_eq!(w.restores().await, 1);
-    w.finish().await;
+    assert_eq!(audit_records(&w).await, audit);
+    assert_eq!(restores(&w).await, 1);
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn keep_both_adds_conflicting_backup_items_as_copies_flagged_for_review() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let before = payloads(&live_rows(w.store(), JOSE).await);
     let r = svc
         .restore_apply(
@@ -322,15 +330,15 @@ async fn keep_both_adds_conflicting_backup_items_as_copies_flagged_for_review() 
         .await
         .expect("replay");
     assert_eq!(again.outcome, RestoreOutcome::AlreadyRestored);
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn replace_is_refused_to_an_agent_and_makes_the_live_set_the_backups_for_a_supervisor() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let before = live_hash(w.store(), JOSE).await;
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     let err = svc
         .restore_apply(
             &agent,
@@ -348,9 +356,9 @@ async fn replace_is_refused_to_an_agent_and_makes_the_live_set_the_backups_for_a
         "{err}"
     );
     assert_eq!(live_hash(w.store(), JOSE).await, before);
-    assert_eq!(w.audit_records().await, audit);
+    assert_eq!(audit_records(&w).await, audit);
 
-    let (sup, sup_actor) = &w.sup;
+    let (sup, sup_actor) = (&w.svc, &w.sup);
     let r = sup
         .restore_apply(
             sup_actor,
@@ -381,13 +389,13 @@ async fn replace_is_refused_to_an_agent_and_makes_the_live_set_the_backups_for_a
     live.sort();
     backup.sort();
     assert_eq!(live, backup, "the live contacts are exactly the backup's");
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn undo_gives_back_exactly_the_prior_items_after_every_mode() {
-    let w = World::new().await;
-    let (sup, actor) = &w.sup;
+    let w = demo().await;
+    let (sup, actor) = (&w.svc, &w.sup);
     let before = live_hash(w.store(), JOSE).await;
     let before_status = statuses(w.store(), JOSE).await;
     for mode in Mode::ALL {
@@ -420,13 +428,13 @@ async fn undo_gives_back_exactly_the_prior_items_after_every_mode() {
             .expect("second undo");
         assert!(again.already_undone, "a second undo changes nothing");
     }
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let r = svc
         .restore_apply(
             &agent,
@@ -438,7 +446,7 @@ async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed
         .await
         .expect("merge");
     let id = r.restore_id.expect("id");
-    let (sup, actor) = &w.sup;
+    let (sup, actor) = (&w.svc, &w.sup);
 
     // An agent may not undo at all.
     let err = svc.restore_undo(&agent, id).await.expect_err("agent");
@@ -461,7 +469,7 @@ async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed
     )
     .await;
     let before = live_hash(w.store(), JOSE).await;
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     let err = sup
         .restore_undo(actor, id)
         .await
@@ -474,7 +482,7 @@ async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed
     assert!(msg.contains("typed-after"), "{msg}");
     assert!(msg.contains("nothing was undone"), "{msg}");
     assert_eq!(live_hash(w.store(), JOSE).await, before, "nothing lost");
-    assert_eq!(w.audit_records().await, audit);
+    assert_eq!(audit_records(&w).await, audit);
     assert_eq!(
         count(
             w.store(),
@@ -483,13 +491,13 @@ async fn undo_refuses_when_the_customer_changed_data_since_and_says_what_changed
         .await,
         0
     );
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn undo_waits_for_a_later_restore_of_the_same_category_to_be_undone_first() {
-    let w = World::new().await;
-    let (sup, actor) = &w.sup;
+    let w = demo().await;
+    let (sup, actor) = (&w.svc, &w.sup);
     let before = live_hash(w.store(), JOSE).await;
     let first = sup
         .restore_apply(actor, JOSE, JOSE_BACKUP, &[Category::Contacts], Mode::Merge)
@@ -517,14 +525,14 @@ async fn undo_waits_for_a_later_restore_of_the_same_category_to_be_undone_first(
     sup.restore_undo(actor, second).await.expect("undo later");
     sup.restore_undo(actor, first).await.expect("undo first");
     assert_eq!(live_hash(w.store(), JOSE).await, before);
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_restore_from_a_corrupt_snapshot_is_refused_and_writes_nothing() {
-    let w = World::new().await;
-    let (account, backup) = w.account_with_backup("corrupt").await;
-    let (sup, actor) = &w.sup;
+    let w = demo().await;
+    let (account, backup) = account_with_backup(&w, "corrupt").await;
+    let (sup, actor) = (&w.svc, &w.sup);
     let shown = sup.show(actor, &account).await.expect("show");
     assert!(
         shown
@@ -534,7 +542,7 @@ async fn a_restore_from_a_corrupt_snapshot_is_refused_and_writes_nothing() {
         "the snapshot is shown as corrupt"
     );
     let before = live_hash(w.store(), &account).await;
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     for mode in Mode::ALL {
         let err = sup
             .restore_apply(actor, &account, &backup, &[], mode)
@@ -549,16 +557,16 @@ async fn a_restore_from_a_corrupt_snapshot_is_refused_and_writes_nothing() {
         .expect_err("no preview either");
     assert_eq!(err.exit_code(), 3);
     assert_eq!(live_hash(w.store(), &account).await, before);
-    assert_eq!(w.audit_records().await, audit);
-    assert_eq!(w.restores().await, 0);
-    w.finish().await;
+    assert_eq!(audit_records(&w).await, audit);
+    assert_eq!(restores(&w).await, 0);
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_snapshot_with_bad_items_restores_only_the_good_ones_and_says_how_many_it_could_not() {
-    let w = World::new().await;
-    let (account, backup) = w.account_with_backup("partial").await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (account, backup) = account_with_backup(&w, "partial").await;
+    let (svc, agent) = agent(&w).await;
     let bad: i64 = count_for(
         w.store(),
         "SELECT COUNT(*) FROM backup_items WHERE backup_id = $1 AND NOT hash_ok",
@@ -586,13 +594,13 @@ async fn a_snapshot_with_bad_items_restores_only_the_good_ones_and_says_how_many
     for c in r.categories.iter().filter(|c| c.counts.corrupt > 0) {
         assert_eq!(c.result, "restored-partial", "{}", c.category);
     }
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_device_resync_moves_an_at_risk_category_to_restored_full_and_is_audited() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     let account: String = on_pool!(w.store(), pool => sqlx::query_scalar(
         "SELECT a.account_no FROM impact i JOIN accounts a ON a.id = i.account_id \
          WHERE i.category = 'contacts' AND i.status = 'at-risk' ORDER BY a.account_no LIMIT 1",
@@ -612,9 +620,8 @@ async fn a_device_resync_moves_an_at_risk_category_to_restored_full_and_is_audit
         "restored-full"
     );
     let log = w
-        .sup
-        .0
-        .audit_log(&w.sup.1, Some(&account), None, 10)
+        .svc
+        .audit_log(&w.sup, Some(&account), None, 10)
         .await
         .expect("log");
     let rec = log
@@ -648,13 +655,13 @@ async fn a_device_resync_moves_an_at_risk_category_to_restored_full_and_is_audit
         .expect_err("wiped");
     assert_eq!(err.exit_code(), 3);
     assert!(err.to_string().contains("wiped"), "{err}");
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn a_permanent_loss_declared_after_a_partial_restore_opens_the_appreciation_credit() {
-    let w = World::new().await;
-    let (svc, agent) = w.agent().await;
+    let w = demo().await;
+    let (svc, agent) = agent(&w).await;
     svc.restore_apply(
         &agent,
         JOSE,
@@ -669,7 +676,7 @@ async fn a_permanent_loss_declared_after_a_partial_restore_opens_the_appreciatio
         .await
         .expect_err("supervisor only");
     assert_eq!(err.exit_code(), 3);
-    let (sup, actor) = &w.sup;
+    let (sup, actor) = (&w.svc, &w.sup);
     assert!(
         sup.declare_loss(actor, JOSE, None, Category::Contacts, "the rest is gone")
             .await
@@ -687,13 +694,13 @@ async fn a_permanent_loss_declared_after_a_partial_restore_opens_the_appreciatio
         RequestOutcome::Requested(r) => assert_eq!(r.amount_cents, 10_000),
         other => panic!("expected a new request, got {other:?}"),
     }
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
-    let w = World::with_accounts(260).await;
-    let (sup, actor) = &w.sup;
+    let w = World::demo(260, 2009).await;
+    let (sup, actor) = (&w.svc, &w.sup);
     let dir = env!("CARGO_MANIFEST_DIR");
     let read = |name: &str| std::fs::read(format!("{dir}/assets/{name}")).expect("asset");
     sup.import_accounts(
@@ -717,14 +724,14 @@ async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
         .await
         .expect("import");
     assert_eq!(first.inserted, 5);
-    let audit = w.audit_records().await;
+    let audit = audit_records(&w).await;
     let again = sup
         .import_backups(actor, &rows, "backups.jsonl")
         .await
         .expect("again");
     assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5));
     assert_eq!(
-        w.audit_records().await,
+        audit_records(&w).await,
         audit,
         "a second import writes nothing"
     );
@@ -822,13 +829,13 @@ async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
     assert_eq!(r.verification.as_str(), "verified");
     assert_eq!(r.categories.len(), 1);
     assert_eq!(r.categories[0].counts.add, 1);
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }
 
 #[tokio::test]
 async fn restores_and_undos_are_audited_without_personal_data() {
-    let w = World::new().await;
-    let (sup, actor) = &w.sup;
+    let w = demo().await;
+    let (sup, actor) = (&w.svc, &w.sup);
     let r = sup
         .restore_apply(actor, JOSE, JOSE_BACKUP, &[], Mode::KeepBoth)
         .await
@@ -872,5 +879,5 @@ async fn restores_and_undos_are_audited_without_personal_data() {
             }
         }
     }
-    w.finish().await;
+    finish_with_a_valid_chain(w).await;
 }

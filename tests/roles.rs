@@ -6,14 +6,12 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use caredesk::domain::{Clock, Role};
+use caredesk::domain::Role;
 use caredesk::error::Error;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{Actor, CreditOutcome, Store};
-use common::{TestDb, clock};
+use caredesk::store::{CreditOutcome, Store};
+use common::World;
 
 /// Runs one statement on the service's own connection (its login) and returns the error text.
 async fn raw(svc: &Service, sql: &'static str) -> Result<u64, String> {
@@ -41,54 +39,34 @@ async fn assert_denied(svc: &Service, who: &str, sql: &'static str) {
     );
 }
 
-/// An account the demo makes eligible for the incident credit that has none yet.
-async fn eligible_account(svc: &Service, actor: &Actor) -> String {
-    for n in 310_000_002..310_000_200 {
-        let no = n.to_string();
-        if let Ok(IncidentCredit::WouldCredit { .. }) =
-            svc.credit_apply(actor, &no, None, true).await
-        {
-            return no;
-        }
-    }
-    panic!("the demo has no eligible account");
-}
-
 #[tokio::test]
 async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_the_audit_log() {
-    let db = TestDb::new().await;
-    let clock = clock();
-    let (sup_svc, sup) = db
-        .demo_supervisor(clock.clone() as Arc<dyn Clock>, 60, 7)
-        .await;
+    let w = World::demo(60, 7).await;
+    let (sup_svc, sup) = (&w.svc, &w.sup);
 
-    if !db.is_postgres() {
+    if !w.db.is_postgres() {
         let e = sup_svc
-            .grant_roles(&sup)
+            .grant_roles(sup)
             .await
             .expect_err("SQLite has no logins");
         assert!(matches!(e, Error::Invalid(_)), "{e:?}");
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("PostgreSQL only"), "{e}");
-        sup_svc.close().await;
-        db.cleanup().await;
+        w.finish().await;
         return;
     }
 
     let login = |role: &str| format!("rl_{role}");
     let as_ = |l: String, r: Role| {
-        let (db, sup_svc, sup, clock) = (&db, &sup_svc, &sup, clock.clone());
-        async move {
-            db.as_agent(sup_svc, sup, &l, r, clock as Arc<dyn Clock>)
-                .await
-        }
+        let w = &w;
+        async move { w.as_agent(&l, r).await }
     };
     let (agent_svc, agent) = as_(login("agent"), Role::Agent).await;
     let (sv_svc, sv) = as_(login("supervisor"), Role::Supervisor).await;
     let (aud_svc, aud) = as_(login("auditor"), Role::Auditor).await;
 
     // Through caredesk, each login does its work under exactly these privileges.
-    let account = eligible_account(&agent_svc, &agent).await;
+    let account = w.eligible_account("720000001", "+12065550201").await;
     agent_svc
         .add_note(&agent, &account, "called about contacts")
         .await
@@ -187,7 +165,7 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
         .disable_agent(&sv, "rl_auditor")
         .await
         .expect("disable");
-    let report = sup_svc.grant_roles(&sup).await.expect("grant again");
+    let report = sup_svc.grant_roles(sup).await.expect("grant again");
     assert_eq!(report.disabled, 1);
     // The agent added since the first grant got a login in the agent group (the login may
     // be left from an earlier run: logins belong to the server, not to one database).
@@ -210,7 +188,7 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
     // Every grant left its audit record, and the chain holds.
     assert!(
         sup_svc
-            .audit_verify(&sup)
+            .audit_verify(sup)
             .await
             .expect("verify")
             .first_bad
@@ -220,27 +198,17 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
     for svc in [agent_svc, sv_svc, aud_svc] {
         svc.close().await;
     }
-    sup_svc.close().await;
-    db.cleanup().await;
+    w.finish().await;
 }
 
 #[tokio::test]
 async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited() {
-    let db = TestDb::new().await;
-    let clock = clock();
-    let (sup_svc, sup) = db
-        .demo_supervisor(clock.clone() as Arc<dyn Clock>, 60, 8)
-        .await;
-    let as_ = |l: &'static str, r: Role| {
-        let (db, sup_svc, sup, clock) = (&db, &sup_svc, &sup, clock.clone());
-        async move {
-            db.as_agent(sup_svc, sup, l, r, clock as Arc<dyn Clock>)
-                .await
-        }
-    };
+    let w = World::demo(60, 8).await;
+    let (sup_svc, sup) = (&w.svc, &w.sup);
+    let as_ = |l: &'static str, r: Role| w.as_agent(l, r);
     let account = "310000001";
     let full = sup_svc
-        .show(&sup, account)
+        .show(sup, account)
         .await
         .expect("supervisor sees all");
     assert!(!full.masked);
@@ -284,7 +252,7 @@ async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited
     assert_eq!(revealed.summary.name, full.name);
     assert_eq!(revealed.summary.msisdn, full.msisdn);
     let log = sup_svc
-        .audit_log(&sup, Some(account), None, 20)
+        .audit_log(sup, Some(account), None, 20)
         .await
         .expect("audit log");
     let actions: Vec<(&str, &str)> = log
@@ -313,7 +281,7 @@ async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited
         .expect_err("agents cannot change the policy");
     assert_eq!(e.exit_code(), 3);
     sup_svc
-        .set_mask_policy(&sup, &policy)
+        .set_mask_policy(sup, &policy)
         .await
         .expect("supervisor sets the policy");
     let (agent_svc2, agent2) = as_("pm_agent", Role::Agent).await;
@@ -328,6 +296,5 @@ async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited
     for svc in [aud_svc, agent_svc, agent_svc2, aud_svc2] {
         svc.close().await;
     }
-    sup_svc.close().await;
-    db.cleanup().await;
+    w.finish().await;
 }

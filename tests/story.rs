@@ -6,19 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use caredesk::domain::{CategoryStatus, Clock, Role};
-use caredesk::service::Service;
 use caredesk::store::Store;
 use common::{TestDb, clock};
-
-/// On SQLite the story acts as the demo's supervisor; on PostgreSQL as the database login.
-async fn supervisor(db: &TestDb, svc: &Service) -> caredesk::store::Actor {
-    let asked = if db.is_postgres() {
-        None
-    } else {
-        Some("sofia")
-    };
-    svc.actor(asked).await.expect("supervisor resolves")
-}
 
 #[tokio::test]
 async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
@@ -29,7 +18,10 @@ async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
         .await
         .expect("demo");
     assert_eq!(summary.accounts, 400);
-    let actor = supervisor(&db, &svc).await;
+    let actor = svc
+        .actor(db.supervisor_login())
+        .await
+        .expect("supervisor resolves");
     assert_eq!(actor.role, Role::Supervisor);
 
     // The same account by three phone formats and by a fragment of its name.
@@ -190,7 +182,10 @@ async fn concurrent_writers_keep_the_audit_chain_valid() {
     caredesk::demo::build(&svc, 50, 3, "sofia", None)
         .await
         .expect("demo");
-    let actor = supervisor(&db, &svc).await;
+    let actor = svc
+        .actor(db.supervisor_login())
+        .await
+        .expect("supervisor resolves");
     let mut tasks = Vec::new();
     for w in 0..8 {
         let svc = svc.clone();

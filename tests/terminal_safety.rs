@@ -19,6 +19,7 @@ use caredesk::store::{ConnectOptions, DbUrl};
 use caredesk::tui::app::{App, Msg};
 use caredesk::tui::keymap::Keymap;
 use caredesk::tui::view::{Theme, render};
+use common::{TestDb, cli};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -70,21 +71,6 @@ fn the_detector_itself_catches_every_hostile_piece() {
     assert!(terminal_safe("José Núñez\t+12065550123\n王芳 ✓\n".as_bytes()).is_ok());
 }
 
-struct World {
-    dir: tempfile::TempDir,
-    path: PathBuf,
-    url: String,
-}
-
-fn caredesk(url: &str, agent: &str) -> Command {
-    let mut cmd = Command::cargo_bin("caredesk").expect("binary");
-    cmd.env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .env("NO_COLOR", "1")
-        .args(["--db", url, "--agent", agent]);
-    cmd
-}
-
 /// Runs the binary; returns (exit code, stdout, stderr) after checking that both streams are
 /// safe for a terminal.
 fn run(what: &str, cmd: &mut Command) -> (i32, Vec<u8>, String) {
@@ -122,13 +108,12 @@ const FORMULA: &str = "=HYPERLINK(\"http://evil.example\",\"Click\")";
 
 /// A demo database with three hostile accounts imported through the binary, their impact,
 /// a backup with a hostile source and payload, a hostile note and a hostile agent name.
-fn hostile_world() -> World {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("demo.db");
-    let url = format!("sqlite:{}", path.display());
+fn hostile_world() -> TestDb {
+    let db = TestDb::sqlite();
+    let url = db.url_text.clone();
     ok(
         "demo",
-        caredesk(&url, "sofia").args(["demo", "--no-tui", "--accounts", "20"]),
+        cli(&url, Some("sofia")).args(["demo", "--no-tui", "--accounts", "20"]),
     );
 
     let mut accounts =
@@ -167,13 +152,13 @@ fn hostile_world() -> World {
     }
     // A file name a terminal would act on, too: it is echoed and kept in the audit detail.
     let file = write(
-        dir.path(),
+        db.dir(),
         &format!("accounts{CLIPBOARD}.csv"),
         accounts.as_bytes(),
     );
     ok(
         "import accounts",
-        caredesk(&url, "sofia")
+        cli(&url, Some("sofia"))
             .args(["import", "accounts"])
             .arg(&file),
     );
@@ -182,10 +167,10 @@ fn hostile_world() -> World {
                   610000001,danger-2009-10,contacts,true,holds-copy,30\n\
                   610000002,danger-2009-10,contacts,true,wiped,20\n\
                   610000003,danger-2009-10,photos,true,wiped,10\n";
-    let file = write(dir.path(), "impact.csv", impact.as_bytes());
+    let file = write(db.dir(), "impact.csv", impact.as_bytes());
     ok(
         "import impact",
-        caredesk(&url, "sofia")
+        cli(&url, Some("sofia"))
             .args(["import", "impact"])
             .arg(&file),
     );
@@ -199,31 +184,31 @@ fn hostile_world() -> World {
         "source": hostile("server"),
         "items": [{"category": "contacts", "uid": "c-1", "content_hash": hash, "payload": payload}],
     });
-    let file = write(dir.path(), "backups.jsonl", format!("{line}\n").as_bytes());
+    let file = write(db.dir(), "backups.jsonl", format!("{line}\n").as_bytes());
     ok(
         "import backups",
-        caredesk(&url, "sofia")
+        cli(&url, Some("sofia"))
             .args(["import", "backups"])
             .arg(&file),
     );
 
     ok(
         "note",
-        caredesk(&url, "alice").args(["note", "610000001", &hostile("Called back")]),
+        cli(&url, Some("alice")).args(["note", "610000001", &hostile("Called back")]),
     );
     ok(
         "agent add",
-        caredesk(&url, "sofia")
+        cli(&url, Some("sofia"))
             .args(["agent", "add", "eve", "--role", "agent", "--name"])
             .arg(hostile("Eve")),
     );
-    World { dir, path, url }
+    db
 }
 
 #[test]
 fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
     let w = hostile_world();
-    let u = w.url.as_str();
+    let u = w.url_text.as_str();
     let mut outputs: Vec<(String, Vec<u8>)> = Vec::new();
     for format in ["text", "json"] {
         for args in [
@@ -250,7 +235,7 @@ fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
             let what = format!("{format} {}", args.join(" "));
             let out = ok(
                 &what,
-                caredesk(u, "alice").args(["--format", format]).args(&args),
+                cli(u, Some("alice")).args(["--format", format]).args(&args),
             );
             if format == "json" {
                 serde_json::from_slice::<serde_json::Value>(&out)
@@ -266,7 +251,7 @@ fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
     }
     let stdin_lookup = ok(
         "lookup -",
-        caredesk(u, "alice")
+        cli(u, Some("alice"))
             .args(["lookup", "-"])
             .write_stdin(format!("Mallory\n{}\n610000002\n", hostile("q"))),
     );
@@ -321,7 +306,7 @@ fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
             vec!["worklist".into(), "--status".into(), hostile("at-risk")],
         ),
     ] {
-        let (code, _, err) = run(what, caredesk(u, "alice").args(&args));
+        let (code, _, err) = run(what, cli(u, Some("alice")).args(&args));
         assert_eq!(code, 2, "{what}: {err}");
     }
     let dup = format!(
@@ -329,17 +314,17 @@ fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
          610000001,{i},contacts,true,wiped,3\n610000001,{i},contacts,true,wiped,3\n",
         i = csv_field(&format!("danger{CLEAR}{C1_OSC}"))
     );
-    let file = write(w.dir.path(), "dup.csv", dup.as_bytes());
+    let file = write(w.dir(), "dup.csv", dup.as_bytes());
     let (code, _, err) = run(
         "import of hostile duplicate impact rows",
-        caredesk(u, "sofia").args(["import", "impact"]).arg(&file),
+        cli(u, Some("sofia")).args(["import", "impact"]).arg(&file),
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("appears twice"), "{err}");
 
     // A database written by something other than caredesk's importer: the output layer alone
     // keeps it off the terminal, in text and in JSON (which escapes C1 and bidi as \uXXXX).
-    insert_raw(&w.path);
+    insert_raw(w.sqlite_path());
     for format in ["text", "json"] {
         for args in [
             vec!["show", "620000001"],
@@ -349,7 +334,7 @@ fn hostile_input_never_reaches_the_terminal_from_the_command_line() {
             let what = format!("raw {format} {}", args.join(" "));
             let out = ok(
                 &what,
-                caredesk(u, "alice").args(["--format", format]).args(&args),
+                cli(u, Some("alice")).args(["--format", format]).args(&args),
             );
             if format == "json" {
                 let v: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
@@ -396,20 +381,20 @@ async fn insert_raw_async(path: &Path) {
 #[test]
 fn csv_files_never_start_a_cell_with_a_formula() {
     let w = hostile_world();
-    let u = w.url.as_str();
+    let u = w.url_text.as_str();
     let credit: serde_json::Value = serde_json::from_slice(&ok(
         "credit",
-        caredesk(u, "alice").args(["--format", "json", "credit", "apply", "610000003"]),
+        cli(u, Some("alice")).args(["--format", "json", "credit", "apply", "610000003"]),
     ))
     .expect("json");
     let id = credit["credit_id"].to_string();
     ok(
         "reverse",
-        caredesk(u, "sofia").args(["credit", "reverse", &id, "--reason", "=1+1 test"]),
+        cli(u, Some("sofia")).args(["credit", "reverse", &id, "--reason", "=1+1 test"]),
     );
-    let export = ok("export", caredesk(u, "alice").args(["credit", "export"]));
+    let export = ok("export", cli(u, Some("alice")).args(["credit", "export"]));
     let batch = write(
-        w.dir.path(),
+        w.dir(),
         "batch.csv",
         format!(
             "account_no,msisdn\n610000003,\n{},\n,{}\n,\"+1 206 555 0188\"\n-12,\n@x,\n",
@@ -418,10 +403,10 @@ fn csv_files_never_start_a_cell_with_a_formula() {
         )
         .as_bytes(),
     );
-    let report = w.dir.path().join("report.csv");
+    let report = w.dir().join("report.csv");
     let (code, _, err) = run(
         "credit run",
-        caredesk(u, "sofia")
+        cli(u, Some("sofia"))
             .args(["credit", "run", "--skip-invalid", "--report"])
             .arg(&report)
             .arg("--accounts")
@@ -473,9 +458,9 @@ fn assert_screen_safe(what: &str, app: &App) {
 #[tokio::test]
 async fn hostile_input_never_reaches_a_cell_of_the_agents_screen() {
     let w = hostile_world();
-    insert_raw_async(&w.path).await;
+    insert_raw_async(w.sqlite_path()).await;
     let svc = Service::open(
-        &DbUrl::Sqlite(w.path.clone()),
+        &DbUrl::Sqlite(w.sqlite_path().to_path_buf()),
         &ConnectOptions::default(),
         common::clock() as Arc<dyn Clock>,
         OpenMode::Normal,
@@ -483,7 +468,7 @@ async fn hostile_input_never_reaches_a_cell_of_the_agents_screen() {
     .await
     .expect("open");
     let alice = svc.actor(Some("alice")).await.expect("alice");
-    let new_app = || App::new(alice.clone(), w.url.clone(), Keymap::default());
+    let new_app = || App::new(alice.clone(), w.url_text.clone(), Keymap::default());
 
     for query in [
         "Mallory",

@@ -1,10 +1,19 @@
-//! Test databases: a fresh SQLite file, or a fresh PostgreSQL database when
-//! CAREDESK_TEST_PG names a server (e.g. postgres://127.0.0.1:5432/test). When it is set,
-//! an unreachable server fails the test; it never falls back silently.
+//! The one test harness. Test databases: a fresh SQLite file, or a fresh PostgreSQL database
+//! when CAREDESK_TEST_PG names a server (e.g. postgres://127.0.0.1:5432/test). When it is set,
+//! an unreachable server fails the test; it never falls back silently. `binary` runs the real
+//! binary against them; `world` is a database with its supervisor, ready for a story; `restore`
+//! reads what restore tests check straight from the database.
 
 #![allow(dead_code)]
 
+pub mod binary;
 pub mod restore;
+pub mod world;
+
+#[allow(unused_imports)]
+pub use binary::{cli, json_of, outcome, process};
+#[allow(unused_imports)]
+pub use world::World;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,7 +32,7 @@ pub struct TestDb {
     pub url_text: String,
     admin_url: Option<String>,
     db_name: Option<String>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 pub fn pg_base() -> Option<String> {
@@ -49,7 +58,7 @@ impl TestDb {
             url: DbUrl::Sqlite(path),
             admin_url: None,
             db_name: None,
-            _dir: Some(dir),
+            dir: Some(dir),
         }
     }
 
@@ -74,8 +83,25 @@ impl TestDb {
             url_text,
             admin_url: Some(base.to_string()),
             db_name: Some(name),
-            _dir: None,
+            dir: None,
         }
+    }
+
+    /// The SQLite file, for tests that read it straight (SQLite only).
+    pub fn sqlite_path(&self) -> &std::path::Path {
+        match &self.url {
+            DbUrl::Sqlite(path) => path,
+            _ => panic!("this test reads a SQLite file; it has a PostgreSQL database"),
+        }
+    }
+
+    /// The temporary directory holding a SQLite database, for the files a test writes next to
+    /// it (SQLite only).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir
+            .as_ref()
+            .expect("a SQLite test database has a directory")
+            .path()
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -93,6 +119,26 @@ impl TestDb {
         .expect("open service")
     }
 
+    /// The login of this database's supervisor: `sofia` (the demo's) on SQLite, `None` (the
+    /// connection's own login, which `demo` and `init` register) on PostgreSQL.
+    pub fn supervisor_login(&self) -> Option<&'static str> {
+        if self.is_postgres() {
+            None
+        } else {
+            Some("sofia")
+        }
+    }
+
+    /// A service acting as the database's supervisor (see `supervisor_login`).
+    pub async fn supervisor(&self, clock: Arc<dyn Clock>) -> (Service, caredesk::store::Actor) {
+        let svc = self.service(clock).await;
+        let actor = svc
+            .actor(self.supervisor_login())
+            .await
+            .expect("supervisor");
+        (svc, actor)
+    }
+
     /// A demo of `accounts` accounts (seed `seed`) and a service acting as its supervisor:
     /// `sofia` on SQLite, the connection's login (registered by the demo) on PostgreSQL.
     pub async fn demo_supervisor(
@@ -106,11 +152,7 @@ impl TestDb {
             .await
             .expect("demo");
         let actor = svc
-            .actor(if self.is_postgres() {
-                None
-            } else {
-                Some("sofia")
-            })
+            .actor(self.supervisor_login())
             .await
             .expect("supervisor");
         (svc, actor)
@@ -180,7 +222,7 @@ impl TestDb {
     }
 }
 
-fn replace_user(url: &str, login: &str) -> String {
+pub(crate) fn replace_user(url: &str, login: &str) -> String {
     let scheme_end = url.find("://").map(|i| i + 3).unwrap_or(0);
     let rest = &url[scheme_end..];
     let host_start = rest.find('@').map(|i| i + 1).unwrap_or(0);

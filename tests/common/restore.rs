@@ -1,10 +1,8 @@
 //! What restore tests read straight from the database (the live items as stored, statuses,
-//! counts) on either backend, and how the binary acts as a given agent.
+//! counts) on either backend.
 
 use caredesk::store::Store;
 use sha2::{Digest, Sha256};
-
-use super::TestDb;
 
 /// Runs the same body against whichever backend's pool the store holds.
 #[macro_export]
@@ -95,19 +93,4 @@ pub async fn execute(store: &Store, sql: &'static str, args: &[&str]) {
         }
         q.execute(pool).await.expect("statement");
     })
-}
-
-/// The arguments that make the binary act as `login`: `--agent` on SQLite, the database
-/// login in the URL on PostgreSQL (the role must exist: see `TestDb::as_agent`).
-pub fn binary_identity(db: &TestDb, login: &str) -> Vec<String> {
-    if db.is_postgres() {
-        vec!["--db".into(), super::replace_user(&db.url_text, login)]
-    } else {
-        vec![
-            "--db".into(),
-            db.url_text.clone(),
-            "--agent".into(),
-            login.into(),
-        ]
-    }
 }
