@@ -10,6 +10,15 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// Where a key is pressed: on a screen, in the restore panel or in a confirm dialog. The same
+/// key may mean one thing on a screen and another in a dialog (`n` adds a note, `n` cancels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Screen,
+    Restore,
+    Dialog,
+}
+
 /// Something a key does outside a text field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,9 +43,49 @@ pub enum Action {
     Refresh,
     Help,
     Quit,
+    /// Restore panel: choose or unchoose the category under the cursor.
+    RestoreChoose,
+    /// Restore panel: the next mode (merge, keep-both, replace for a supervisor).
+    RestoreMode,
+    /// Restore panel: go on to the confirm dialog with the preview.
+    RestoreApply,
+    /// Dialog: yes.
+    Confirm,
+    /// Dialog: no.
+    Cancel,
+    /// Dialog: press the focused button.
+    Press,
+    /// Dialog: move the focus to the other button.
+    SwitchButton,
 }
 
 impl Action {
+    /// The restore panel's own actions; it also moves with `up`/`down` and closes with `back`.
+    pub const RESTORE: [Action; 3] = [
+        Action::RestoreChoose,
+        Action::RestoreMode,
+        Action::RestoreApply,
+    ];
+
+    /// A confirm dialog's actions.
+    pub const DIALOG: [Action; 4] = [
+        Action::Confirm,
+        Action::Cancel,
+        Action::Press,
+        Action::SwitchButton,
+    ];
+
+    /// Where the action's keys are read.
+    pub fn context(self) -> Context {
+        match self {
+            Action::RestoreChoose | Action::RestoreMode | Action::RestoreApply => Context::Restore,
+            Action::Confirm | Action::Cancel | Action::Press | Action::SwitchButton => {
+                Context::Dialog
+            }
+            _ => Context::Screen,
+        }
+    }
+
     pub const ALL: [Action; 20] = [
         Action::Search,
         Action::Open,
@@ -82,6 +131,13 @@ impl Action {
             Action::Refresh => "refresh",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::RestoreChoose => "restore-choose",
+            Action::RestoreMode => "restore-mode",
+            Action::RestoreApply => "restore-apply",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+            Action::Press => "press",
+            Action::SwitchButton => "switch-button",
         }
     }
 
@@ -107,6 +163,13 @@ impl Action {
             Action::Refresh => "reload",
             Action::Help => "this help",
             Action::Quit => "quit",
+            Action::RestoreChoose => "choose or unchoose the category",
+            Action::RestoreMode => "next restore mode",
+            Action::RestoreApply => "restore… (a dialog confirms)",
+            Action::Confirm => "yes",
+            Action::Cancel => "no",
+            Action::Press => "press the focused button",
+            Action::SwitchButton => "focus the other button",
         }
     }
 }
@@ -268,10 +331,10 @@ impl fmt::Display for Key {
     }
 }
 
-/// Key → action, for keys pressed outside a text field.
+/// Key → action in each context, for keys pressed outside a text field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    bindings: BTreeMap<Key, Action>,
+    bindings: BTreeMap<(Context, Key), Action>,
 }
 
 impl Default for Keymap {
@@ -301,8 +364,23 @@ impl Default for Keymap {
             (Key::char('R'), Action::Refresh),
             (Key::char('?'), Action::Help),
             (Key::char('q'), Action::Quit),
+            (Key::char(' '), Action::RestoreChoose),
+            (Key::char('m'), Action::RestoreMode),
+            (Key::plain(K::Enter), Action::RestoreApply),
+            (Key::char('y'), Action::Confirm),
+            (Key::char('Y'), Action::Confirm),
+            (Key::char('n'), Action::Cancel),
+            (Key::char('N'), Action::Cancel),
+            (Key::plain(K::Esc), Action::Cancel),
+            (Key::plain(K::Enter), Action::Press),
+            (Key::plain(K::Tab), Action::SwitchButton),
+            (Key::plain(K::BackTab), Action::SwitchButton),
+            (Key::plain(K::Left), Action::SwitchButton),
+            (Key::plain(K::Right), Action::SwitchButton),
+            (Key::char('h'), Action::SwitchButton),
+            (Key::char('l'), Action::SwitchButton),
         ] {
-            bindings.insert(key, action);
+            bindings.insert((action.context(), key), action);
         }
         Self { bindings }
     }
@@ -327,18 +405,29 @@ pub enum KeySpec {
 }
 
 impl Keymap {
+    /// The action of a key pressed on a screen.
     pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+        self.action_in(Context::Screen, e)
+    }
+
+    /// The action of a key pressed in `context`. In the restore panel and in a dialog a key
+    /// held with Ctrl or Alt counts as the plain key (a dialog has no text to protect).
+    pub fn action_in(&self, context: Context, e: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(e)?;
-        self.bindings.get(&key).copied().or_else(|| {
-            // Terminals report Shift-c as 'C' with SHIFT; bindings are written as 'C'.
-            let mut k = key;
-            k.ctrl = false;
-            if key.ctrl {
-                None
-            } else {
-                self.bindings.get(&k).copied()
-            }
-        })
+        self.bindings
+            .get(&(context, key))
+            .copied()
+            .or_else(|| match context {
+                Context::Screen => None,
+                Context::Restore | Context::Dialog => {
+                    let plain = Key {
+                        ctrl: false,
+                        alt: false,
+                        ..key
+                    };
+                    self.bindings.get(&(context, plain)).copied()
+                }
+            })
     }
 
     /// The keys bound to `action`, for help and hints.
@@ -346,14 +435,32 @@ impl Keymap {
         self.bindings
             .iter()
             .filter(|(_, a)| **a == action)
-            .map(|(k, _)| *k)
+            .map(|((_, k), _)| *k)
+            .collect()
+    }
+
+    /// The keys of an action as shown: a capital letter bound next to its small one (`Y`
+    /// with `y`) is the same key to the agent and shown once.
+    fn shown_keys(&self, action: Action) -> Vec<Key> {
+        let keys = self.keys_for(action);
+        keys.iter()
+            .copied()
+            .filter(|k| match k.code {
+                KeyCodeOrd::Char(c) if c.is_uppercase() => !keys.iter().any(|o| {
+                    o.ctrl == k.ctrl
+                        && o.alt == k.alt
+                        && o.code != k.code
+                        && matches!(o.code, KeyCodeOrd::Char(l) if l.to_uppercase().eq(c.to_uppercase()))
+                }),
+                _ => true,
+            })
             .collect()
     }
 
     /// "c" or "c/C": the keys of an action joined for a hint.
     pub fn hint(&self, action: Action) -> String {
         let keys: Vec<String> = self
-            .keys_for(action)
+            .shown_keys(action)
             .iter()
             .map(ToString::to_string)
             .collect();
@@ -362,6 +469,13 @@ impl Keymap {
         } else {
             keys.join("/")
         }
+    }
+
+    /// The first key of an action, for a button's label ("Cancel (n)").
+    pub fn first_key(&self, action: Action) -> String {
+        self.shown_keys(action)
+            .first()
+            .map_or_else(|| "unbound".to_string(), ToString::to_string)
     }
 
     /// Applies a config file's `[keys]`: each action it names gets exactly the keys given
@@ -380,7 +494,7 @@ impl Keymap {
                         action.name()
                     ))
                 })?;
-                self.bindings.insert(key, *action);
+                self.bindings.insert((action.context(), key), *action);
             }
         }
         Ok(self)
