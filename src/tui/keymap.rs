@@ -580,6 +580,26 @@ mod tests {
     }
 
     #[test]
+    fn a_key_means_one_thing_on_a_screen_and_another_in_a_dialog() {
+        let k = Keymap::default();
+        let n = press(KeyCode::Char('n'));
+        assert_eq!(k.action(&n), Some(Action::Note));
+        assert_eq!(k.action_in(Context::Dialog, &n), Some(Action::Cancel));
+        assert_eq!(
+            k.action_in(Context::Dialog, &press(KeyCode::Char('Y'))),
+            Some(Action::Confirm)
+        );
+        assert_eq!(
+            k.action_in(Context::Restore, &press(KeyCode::Char(' '))),
+            Some(Action::RestoreChoose)
+        );
+        assert_eq!(k.action(&press(KeyCode::Char(' '))), None);
+        assert_eq!(k.hint(Action::Confirm), "y", "Y is shown with y once");
+        assert_eq!(k.hint(Action::Cancel), "n/Esc");
+        assert_eq!(k.first_key(Action::Cancel), "n");
+    }
+
+    #[test]
     fn a_bad_config_names_what_is_wrong() {
         let file: ConfigFile = toml::from_str("[keys]\ncredit = \"Hyper-Z\"\n").expect("toml");
         let e = Keymap::default()

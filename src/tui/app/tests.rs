@@ -538,3 +538,69 @@ fn leaving_the_field_makes_keys_actions_again() {
     a.update(key('q'));
     assert!(a.quit);
 }
+
+#[test]
+fn a_late_answer_for_the_account_the_agent_left_is_dropped() {
+    let mut a = app(Role::Agent);
+    let mut b = summary(AccountStatus::Active);
+    b.id = 8;
+    b.account_no = "310000002".to_string();
+    a.results = vec![summary(AccountStatus::Active), b.clone()];
+    assert_eq!(
+        a.update(code(KeyCode::Enter)),
+        vec![Effect::LoadAccount { id: 7 }]
+    );
+    // The agent goes back and opens B before A's answer is in.
+    a.update(code(KeyCode::Esc));
+    a.update(code(KeyCode::Down));
+    assert_eq!(
+        a.update(code(KeyCode::Enter)),
+        vec![Effect::LoadAccount { id: 8 }]
+    );
+    a.update(Msg::AccountAnswer {
+        id: 7,
+        result: Ok(Box::new(detail(AccountStatus::Active))),
+    });
+    assert!(a.account.is_none(), "A's late answer is not shown");
+    assert!(a.loading_account(), "B is still awaited");
+    assert!(
+        a.update(key('c')).is_empty() && a.dialog().is_none(),
+        "nothing can be done to A"
+    );
+    a.message = None;
+    a.update(Msg::AccountAnswer {
+        id: 7,
+        result: Err("A failed".to_string()),
+    });
+    assert!(a.message.is_none(), "nor is A's late error");
+    let mut d = detail(AccountStatus::Active);
+    d.summary = b;
+    a.update(Msg::AccountAnswer {
+        id: 8,
+        result: Ok(Box::new(d)),
+    });
+    assert_eq!(a.account.as_ref().map(|d| d.summary.id), Some(8));
+    assert!(!a.busy());
+}
+
+#[test]
+fn dialog_and_restore_keys_follow_the_keymap() {
+    let file: crate::tui::keymap::ConfigFile =
+        toml::from_str("[keys]\nconfirm = \"o\"\ncancel = \"x\"\nrestore-choose = \"t\"\n")
+            .expect("toml");
+    let mut a = opened(Role::Agent, with_backup("verified"));
+    a.keymap = Keymap::default().with_overrides(&file.keys).expect("keys");
+    a.update(key('c'));
+    assert!(a.update(key('y')).is_empty(), "y is no longer yes");
+    assert!(a.dialog().is_some());
+    assert_eq!(a.update(key('o')).len(), 1, "o is");
+    a.update(key('c'));
+    a.update(key('x'));
+    assert!(a.dialog().is_none(), "x cancels");
+    a.update(key('r'));
+    assert!(a.update(key(' ')).is_empty(), "Space no longer chooses");
+    assert!(
+        a.update(key('t')).is_empty() && a.restore().is_some_and(|p| !p.categories[0].1),
+        "t unchooses the only category"
+    );
+}
