@@ -7,6 +7,7 @@ mod account;
 mod dashboard;
 mod dialog;
 mod help;
+mod msg;
 mod restore;
 mod search;
 mod worklist;
@@ -17,13 +18,11 @@ mod tests;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::keymap::{Action, Keymap};
-use crate::domain::restore::Mode as RestoreMode;
-use crate::domain::{self, Category, CategoryStatus};
-use crate::store::{
-    AccountDetail, AccountSummary, Actor, IncidentTotals, RestoreRecord, RestoreReport,
-};
+use crate::domain::{self, CategoryStatus};
+use crate::store::{AccountDetail, AccountSummary, Actor, IncidentTotals};
 
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
+pub use msg::{Command, Effect, Msg};
 pub use restore::RestorePanel;
 
 /// Results the search asks for.
@@ -55,123 +54,6 @@ pub enum UiMode {
     Help,
     SearchField,
     Screen(Screen),
-}
-
-/// Work for the worker; `update` returns these instead of doing them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    Search {
-        seq: u64,
-        query: String,
-    },
-    LoadAccount {
-        id: i64,
-    },
-    /// The account in full for a role that sees it masked (audited as a reveal).
-    RevealAccount {
-        id: i64,
-    },
-    LoadWorklist {
-        status: Option<CategoryStatus>,
-    },
-    LoadDashboard,
-    /// What restoring would do (writes nothing).
-    RestorePreview {
-        seq: u64,
-        account_no: String,
-        backup_id: String,
-        categories: Vec<Category>,
-        mode: RestoreMode,
-    },
-    /// The account's latest restore that can be undone.
-    FindUndo {
-        account_id: i64,
-        account_no: String,
-    },
-    Run(Command),
-}
-
-/// A change the agent confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    ApplyCredit {
-        account_id: i64,
-        account_no: String,
-    },
-    RequestAppreciation {
-        account_id: i64,
-        account_no: String,
-        reason: String,
-    },
-    Approve {
-        account_id: i64,
-        request_id: i64,
-    },
-    AddNote {
-        account_id: i64,
-        account_no: String,
-        text: String,
-    },
-    DeclareLoss {
-        account_id: i64,
-        account_no: String,
-        category: Category,
-        reason: String,
-    },
-    Restore {
-        account_id: i64,
-        account_no: String,
-        backup_id: String,
-        categories: Vec<Category>,
-        mode: RestoreMode,
-    },
-    Undo {
-        account_id: i64,
-        restore_id: i64,
-    },
-    Resync {
-        account_id: i64,
-        account_no: String,
-        category: Category,
-    },
-}
-
-/// What the terminal and the worker tell the screen.
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Key(KeyEvent),
-    Mouse(MouseEvent),
-    Resize,
-    Tick,
-    SearchDone {
-        seq: u64,
-        query: String,
-        result: Result<Vec<AccountSummary>, String>,
-    },
-    /// The worker's answer to `LoadAccount { id }` or `RevealAccount { id }`: the account asked
-    /// for is the request's key, so an answer for an account the agent left is dropped.
-    AccountAnswer {
-        id: i64,
-        result: Result<Box<AccountDetail>, String>,
-    },
-    /// An account as a test or a bench hands it over (the worker answers `AccountAnswer`);
-    /// it is taken only when it is the account asked for or on screen.
-    AccountLoaded(Result<Box<AccountDetail>, String>),
-    WorklistLoaded(Result<Vec<AccountSummary>, String>),
-    DashboardLoaded(Result<IncidentTotals, String>),
-    /// A command finished: what to tell the agent, and the account to reload.
-    Done {
-        result: Result<String, String>,
-        reload: Option<i64>,
-    },
-    RestorePreviewed {
-        seq: u64,
-        result: Result<Box<RestoreReport>, String>,
-    },
-    UndoCandidate {
-        account_id: i64,
-        result: Result<Option<RestoreRecord>, String>,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
