@@ -48,3 +48,47 @@ pub(super) fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         popup,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::domain::Role;
+    use crate::store::Actor;
+    use crate::tui::app::{App, Msg};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::view::{Theme, render};
+
+    fn help_at(width: u16, height: u16) -> String {
+        let actor = Actor {
+            login: "alice".to_string(),
+            role: Role::Agent,
+        };
+        let mut app = App::new(actor, "sqlite:test.db".to_string(), Keymap::default());
+        for code in [KeyCode::Esc, KeyCode::Char('?')] {
+            app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        }
+        let mut t = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        t.draw(|f| render(f, &app, Theme { color: false }))
+            .expect("draw");
+        t.backend().to_string()
+    }
+
+    #[test]
+    fn help_lists_the_restore_panel_and_dialog_keys_when_the_rows_are_there() {
+        let tall = help_at(80, 40);
+        for words in [
+            "In the restore panel:",
+            "Space  choose or unchoose the category",
+            "In a dialog:",
+            "n/Esc  no",
+            "h/l/Tab/BackTab/Left/Right  focus the other button",
+        ] {
+            assert!(tall.contains(words), "{words}: {tall}");
+        }
+        let short = help_at(80, 24);
+        assert!(short.contains("q  quit") && !short.contains("In a dialog:"));
+    }
+}
