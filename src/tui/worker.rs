@@ -1,6 +1,11 @@
-//! Runs the screen's effects off the render path and answers with messages. Searches go
-//! through a watch channel, so while one runs only the newest query waits (type-ahead);
-//! everything else runs in order.
+//! Runs the screen's effects off the render path and answers with messages, in three lanes,
+//! each its own task, so one slow lane never holds up another:
+//! - search: a watch channel, so while one query runs only the newest waits (type-ahead);
+//! - account: loads, previews and actions on the account on screen, in order;
+//! - counts: the worklist and the dashboard, which may be slow on a big incident.
+
+use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
@@ -9,51 +14,104 @@ use crate::service::Service;
 use crate::service::credit::IncidentCredit;
 use crate::store::{Actor, CreditOutcome, RequestOutcome};
 
+/// What runs an effect; the service in the product, a stand-in in tests.
+pub trait Runner: Send + Sync + 'static {
+    fn run(&self, effect: Effect) -> impl Future<Output = Msg> + Send;
+}
+
+struct ServiceRunner {
+    svc: Service,
+    actor: Actor,
+}
+
+impl Runner for ServiceRunner {
+    fn run(&self, effect: Effect) -> impl Future<Output = Msg> + Send {
+        run(&self.svc, &self.actor, effect)
+    }
+}
+
+/// The lane an effect runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Search,
+    Account,
+    Counts,
+}
+
+impl Lane {
+    pub fn of(effect: &Effect) -> Self {
+        match effect {
+            Effect::Search { .. } => Lane::Search,
+            Effect::LoadWorklist { .. } | Effect::LoadDashboard => Lane::Counts,
+            Effect::LoadAccount { .. }
+            | Effect::RevealAccount { .. }
+            | Effect::RestorePreview { .. }
+            | Effect::FindUndo { .. }
+            | Effect::Run(_) => Lane::Account,
+        }
+    }
+}
+
 pub struct Worker {
-    search: watch::Sender<Option<(u64, String)>>,
-    other: mpsc::UnboundedSender<Effect>,
+    search: watch::Sender<Option<Effect>>,
+    account: mpsc::UnboundedSender<Effect>,
+    counts: mpsc::UnboundedSender<Effect>,
 }
 
 impl Worker {
     pub fn spawn(svc: Service, actor: Actor, tx: mpsc::UnboundedSender<Msg>) -> Self {
-        let (search, mut search_rx) = watch::channel::<Option<(u64, String)>>(None);
-        let (other, mut other_rx) = mpsc::unbounded_channel::<Effect>();
-        let (s, t, a) = (svc.clone(), tx.clone(), actor.clone());
+        Self::with_runner(Arc::new(ServiceRunner { svc, actor }), tx)
+    }
+
+    pub fn with_runner<R: Runner>(runner: Arc<R>, tx: mpsc::UnboundedSender<Msg>) -> Self {
+        let (search, mut search_rx) = watch::channel::<Option<Effect>>(None);
+        let (r, t) = (runner.clone(), tx.clone());
         tokio::spawn(async move {
             while search_rx.changed().await.is_ok() {
                 let latest = search_rx.borrow_and_update().clone();
-                if let Some((seq, query)) = latest {
-                    let result = s
-                        .search(&a, &query, SEARCH_LIMIT)
-                        .await
-                        .map_err(|e| e.to_string());
-                    if t.send(Msg::SearchDone { seq, query, result }).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        tokio::spawn(async move {
-            while let Some(effect) = other_rx.recv().await {
-                let msg = run(&svc, &actor, effect).await;
-                if tx.send(msg).is_err() {
+                if let Some(effect) = latest
+                    && t.send(r.run(effect).await).is_err()
+                {
                     return;
                 }
             }
         });
-        Self { search, other }
+        Self {
+            search,
+            account: ordered_lane(runner.clone(), tx.clone()),
+            counts: ordered_lane(runner, tx),
+        }
     }
 
     pub fn send(&self, effect: Effect) {
-        match effect {
-            Effect::Search { seq, query } => {
-                let _ = self.search.send(Some((seq, query)));
+        match Lane::of(&effect) {
+            Lane::Search => {
+                let _ = self.search.send(Some(effect));
             }
-            other => {
-                let _ = self.other.send(other);
+            Lane::Account => {
+                let _ = self.account.send(effect);
+            }
+            Lane::Counts => {
+                let _ = self.counts.send(effect);
             }
         }
     }
+}
+
+/// A lane that runs its effects one after the other, in the order sent.
+fn ordered_lane<R: Runner>(
+    runner: Arc<R>,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> mpsc::UnboundedSender<Effect> {
+    let (lane, mut rx) = mpsc::unbounded_channel::<Effect>();
+    tokio::spawn(async move {
+        while let Some(effect) = rx.recv().await {
+            if tx.send(runner.run(effect).await).is_err() {
+                return;
+            }
+        }
+    });
+    lane
 }
 
 async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
@@ -65,18 +123,22 @@ async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
                 .map_err(|e| e.to_string());
             Msg::SearchDone { seq, query, result }
         }
-        Effect::LoadAccount { id } => Msg::AccountLoaded(
-            svc.detail(actor, id)
+        Effect::LoadAccount { id } => Msg::AccountAnswer {
+            id,
+            result: svc
+                .detail(actor, id)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
-        ),
-        Effect::RevealAccount { id } => Msg::AccountLoaded(
-            svc.detail_revealed(actor, id)
+        },
+        Effect::RevealAccount { id } => Msg::AccountAnswer {
+            id,
+            result: svc
+                .detail_revealed(actor, id)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
-        ),
+        },
         Effect::LoadWorklist { status } => Msg::WorklistLoaded(
             svc.worklist(actor, status, 500)
                 .await
@@ -277,5 +339,88 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
                 });
             (r.map_err(|e| e.to_string()), account_id)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::sync::Semaphore;
+
+    /// Answers at once, except the dashboard, which waits until the test lets it go.
+    struct Stuck {
+        dashboard: Semaphore,
+    }
+
+    impl Runner for Stuck {
+        async fn run(&self, effect: Effect) -> Msg {
+            match effect {
+                Effect::LoadDashboard => {
+                    let _ = self.dashboard.acquire().await;
+                    Msg::DashboardLoaded(Err("late".to_string()))
+                }
+                Effect::LoadAccount { id } => Msg::AccountAnswer {
+                    id,
+                    result: Err("stand-in".to_string()),
+                },
+                Effect::Search { seq, query } => Msg::SearchDone {
+                    seq,
+                    query,
+                    result: Ok(Vec::new()),
+                },
+                _ => Msg::Resize,
+            }
+        }
+    }
+
+    async fn next(rx: &mut mpsc::UnboundedReceiver<Msg>) -> Msg {
+        tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("an answer within 5 s")
+            .expect("worker alive")
+    }
+
+    #[tokio::test]
+    async fn a_slow_dashboard_count_never_delays_opening_an_account_or_searching() {
+        let runner = Arc::new(Stuck {
+            dashboard: Semaphore::new(0),
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let worker = Worker::with_runner(runner.clone(), tx);
+        worker.send(Effect::LoadDashboard);
+        worker.send(Effect::LoadAccount { id: 7 });
+        assert!(matches!(
+            next(&mut rx).await,
+            Msg::AccountAnswer { id: 7, .. }
+        ));
+        worker.send(Effect::Search {
+            seq: 1,
+            query: "jo".to_string(),
+        });
+        assert!(matches!(
+            next(&mut rx).await,
+            Msg::SearchDone { seq: 1, .. }
+        ));
+        runner.dashboard.add_permits(1);
+        assert!(matches!(next(&mut rx).await, Msg::DashboardLoaded(_)));
+    }
+
+    #[test]
+    fn each_effect_has_its_lane() {
+        assert_eq!(Lane::of(&Effect::LoadDashboard), Lane::Counts);
+        assert_eq!(
+            Lane::of(&Effect::LoadWorklist { status: None }),
+            Lane::Counts
+        );
+        assert_eq!(Lane::of(&Effect::LoadAccount { id: 1 }), Lane::Account);
+        assert_eq!(Lane::of(&Effect::RevealAccount { id: 1 }), Lane::Account);
+        assert_eq!(
+            Lane::of(&Effect::Search {
+                seq: 1,
+                query: String::new()
+            }),
+            Lane::Search
+        );
     }
 }

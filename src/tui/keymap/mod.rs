@@ -2,13 +2,24 @@
 //! config file that overrides only the keys it names. Help is generated from the live map.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+
+mod key;
+pub use key::{Key, KeyCodeOrd};
+
+/// Where a key is pressed: on a screen, in the restore panel or in a confirm dialog. The same
+/// key may mean one thing on a screen and another in a dialog (`n` adds a note, `n` cancels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Screen,
+    Restore,
+    Dialog,
+}
 
 /// Something a key does outside a text field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
@@ -34,9 +45,49 @@ pub enum Action {
     Refresh,
     Help,
     Quit,
+    /// Restore panel: choose or unchoose the category under the cursor.
+    RestoreChoose,
+    /// Restore panel: the next mode (merge, keep-both, replace for a supervisor).
+    RestoreMode,
+    /// Restore panel: go on to the confirm dialog with the preview.
+    RestoreApply,
+    /// Dialog: yes.
+    Confirm,
+    /// Dialog: no.
+    Cancel,
+    /// Dialog: press the focused button.
+    Press,
+    /// Dialog: move the focus to the other button.
+    SwitchButton,
 }
 
 impl Action {
+    /// The restore panel's own actions; it also moves with `up`/`down` and closes with `back`.
+    pub const RESTORE: [Action; 3] = [
+        Action::RestoreChoose,
+        Action::RestoreMode,
+        Action::RestoreApply,
+    ];
+
+    /// A confirm dialog's actions.
+    pub const DIALOG: [Action; 4] = [
+        Action::Confirm,
+        Action::Cancel,
+        Action::Press,
+        Action::SwitchButton,
+    ];
+
+    /// Where the action's keys are read.
+    pub fn context(self) -> Context {
+        match self {
+            Action::RestoreChoose | Action::RestoreMode | Action::RestoreApply => Context::Restore,
+            Action::Confirm | Action::Cancel | Action::Press | Action::SwitchButton => {
+                Context::Dialog
+            }
+            _ => Context::Screen,
+        }
+    }
+
     pub const ALL: [Action; 20] = [
         Action::Search,
         Action::Open,
@@ -82,6 +133,13 @@ impl Action {
             Action::Refresh => "refresh",
             Action::Help => "help",
             Action::Quit => "quit",
+            Action::RestoreChoose => "restore-choose",
+            Action::RestoreMode => "restore-mode",
+            Action::RestoreApply => "restore-apply",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+            Action::Press => "press",
+            Action::SwitchButton => "switch-button",
         }
     }
 
@@ -107,171 +165,21 @@ impl Action {
             Action::Refresh => "reload",
             Action::Help => "this help",
             Action::Quit => "quit",
+            Action::RestoreChoose => "choose or unchoose the category",
+            Action::RestoreMode => "next restore mode",
+            Action::RestoreApply => "restore… (a dialog confirms)",
+            Action::Confirm => "yes",
+            Action::Cancel => "no",
+            Action::Press => "press the focused button",
+            Action::SwitchButton => "focus the other button",
         }
     }
 }
 
-/// A key with its modifiers, as written in the config file: "c", "Enter", "Esc", "F1",
-/// "Ctrl-r", "Up", "Tab", "?".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    pub code: KeyCodeOrd,
-    pub ctrl: bool,
-    pub alt: bool,
-}
-
-/// `KeyCode` subset that can be ordered and written in a config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum KeyCodeOrd {
-    Char(char),
-    Enter,
-    Esc,
-    Tab,
-    BackTab,
-    Backspace,
-    Up,
-    Down,
-    Left,
-    Right,
-    PageUp,
-    PageDown,
-    Home,
-    End,
-    F(u8),
-}
-
-impl Key {
-    pub fn char(c: char) -> Self {
-        Self {
-            code: KeyCodeOrd::Char(c),
-            ctrl: false,
-            alt: false,
-        }
-    }
-
-    pub fn plain(code: KeyCodeOrd) -> Self {
-        Self {
-            code,
-            ctrl: false,
-            alt: false,
-        }
-    }
-
-    pub fn from_event(e: &KeyEvent) -> Option<Self> {
-        let code = match e.code {
-            KeyCode::Char(c) => KeyCodeOrd::Char(c),
-            KeyCode::Enter => KeyCodeOrd::Enter,
-            KeyCode::Esc => KeyCodeOrd::Esc,
-            KeyCode::Tab => KeyCodeOrd::Tab,
-            KeyCode::BackTab => KeyCodeOrd::BackTab,
-            KeyCode::Backspace => KeyCodeOrd::Backspace,
-            KeyCode::Up => KeyCodeOrd::Up,
-            KeyCode::Down => KeyCodeOrd::Down,
-            KeyCode::Left => KeyCodeOrd::Left,
-            KeyCode::Right => KeyCodeOrd::Right,
-            KeyCode::PageUp => KeyCodeOrd::PageUp,
-            KeyCode::PageDown => KeyCodeOrd::PageDown,
-            KeyCode::Home => KeyCodeOrd::Home,
-            KeyCode::End => KeyCodeOrd::End,
-            KeyCode::F(n) => KeyCodeOrd::F(n),
-            _ => return None,
-        };
-        Some(Self {
-            code,
-            ctrl: e.modifiers.contains(KeyModifiers::CONTROL),
-            alt: e.modifiers.contains(KeyModifiers::ALT),
-        })
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut ctrl = false;
-        let mut alt = false;
-        let mut rest = s.trim();
-        loop {
-            let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower
-                .strip_prefix("ctrl-")
-                .or_else(|| lower.strip_prefix("ctrl+"))
-            {
-                ctrl = true;
-                rest = &rest[rest.len() - r.len()..];
-            } else if let Some(r) = lower
-                .strip_prefix("alt-")
-                .or_else(|| lower.strip_prefix("alt+"))
-            {
-                alt = true;
-                rest = &rest[rest.len() - r.len()..];
-            } else {
-                break;
-            }
-        }
-        let code = match rest.to_ascii_lowercase().as_str() {
-            "enter" | "return" => KeyCodeOrd::Enter,
-            "esc" | "escape" => KeyCodeOrd::Esc,
-            "tab" => KeyCodeOrd::Tab,
-            "backtab" => KeyCodeOrd::BackTab,
-            "backspace" => KeyCodeOrd::Backspace,
-            "up" => KeyCodeOrd::Up,
-            "down" => KeyCodeOrd::Down,
-            "left" => KeyCodeOrd::Left,
-            "right" => KeyCodeOrd::Right,
-            "pageup" => KeyCodeOrd::PageUp,
-            "pagedown" => KeyCodeOrd::PageDown,
-            "home" => KeyCodeOrd::Home,
-            "end" => KeyCodeOrd::End,
-            "space" => KeyCodeOrd::Char(' '),
-            f if f.len() >= 2
-                && f.starts_with('f')
-                && f[1..].chars().all(|c| c.is_ascii_digit()) =>
-            {
-                KeyCodeOrd::F(f[1..].parse().ok()?)
-            }
-            _ => {
-                let mut chars = rest.chars();
-                let c = chars.next()?;
-                if chars.next().is_some() {
-                    return None;
-                }
-                KeyCodeOrd::Char(c)
-            }
-        };
-        Some(Self { code, ctrl, alt })
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.ctrl {
-            f.write_str("Ctrl-")?;
-        }
-        if self.alt {
-            f.write_str("Alt-")?;
-        }
-        match self.code {
-            KeyCodeOrd::Char(' ') => f.write_str("Space"),
-            KeyCodeOrd::Char(c) => write!(f, "{c}"),
-            KeyCodeOrd::Enter => f.write_str("Enter"),
-            KeyCodeOrd::Esc => f.write_str("Esc"),
-            KeyCodeOrd::Tab => f.write_str("Tab"),
-            KeyCodeOrd::BackTab => f.write_str("BackTab"),
-            KeyCodeOrd::Backspace => f.write_str("Backspace"),
-            KeyCodeOrd::Up => f.write_str("Up"),
-            KeyCodeOrd::Down => f.write_str("Down"),
-            KeyCodeOrd::Left => f.write_str("Left"),
-            KeyCodeOrd::Right => f.write_str("Right"),
-            KeyCodeOrd::PageUp => f.write_str("PageUp"),
-            KeyCodeOrd::PageDown => f.write_str("PageDown"),
-            KeyCodeOrd::Home => f.write_str("Home"),
-            KeyCodeOrd::End => f.write_str("End"),
-            KeyCodeOrd::F(n) => write!(f, "F{n}"),
-        }
-    }
-}
-
-/// Key → action, for keys pressed outside a text field.
+/// Key → action in each context, for keys pressed outside a text field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keymap {
-    bindings: BTreeMap<Key, Action>,
+    bindings: BTreeMap<(Context, Key), Action>,
 }
 
 impl Default for Keymap {
@@ -301,8 +209,23 @@ impl Default for Keymap {
             (Key::char('R'), Action::Refresh),
             (Key::char('?'), Action::Help),
             (Key::char('q'), Action::Quit),
+            (Key::char(' '), Action::RestoreChoose),
+            (Key::char('m'), Action::RestoreMode),
+            (Key::plain(K::Enter), Action::RestoreApply),
+            (Key::char('y'), Action::Confirm),
+            (Key::char('Y'), Action::Confirm),
+            (Key::char('n'), Action::Cancel),
+            (Key::char('N'), Action::Cancel),
+            (Key::plain(K::Esc), Action::Cancel),
+            (Key::plain(K::Enter), Action::Press),
+            (Key::plain(K::Tab), Action::SwitchButton),
+            (Key::plain(K::BackTab), Action::SwitchButton),
+            (Key::plain(K::Left), Action::SwitchButton),
+            (Key::plain(K::Right), Action::SwitchButton),
+            (Key::char('h'), Action::SwitchButton),
+            (Key::char('l'), Action::SwitchButton),
         ] {
-            bindings.insert(key, action);
+            bindings.insert((action.context(), key), action);
         }
         Self { bindings }
     }
@@ -327,18 +250,29 @@ pub enum KeySpec {
 }
 
 impl Keymap {
+    /// The action of a key pressed on a screen.
     pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+        self.action_in(Context::Screen, e)
+    }
+
+    /// The action of a key pressed in `context`. In the restore panel and in a dialog a key
+    /// held with Ctrl or Alt counts as the plain key (a dialog has no text to protect).
+    pub fn action_in(&self, context: Context, e: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(e)?;
-        self.bindings.get(&key).copied().or_else(|| {
-            // Terminals report Shift-c as 'C' with SHIFT; bindings are written as 'C'.
-            let mut k = key;
-            k.ctrl = false;
-            if key.ctrl {
-                None
-            } else {
-                self.bindings.get(&k).copied()
-            }
-        })
+        self.bindings
+            .get(&(context, key))
+            .copied()
+            .or_else(|| match context {
+                Context::Screen => None,
+                Context::Restore | Context::Dialog => {
+                    let plain = Key {
+                        ctrl: false,
+                        alt: false,
+                        ..key
+                    };
+                    self.bindings.get(&(context, plain)).copied()
+                }
+            })
     }
 
     /// The keys bound to `action`, for help and hints.
@@ -346,14 +280,32 @@ impl Keymap {
         self.bindings
             .iter()
             .filter(|(_, a)| **a == action)
-            .map(|(k, _)| *k)
+            .map(|((_, k), _)| *k)
+            .collect()
+    }
+
+    /// The keys of an action as shown: a capital letter bound next to its small one (`Y`
+    /// with `y`) is the same key to the agent and shown once.
+    fn shown_keys(&self, action: Action) -> Vec<Key> {
+        let keys = self.keys_for(action);
+        keys.iter()
+            .copied()
+            .filter(|k| match k.code {
+                KeyCodeOrd::Char(c) if c.is_uppercase() => !keys.iter().any(|o| {
+                    o.ctrl == k.ctrl
+                        && o.alt == k.alt
+                        && o.code != k.code
+                        && matches!(o.code, KeyCodeOrd::Char(l) if l.to_uppercase().eq(c.to_uppercase()))
+                }),
+                _ => true,
+            })
             .collect()
     }
 
     /// "c" or "c/C": the keys of an action joined for a hint.
     pub fn hint(&self, action: Action) -> String {
         let keys: Vec<String> = self
-            .keys_for(action)
+            .shown_keys(action)
             .iter()
             .map(ToString::to_string)
             .collect();
@@ -362,6 +314,13 @@ impl Keymap {
         } else {
             keys.join("/")
         }
+    }
+
+    /// The first key of an action, for a button's label ("Cancel (n)").
+    pub fn first_key(&self, action: Action) -> String {
+        self.shown_keys(action)
+            .first()
+            .map_or_else(|| "unbound".to_string(), ToString::to_string)
     }
 
     /// Applies a config file's `[keys]`: each action it names gets exactly the keys given
@@ -380,7 +339,7 @@ impl Keymap {
                         action.name()
                     ))
                 })?;
-                self.bindings.insert(key, *action);
+                self.bindings.insert((action.context(), key), *action);
             }
         }
         Ok(self)
@@ -416,6 +375,7 @@ pub fn load(path: Option<&Path>) -> Result<(Keymap, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn press(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
@@ -463,6 +423,26 @@ mod tests {
             Some(Action::Note),
             "other keys stay"
         );
+    }
+
+    #[test]
+    fn a_key_means_one_thing_on_a_screen_and_another_in_a_dialog() {
+        let k = Keymap::default();
+        let n = press(KeyCode::Char('n'));
+        assert_eq!(k.action(&n), Some(Action::Note));
+        assert_eq!(k.action_in(Context::Dialog, &n), Some(Action::Cancel));
+        assert_eq!(
+            k.action_in(Context::Dialog, &press(KeyCode::Char('Y'))),
+            Some(Action::Confirm)
+        );
+        assert_eq!(
+            k.action_in(Context::Restore, &press(KeyCode::Char(' '))),
+            Some(Action::RestoreChoose)
+        );
+        assert_eq!(k.action(&press(KeyCode::Char(' '))), None);
+        assert_eq!(k.hint(Action::Confirm), "y", "Y is shown with y once");
+        assert_eq!(k.hint(Action::Cancel), "n/Esc");
+        assert_eq!(k.first_key(Action::Cancel), "n");
     }
 
     #[test]

@@ -1,0 +1,269 @@
+//! The account screen: opening and reloading an account (each load keyed by the account asked
+//! for, so a late answer for another account is dropped), revealing a masked one, and asking
+//! the domain whether an action is open before its dialog shows (the service decides again).
+
+use super::{App, Confirm, Effect, InputPurpose, Overlay, Screen, TextInput};
+use crate::domain::{self, PlanPeriod, format_cents};
+use crate::store::{AccountDetail, RestoreRecord};
+
+impl App {
+    /// Asks for an account, unmasked again if the agent revealed it. Only the answer for this
+    /// account is taken from now on.
+    pub(super) fn load_account(&mut self, id: i64) -> Effect {
+        self.account_request = Some(id);
+        if self.revealed == Some(id) {
+            Effect::RevealAccount { id }
+        } else {
+            Effect::LoadAccount { id }
+        }
+    }
+
+    pub(super) fn reveal(&mut self) -> Vec<Effect> {
+        match &self.account {
+            Some(a) if a.masked => {
+                let id = a.summary.id;
+                self.revealed = Some(id);
+                vec![self.load_account(id)]
+            }
+            Some(_) => {
+                self.info("this account is shown in full already".to_string());
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub(super) fn open_account(&mut self, id: i64) -> Vec<Effect> {
+        if self.account.as_ref().map(|a| a.summary.id) != Some(id) {
+            self.account = None;
+            self.category_selected = 0;
+        }
+        self.message = None;
+        self.go(Screen::Account);
+        vec![self.load_account(id)]
+    }
+
+    /// An account arrived: taken only if it is the one asked for (or, with nothing asked, the
+    /// one on screen). A late answer for an account the agent left is never shown.
+    pub(super) fn on_account_answer(
+        &mut self,
+        id: i64,
+        result: Result<Box<AccountDetail>, String>,
+    ) -> Vec<Effect> {
+        let shown = self.account.as_ref().map(|a| a.summary.id);
+        let wanted = self.account_request.or(shown);
+        if wanted != Some(id) {
+            return Vec::new();
+        }
+        self.account_request = None;
+        match result {
+            Ok(d) => {
+                self.category_selected = self
+                    .category_selected
+                    .min(d.categories.len().saturating_sub(1));
+                self.account = Some(*d);
+            }
+            Err(e) => self.error(e),
+        }
+        Vec::new()
+    }
+
+    /// A command finished: say how, and reload the account it changed if it is on screen.
+    pub(super) fn on_done(
+        &mut self,
+        result: Result<String, String>,
+        reload: Option<i64>,
+    ) -> Vec<Effect> {
+        self.running = self.running.saturating_sub(1);
+        match result {
+            Ok(m) => self.info(m),
+            Err(e) => self.error(e),
+        }
+        match reload {
+            Some(id) if self.account.as_ref().is_some_and(|a| a.summary.id == id) => {
+                vec![self.load_account(id)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The credit dialog shows the amount and why; refusals the rules already know are told
+    /// at once (the service checks again when it runs).
+    pub(super) fn ask_credit(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::ApplyIncidentCredit) {
+            return Vec::new();
+        }
+        let Some(inc) = &a.incident else {
+            self.error("this database has no incident");
+            return Vec::new();
+        };
+        if let Some(c) = a.incident_credit(&inc.id) {
+            self.info(format!(
+                "already credited: incident credit #{} of {} on {}",
+                c.id,
+                format_cents(c.amount_cents, &c.currency),
+                c.created_at.format("%Y-%m-%d")
+            ));
+            return Vec::new();
+        }
+        let periods: Vec<PlanPeriod> = a.plans.iter().map(domain::Plan::period).collect();
+        let refusal = |why| match why {
+            Some(why) => domain::CreditRefusal::NotOwed {
+                account_no: a.summary.account_no.clone(),
+                why,
+            },
+            None => domain::CreditRefusal::OverlappingPlans {
+                account_no: a.summary.account_no.clone(),
+            },
+        };
+        let decided = match domain::decide_incident_credit(
+            a.summary.account_status,
+            &periods,
+            inc.started_at,
+            inc.credit_months,
+        ) {
+            domain::IncidentCreditDecision::Owed { amount_cents, .. } => Ok(amount_cents),
+            domain::IncidentCreditDecision::Ineligible(why) => Err(refusal(Some(why))),
+            domain::IncidentCreditDecision::OverlappingPlans => Err(refusal(None)),
+        };
+        match decided {
+            Err(refused) => self.error(refused.to_string()),
+            Ok(amount_cents) => {
+                let plan = a.plan_at(inc.started_at);
+                let (plan_code, price_cents, currency) = plan
+                    .map_or(("?".to_string(), 0, "USD".to_string()), |p| {
+                        (p.plan_code.clone(), p.price_cents, p.currency.clone())
+                    });
+                self.open_dialog(Confirm::Credit {
+                    account_id: a.summary.id,
+                    account_no: a.summary.account_no.clone(),
+                    name: a.summary.name.clone(),
+                    amount_cents,
+                    currency,
+                    months: inc.credit_months,
+                    plan_code,
+                    price_cents,
+                    incident_started: inc.started_at,
+                });
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn ask_appreciation(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::RequestAppreciation) {
+            return Vec::new();
+        }
+        let Some(inc) = &a.incident else {
+            self.error("this database has no incident");
+            return Vec::new();
+        };
+        match domain::credit::rules::request_appreciation(
+            &a.summary.account_no,
+            a.appreciation_request(&inc.id),
+            None,
+            a.has_permanent_loss(Some(&inc.id)),
+            inc.appreciation_cents,
+        ) {
+            Ok(domain::credit::RequestDecision::Replay(r)) => {
+                self.info(format!(
+                    "already requested (request #{} by {})",
+                    r.id, r.requested_by
+                ));
+            }
+            Err(refused) => self.error(refused.to_string()),
+            Ok(domain::credit::RequestDecision::Request { .. }) => {
+                self.open(Overlay::Input(TextInput::new(
+                    InputPurpose::AppreciationReason,
+                )));
+            }
+        }
+        Vec::new()
+    }
+
+    pub(super) fn ask_approve(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::ApproveCredit) {
+            return Vec::new();
+        }
+        let Some(r) = a.requests.iter().find(|r| r.decided_by.is_none()) else {
+            self.info("no request is waiting for approval on this account");
+            return Vec::new();
+        };
+        if let Err(refused) = domain::credit::rules::approve_request(r, &self.actor.login) {
+            self.error(refused.to_string());
+            return Vec::new();
+        }
+        self.open_dialog(Confirm::Approve {
+            account_id: a.summary.id,
+            account_no: a.summary.account_no.clone(),
+            request_id: r.id,
+            requested_by: r.requested_by.clone(),
+            amount_cents: r.amount_cents,
+            reason: r.reason.clone(),
+        });
+        Vec::new()
+    }
+
+    pub(super) fn ask_declare_loss(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::DeclareLoss) {
+            return Vec::new();
+        }
+        let Some(c) = a.categories.get(self.category_selected) else {
+            self.error("this account has no categories");
+            return Vec::new();
+        };
+        if !c.server_lost {
+            self.error(format!("{} were not lost by the server", c.category));
+            return Vec::new();
+        }
+        self.open(Overlay::Input(TextInput::new(InputPurpose::LossReason(
+            c.category,
+        ))));
+        Vec::new()
+    }
+
+    pub(super) fn ask_resync(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::RecordResync) {
+            return Vec::new();
+        }
+        let Some(c) = a.categories.get(self.category_selected) else {
+            self.error("this account has no categories");
+            return Vec::new();
+        };
+        self.open_dialog(Confirm::Resync {
+            account_id: a.summary.id,
+            account_no: a.summary.account_no.clone(),
+            category: c.category,
+            items_before: c.items_before,
+        });
+        Vec::new()
+    }
+
+    pub(super) fn find_undo(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::UndoRestore) {
+            return Vec::new();
+        }
+        self.running += 1;
+        vec![Effect::FindUndo {
+            account_id: a.summary.id,
+            account_no: a.summary.account_no.clone(),
+        }]
+    }
+
+    pub(super) fn on_undo_candidate(
+        &mut self,
+        account_id: i64,
+        result: Result<Option<RestoreRecord>, String>,
+    ) -> Vec<Effect> {
+        self.running = self.running.saturating_sub(1);
+        match result {
+            Err(e) => self.error(e),
+            Ok(None) => self.info("this account has no restore to undo"),
+            Ok(Some(r)) => self.open_dialog(Confirm::Undo {
+                account_id,
+                record: Box::new(r),
+            }),
+        }
+        Vec::new()
+    }
+}

@@ -1,0 +1,291 @@
+//! The confirm dialog and the text field. A dialog holds what is to be confirmed as data
+//! (`Confirm`, gitui's confirm → confirmed); the words it shows are the view's. Focus starts
+//! on Cancel; the dialog's keys come from the keymap. In the text field every printable key is
+//! text, so typing never triggers an action.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Command, Effect, Overlay};
+use crate::domain::Category;
+use crate::domain::restore::Mode;
+use crate::store::{RestoreRecord, RestoreReport};
+use crate::tui::keymap::{Action, Context};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Cancel,
+    Confirm,
+}
+
+/// What a dialog asks the agent to confirm, with the facts its text is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    Credit {
+        account_id: i64,
+        account_no: String,
+        name: String,
+        amount_cents: i64,
+        currency: String,
+        months: i64,
+        plan_code: String,
+        price_cents: i64,
+        incident_started: DateTime<Utc>,
+    },
+    Appreciation {
+        account_id: i64,
+        account_no: String,
+        amount_cents: i64,
+        reason: String,
+    },
+    Approve {
+        account_id: i64,
+        account_no: String,
+        request_id: i64,
+        requested_by: String,
+        amount_cents: i64,
+        reason: String,
+    },
+    Note {
+        account_id: i64,
+        account_no: String,
+        text: String,
+    },
+    DeclareLoss {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+        reason: String,
+    },
+    Restore {
+        account_id: i64,
+        account_no: String,
+        backup_id: String,
+        categories: Vec<Category>,
+        mode: Mode,
+        preview: Box<RestoreReport>,
+    },
+    Undo {
+        account_id: i64,
+        record: Box<RestoreRecord>,
+    },
+    Resync {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+        items_before: i64,
+    },
+}
+
+impl Confirm {
+    /// The command a yes runs.
+    pub fn command(&self) -> Command {
+        match self.clone() {
+            Confirm::Credit {
+                account_id,
+                account_no,
+                ..
+            } => Command::ApplyCredit {
+                account_id,
+                account_no,
+            },
+            Confirm::Appreciation {
+                account_id,
+                account_no,
+                reason,
+                ..
+            } => Command::RequestAppreciation {
+                account_id,
+                account_no,
+                reason,
+            },
+            Confirm::Approve {
+                account_id,
+                request_id,
+                ..
+            } => Command::Approve {
+                account_id,
+                request_id,
+            },
+            Confirm::Note {
+                account_id,
+                account_no,
+                text,
+            } => Command::AddNote {
+                account_id,
+                account_no,
+                text,
+            },
+            Confirm::DeclareLoss {
+                account_id,
+                account_no,
+                category,
+                reason,
+            } => Command::DeclareLoss {
+                account_id,
+                account_no,
+                category,
+                reason,
+            },
+            Confirm::Restore {
+                account_id,
+                account_no,
+                backup_id,
+                categories,
+                mode,
+                ..
+            } => Command::Restore {
+                account_id,
+                account_no,
+                backup_id,
+                categories,
+                mode,
+            },
+            Confirm::Undo { account_id, record } => Command::Undo {
+                account_id,
+                restore_id: record.id,
+            },
+            Confirm::Resync {
+                account_id,
+                account_no,
+                category,
+                ..
+            } => Command::Resync {
+                account_id,
+                account_no,
+                category,
+            },
+        }
+    }
+}
+
+/// A confirm dialog: focus starts on Cancel; confirm (`y`) runs it, cancel (`n`/Esc) drops it,
+/// press (Enter) presses the focused button.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dialog {
+    pub confirm: Confirm,
+    pub focus: Button,
+}
+
+impl Dialog {
+    pub fn new(confirm: Confirm) -> Self {
+        Self {
+            confirm,
+            focus: Button::Cancel,
+        }
+    }
+}
+
+/// What a text field is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputPurpose {
+    Note,
+    AppreciationReason,
+    LossReason(Category),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextInput {
+    pub text: String,
+    pub purpose: InputPurpose,
+}
+
+impl TextInput {
+    pub fn new(purpose: InputPurpose) -> Self {
+        Self {
+            text: String::new(),
+            purpose,
+        }
+    }
+}
+
+impl App {
+    pub(super) fn open_dialog(&mut self, confirm: Confirm) {
+        self.open(Overlay::Dialog(Dialog::new(confirm)));
+    }
+
+    pub(super) fn on_input_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let Some(Overlay::Input(input)) = self.overlays.last_mut() else {
+            return Vec::new();
+        };
+        match k.code {
+            KeyCode::Esc => {
+                self.close();
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Enter => {
+                let text = input.text.trim().to_string();
+                let purpose = input.purpose.clone();
+                if text.is_empty() {
+                    self.error("type something first, or Esc to cancel");
+                    return Vec::new();
+                }
+                self.close();
+                let Some(a) = self.account.clone() else {
+                    return Vec::new();
+                };
+                let (account_id, account_no) = (a.summary.id, a.summary.account_no.clone());
+                self.open_dialog(match purpose {
+                    InputPurpose::Note => Confirm::Note {
+                        account_id,
+                        account_no,
+                        text,
+                    },
+                    InputPurpose::AppreciationReason => Confirm::Appreciation {
+                        account_id,
+                        account_no,
+                        amount_cents: a.incident.as_ref().map_or(10_000, |i| i.appreciation_cents),
+                        reason: text,
+                    },
+                    InputPurpose::LossReason(category) => Confirm::DeclareLoss {
+                        account_id,
+                        account_no,
+                        category,
+                        reason: text,
+                    },
+                });
+            }
+            KeyCode::Char(c)
+                if !k.modifiers.contains(KeyModifiers::CONTROL)
+                    && input.text.chars().count() < crate::service::MAX_NOTE_CHARS =>
+            {
+                input.text.push(c);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    pub(super) fn on_dialog_key(&mut self, k: KeyEvent) -> Vec<Effect> {
+        let action = self.keymap.action_in(Context::Dialog, &k);
+        let Some(Overlay::Dialog(d)) = self.overlays.last_mut() else {
+            return Vec::new();
+        };
+        let confirmed = match action {
+            Some(Action::Confirm) => true,
+            Some(Action::Cancel) => false,
+            Some(Action::Press) => d.focus == Button::Confirm,
+            Some(Action::SwitchButton) => {
+                d.focus = if d.focus == Button::Cancel {
+                    Button::Confirm
+                } else {
+                    Button::Cancel
+                };
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        };
+        let Some(Overlay::Dialog(d)) = self.close() else {
+            return Vec::new();
+        };
+        if !confirmed {
+            self.info("cancelled; nothing changed");
+            return Vec::new();
+        }
+        self.running += 1;
+        self.info(format!("{}…", crate::tui::view::dialog::title(&d.confirm)));
+        vec![Effect::Run(d.confirm.command())]
+    }
+}

@@ -1,0 +1,125 @@
+//! The messages between the screen and the rest: effects the screen asks for, commands the
+//! agent confirmed, and what the terminal and the worker tell the screen.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::domain::restore::Mode;
+use crate::domain::{Category, CategoryStatus};
+use crate::store::{AccountDetail, AccountSummary, IncidentTotals, RestoreRecord, RestoreReport};
+
+/// Work for the worker; `update` returns these instead of doing them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Search {
+        seq: u64,
+        query: String,
+    },
+    LoadAccount {
+        id: i64,
+    },
+    /// The account in full for a role that sees it masked (audited as a reveal).
+    RevealAccount {
+        id: i64,
+    },
+    LoadWorklist {
+        status: Option<CategoryStatus>,
+    },
+    LoadDashboard,
+    /// What restoring would do (writes nothing).
+    RestorePreview {
+        seq: u64,
+        account_no: String,
+        backup_id: String,
+        categories: Vec<Category>,
+        mode: Mode,
+    },
+    /// The account's latest restore that can be undone.
+    FindUndo {
+        account_id: i64,
+        account_no: String,
+    },
+    Run(Command),
+}
+
+/// A change the agent confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    ApplyCredit {
+        account_id: i64,
+        account_no: String,
+    },
+    RequestAppreciation {
+        account_id: i64,
+        account_no: String,
+        reason: String,
+    },
+    Approve {
+        account_id: i64,
+        request_id: i64,
+    },
+    AddNote {
+        account_id: i64,
+        account_no: String,
+        text: String,
+    },
+    DeclareLoss {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+        reason: String,
+    },
+    Restore {
+        account_id: i64,
+        account_no: String,
+        backup_id: String,
+        categories: Vec<Category>,
+        mode: Mode,
+    },
+    Undo {
+        account_id: i64,
+        restore_id: i64,
+    },
+    Resync {
+        account_id: i64,
+        account_no: String,
+        category: Category,
+    },
+}
+
+/// What the terminal and the worker tell the screen.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize,
+    Tick,
+    SearchDone {
+        seq: u64,
+        query: String,
+        result: Result<Vec<AccountSummary>, String>,
+    },
+    /// The worker's answer to `LoadAccount { id }` or `RevealAccount { id }`: the account asked
+    /// for is the request's key, so an answer for an account the agent left is dropped.
+    AccountAnswer {
+        id: i64,
+        result: Result<Box<AccountDetail>, String>,
+    },
+    /// An account as a test or a bench hands it over (the worker answers `AccountAnswer`);
+    /// it is taken only when it is the account asked for or on screen.
+    AccountLoaded(Result<Box<AccountDetail>, String>),
+    WorklistLoaded(Result<Vec<AccountSummary>, String>),
+    DashboardLoaded(Result<IncidentTotals, String>),
+    /// A command finished: what to tell the agent, and the account to reload.
+    Done {
+        result: Result<String, String>,
+        reload: Option<i64>,
+    },
+    RestorePreviewed {
+        seq: u64,
+        result: Result<Box<RestoreReport>, String>,
+    },
+    UndoCandidate {
+        account_id: i64,
+        result: Result<Option<RestoreRecord>, String>,
+    },
+}

@@ -1,0 +1,229 @@
+//! The account screen: profile and plan, the advisory banner, categories, backups, credits
+//! and the timeline.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
+
+use super::{Theme, badge, clean, wrapped_height};
+use crate::domain::format_cents;
+use crate::tui::app::App;
+use crate::tui::keymap::Action;
+
+pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let Some(a) = &app.account else {
+        let text = if app.loading_account() {
+            "loading the account…"
+        } else {
+            "no account open"
+        };
+        f.render_widget(Paragraph::new(text).style(theme.dim()), area);
+        return;
+    };
+    let s = &a.summary;
+    let plan = a
+        .current_plan()
+        .map(|p| {
+            format!(
+                "{} {}/mo{}",
+                clean(&p.plan_code),
+                format_cents(p.price_cents, &p.currency),
+                if p.data_plan { "" } else { " (no data)" }
+            )
+        })
+        .unwrap_or_else(|| "no plan".to_string());
+    let header = vec![
+        Line::from(vec![
+            Span::styled(format!("{}  ", clean(&s.account_no)), theme.title()),
+            Span::styled(
+                clean(&s.name),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw("  "),
+            Span::styled(badge(s.status), theme.status(s.status)),
+            Span::raw(format!("  account {}", s.account_status)),
+            Span::styled(
+                if a.masked {
+                    format!(
+                        "  masked: {} reveals (audited)",
+                        app.keymap.hint(Action::Reveal)
+                    )
+                } else {
+                    String::new()
+                },
+                theme.dim(),
+            ),
+        ]),
+        Line::from(format!(
+            "{} · {} · {} · {}",
+            clean(&s.msisdn),
+            if s.email.is_empty() {
+                "no e-mail".to_string()
+            } else {
+                clean(&s.email)
+            },
+            if a.device_model.is_empty() {
+                "device ?".to_string()
+            } else {
+                clean(&a.device_model)
+            },
+            plan
+        )),
+    ];
+    let at_risk = a.at_risk();
+    let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
+    let banner_text = vec![
+        format!(
+            " !! AT RISK ({}): the phone holds the only copy. Read this to the customer:",
+            cats.join(", ")
+        ),
+        format!(
+            " \"{}\"",
+            a.incident
+                .as_ref()
+                .map(|i| clean(&i.advisory))
+                .unwrap_or_default()
+        ),
+    ];
+    let banner_h = if at_risk.is_empty() {
+        0
+    } else {
+        wrapped_height(&banner_text, area.width).saturating_add(1)
+    };
+    let rows = u16::try_from(a.categories.len()).unwrap_or(6).max(1);
+    // On a short screen the words to read out come first, then the categories.
+    let banner_h = banner_h.min(area.height.saturating_sub(2));
+    let cats_h = (rows + 2).min(area.height.saturating_sub(2 + banner_h));
+    let [head, banner, cats, bottom] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(banner_h),
+        Constraint::Length(cats_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    f.render_widget(Paragraph::new(header), head);
+    if !at_risk.is_empty() {
+        let text = vec![
+            Line::styled(banner_text[0].clone(), theme.banner()),
+            Line::from(banner_text[1].clone()),
+        ];
+        f.render_widget(
+            Paragraph::new(text)
+                .wrap(Wrap { trim: false })
+                .block(Block::default().borders(Borders::BOTTOM)),
+            banner,
+        );
+    }
+    let cat_rows: Vec<Row> = a
+        .categories
+        .iter()
+        .map(|c| {
+            Row::new(vec![
+                Span::raw(c.category.as_str().to_string()),
+                Span::styled(badge(c.status), theme.status(c.status)),
+                Span::raw(c.items_before.to_string()),
+                Span::raw(c.items_live.to_string()),
+                Span::raw(c.items_backup.map_or("-".to_string(), |n| n.to_string())),
+                Span::styled(c.device_state.as_str().to_string(), theme.dim()),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        cat_rows,
+        [
+            Constraint::Length(9),
+            Constraint::Length(18),
+            Constraint::Length(7),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(
+        Row::new(["category", "status", "before", "live", "backup", "device"]).style(theme.dim()),
+    )
+    .row_highlight_style(theme.selected())
+    .block(
+        Block::default()
+            .borders(Borders::TOP)
+            .title(Span::styled(" categories ", theme.title())),
+    );
+    let mut state = TableState::default().with_selected(Some(app.category_selected));
+    f.render_stateful_widget(table, cats, &mut state);
+
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    let mut lines: Vec<Line> = Vec::new();
+    for b in &a.backups {
+        let cats: Vec<String> = b
+            .categories
+            .iter()
+            .map(|c| format!("{} {}", c.category.as_str(), c.item_count - c.bad_items))
+            .collect();
+        lines.push(Line::from(format!(
+            "{} {} {}",
+            b.taken_at.format("%Y-%m-%d"),
+            b.verification,
+            cats.join(", ")
+        )));
+    }
+    if a.backups.is_empty() {
+        lines.push(Line::styled("no backup", theme.dim()));
+    }
+    for c in &a.credits {
+        lines.push(Line::from(format!(
+            "credit #{} {} {} by {}",
+            c.id,
+            c.kind,
+            format_cents(c.amount_cents, &c.currency),
+            clean(&c.agent)
+        )));
+    }
+    for r in &a.requests {
+        let state = if r.credit_id.is_some() {
+            "approved"
+        } else {
+            "pending"
+        };
+        lines.push(Line::from(format!(
+            "request #{} {} {} {state}",
+            r.id,
+            r.kind,
+            format_cents(r.amount_cents, "USD")
+        )));
+    }
+    if a.credits.is_empty() && a.requests.is_empty() {
+        lines.push(Line::styled("no credit yet", theme.dim()));
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Span::styled(" backups · credits ", theme.title())),
+        ),
+        left,
+    );
+    let timeline: Vec<Line> = a
+        .timeline
+        .iter()
+        .map(|e| {
+            Line::from(format!(
+                "{} {} {} {}",
+                e.at.format("%m-%d %H:%M"),
+                clean(&e.agent),
+                clean(&e.action),
+                clean(&e.text)
+            ))
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(timeline).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::TOP | Borders::LEFT)
+                .title(Span::styled(" timeline ", theme.title())),
+        ),
+        right,
+    );
+}

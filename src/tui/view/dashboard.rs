@@ -1,0 +1,113 @@
+//! The dashboard screen: the incident's progress as figures, gauges and a chart by status.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Gauge, Paragraph};
+
+use super::Theme;
+use crate::domain::{CategoryStatus, format_cents};
+use crate::tui::app::App;
+
+pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let Some(t) = &app.totals else {
+        f.render_widget(
+            Paragraph::new(if app.loading_dashboard {
+                "loading…"
+            } else {
+                "no figures"
+            }),
+            area,
+        );
+        return;
+    };
+    let count = |s: CategoryStatus| {
+        t.by_status
+            .iter()
+            .find(|(x, _)| *x == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    let restored = count(CategoryStatus::RestoredFull) + count(CategoryStatus::RestoredPartial);
+    let ratio = |n: i64, d: i64| {
+        if d > 0 {
+            (n as f64 / d as f64).clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
+    let [numbers, g1, g2, chart] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(2),
+        Constraint::Length(2),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    f.render_widget(
+        Paragraph::new(vec![
+            Line::from(format!(
+                "accounts {} · affected {} · at-risk {} · restored {}",
+                t.accounts,
+                t.affected,
+                count(CategoryStatus::AtRisk),
+                restored
+            )),
+            Line::from(format!(
+                "incident credits {} · amount credited {}",
+                t.credited,
+                format_cents(t.credited_cents, "USD")
+            )),
+        ]),
+        numbers,
+    );
+    f.render_widget(
+        Gauge::default()
+            .block(Block::default().title("restored of affected"))
+            .gauge_style(theme.status(CategoryStatus::RestoredFull))
+            .ratio(ratio(restored, t.affected))
+            .label(format!("{restored} / {}", t.affected)),
+        g1,
+    );
+    f.render_widget(
+        Gauge::default()
+            .block(Block::default().title("accounts credited"))
+            .gauge_style(theme.title())
+            .ratio(ratio(t.credited, t.accounts))
+            .label(format!("{} / {}", t.credited, t.accounts)),
+        g2,
+    );
+    let bars: Vec<Bar> = CategoryStatus::ALL
+        .iter()
+        .map(|s| {
+            let n = count(*s);
+            Bar::default()
+                .value(u64::try_from(n).unwrap_or(0))
+                .label(Line::from(short(*s)))
+                .style(theme.status(*s))
+                .text_value(n.to_string())
+        })
+        .collect();
+    f.render_widget(
+        BarChart::default()
+            .block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Span::styled(" accounts by status ", theme.title())),
+            )
+            .data(BarGroup::default().bars(&bars))
+            .bar_width(9)
+            .bar_gap(1),
+        chart,
+    );
+}
+
+fn short(s: CategoryStatus) -> &'static str {
+    match s {
+        CategoryStatus::AtRisk => "at-risk",
+        CategoryStatus::Restorable => "restorbl",
+        CategoryStatus::Lost => "lost",
+        CategoryStatus::PermanentLoss => "perm.loss",
+        CategoryStatus::RestoredPartial => "partial",
+        CategoryStatus::RestoredFull => "restored",
+        CategoryStatus::NotAffected => "ok",
+    }
+}

@@ -1,0 +1,94 @@
+//! Help, generated from the live keymap: the screens' keys, then the restore panel's and the
+//! dialogs'.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::{Theme, centered};
+use crate::tui::app::App;
+use crate::tui::keymap::Action;
+
+pub(super) fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let k = &app.keymap;
+    let mut lines = vec![Line::styled(
+        format!(
+            "Text fields take every key (Esc leaves). Dialogs: {} yes, {} no.",
+            k.hint(Action::Confirm),
+            k.hint(Action::Cancel)
+        ),
+        theme.dim(),
+    )];
+    let row = |action: Action| {
+        Line::from(vec![
+            Span::styled(format!("{:>12}  ", k.hint(action)), theme.title()),
+            Span::raw(action.describe()),
+        ])
+    };
+    lines.extend(Action::ALL.into_iter().map(row));
+    let screens = lines.len();
+    lines.push(Line::styled("In the restore panel:", theme.dim()));
+    lines.extend(Action::RESTORE.into_iter().map(row));
+    lines.push(Line::styled("In a dialog:", theme.dim()));
+    lines.extend(Action::DIALOG.into_iter().map(row));
+    // The screens' keys set the least height (as before the panel's and the dialogs' keys were
+    // listed); those follow when the terminal has the rows, above the status bar.
+    let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2);
+    let height = rows(lines.len()).min(rows(screens).max(area.height.saturating_sub(1)));
+    let popup = centered(area, 70, height);
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines)
+            .alignment(Alignment::Left)
+            .block(Block::bordered().title(Span::styled(
+                " keys (from your keymap; Esc closes) ",
+                theme.title(),
+            ))),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::domain::Role;
+    use crate::store::Actor;
+    use crate::tui::app::{App, Msg};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::view::{Theme, render};
+
+    fn help_at(width: u16, height: u16) -> String {
+        let actor = Actor {
+            login: "alice".to_string(),
+            role: Role::Agent,
+        };
+        let mut app = App::new(actor, "sqlite:test.db".to_string(), Keymap::default());
+        for code in [KeyCode::Esc, KeyCode::Char('?')] {
+            app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        }
+        let mut t = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        t.draw(|f| render(f, &app, Theme { color: false }))
+            .expect("draw");
+        t.backend().to_string()
+    }
+
+    #[test]
+    fn help_lists_the_restore_panel_and_dialog_keys_when_the_rows_are_there() {
+        let tall = help_at(80, 40);
+        for words in [
+            "In the restore panel:",
+            "Space  choose or unchoose the category",
+            "In a dialog:",
+            "n/Esc  no",
+            "h/l/Tab/BackTab/Left/Right  focus the other button",
+        ] {
+            assert!(tall.contains(words), "{words}: {tall}");
+        }
+        let short = help_at(80, 24);
+        assert!(short.contains("q  quit") && !short.contains("In a dialog:"));
+    }
+}
