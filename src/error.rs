@@ -82,3 +82,13 @@ impl From<crate::domain::RestoreRefusal> for Error {
         Self::Refused(r.to_string())
     }
 }
+
+impl From<crate::domain::LossRefusal> for Error {
+    fn from(r: crate::domain::LossRefusal) -> Self {
+        if r.is_bad_input() {
+            Self::Invalid(r.to_string())
+        } else {
+            Self::Refused(r.to_string())
+        }
+    }
+}

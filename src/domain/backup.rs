@@ -79,6 +79,48 @@ impl Backup {
     }
 }
 
+/// Why an account has nothing to restore from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoRestoreSource {
+    #[error("the backup is corrupt and cannot be restored from")]
+    Corrupt,
+    #[error("the snapshot's items are not loaded yet (manifest only); nothing to restore from")]
+    ManifestOnly,
+    #[error("this account has no backup to restore from")]
+    NoBackup,
+    #[error("the backup holds no good items")]
+    NoGoodItems,
+}
+
+/// The backup a restore starts from: the newest that can be restored from, with the
+/// categories in which it holds good items.
+pub fn restore_source(backups: &[Backup]) -> Result<(&Backup, Vec<Category>), NoRestoreSource> {
+    let Some(b) = backups
+        .iter()
+        .filter(|b| b.verified())
+        .max_by_key(|b| b.taken_at)
+    else {
+        let has = |v| backups.iter().any(|b| b.verification == v);
+        return Err(if has(Verification::Corrupt) {
+            NoRestoreSource::Corrupt
+        } else if has(Verification::Manifest) {
+            NoRestoreSource::ManifestOnly
+        } else {
+            NoRestoreSource::NoBackup
+        });
+    };
+    let categories: Vec<Category> = b
+        .categories
+        .iter()
+        .filter(|c| c.item_count > c.bad_items)
+        .map(|c| c.category)
+        .collect();
+    if categories.is_empty() {
+        return Err(NoRestoreSource::NoGoodItems);
+    }
+    Ok((b, categories))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +135,39 @@ mod tests {
         assert!(!Verification::Corrupt.restorable());
         assert!(!Verification::Manifest.restorable());
         assert!("fine".parse::<Verification>().is_err());
+    }
+
+    fn backup(id: &str, day: i64, verification: Verification, good: bool) -> Backup {
+        Backup {
+            id: id.into(),
+            taken_at: DateTime::from_timestamp(day * 86_400, 0).expect("time"),
+            source: "s".into(),
+            verification,
+            categories: vec![BackupCategory {
+                category: Category::Contacts,
+                item_count: 10,
+                bad_items: if good { 0 } else { 10 },
+            }],
+        }
+    }
+
+    #[test]
+    fn a_restore_starts_from_the_newest_usable_backup_or_says_why_there_is_none() {
+        let old = backup("old", 1, Verification::Verified, true);
+        let new = backup("new", 2, Verification::Partial, true);
+        let bad = backup("bad", 3, Verification::Corrupt, true);
+        let all = [old, new, bad.clone()];
+        let (b, cats) = restore_source(&all).expect("a source");
+        assert_eq!((b.id.as_str(), cats), ("new", vec![Category::Contacts]));
+        assert_eq!(restore_source(&[bad]), Err(NoRestoreSource::Corrupt));
+        assert_eq!(
+            restore_source(&[backup("m", 1, Verification::Manifest, true)]),
+            Err(NoRestoreSource::ManifestOnly)
+        );
+        assert_eq!(restore_source(&[]), Err(NoRestoreSource::NoBackup));
+        assert_eq!(
+            restore_source(&[backup("e", 1, Verification::Verified, false)]),
+            Err(NoRestoreSource::NoGoodItems)
+        );
     }
 }

@@ -13,6 +13,7 @@ pub mod credit;
 pub mod detail;
 pub mod incident;
 pub mod items;
+pub mod loss;
 pub mod money;
 pub mod parse;
 pub mod phone;
@@ -24,7 +25,7 @@ pub mod text;
 
 pub use account::{AccountStatus, AccountSummary, Plan, is_account_no};
 pub use agent::{Actor, Agent};
-pub use backup::{Backup, BackupCategory, Verification};
+pub use backup::{Backup, BackupCategory, NoRestoreSource, Verification, restore_source};
 pub use batch::{AccountOutcome, BatchRun, Outcome, RunState, Tally};
 pub use category::Category;
 pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
@@ -34,6 +35,7 @@ pub use credit::{
 };
 pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
 pub use incident::Incident;
+pub use loss::{LossDecision, LossFacts, LossRefusal};
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;
 pub use phone::{

@@ -88,6 +88,12 @@ impl Service {
         self.import_chunk = rows.max(1);
     }
 
+    /// Accounts in one import above which SQLite's search index is merged once at the end
+    /// rather than while the rows go in (default 50,000). Tests set it small to cross it.
+    pub fn set_search_merge_threshold(&mut self, accounts: usize) {
+        with_store!(&mut self.store, s => s.set_fts_bulk_accounts(accounts));
+    }
+
     pub(crate) fn import_chunk(&self) -> usize {
         self.import_chunk
     }

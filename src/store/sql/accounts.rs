@@ -7,7 +7,7 @@ use sqlx::{Row, Transaction};
 
 use super::*;
 use crate::domain::Category;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub(super) async fn read_detail(
     tx: &mut Transaction<'_, Db>,
@@ -301,20 +301,17 @@ impl SqlStore {
             .bind(category.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(row) = row else {
-            return Err(Error::invalid(format!(
-                "account {account_no} has no {} recorded for {incident}",
-                category.as_str()
-            )));
-        };
-        if !row.try_get::<bool, _>("server_lost")? {
-            return Err(Error::refused(format!(
-                "account {account_no}'s {} were not lost by the server",
-                category.as_str()
-            )));
-        }
-        if row.try_get::<bool, _>("permanent_loss")? {
-            return Ok(false);
+        let facts = row
+            .map(|r| -> Result<crate::domain::LossFacts> {
+                Ok(crate::domain::LossFacts {
+                    server_lost: r.try_get("server_lost")?,
+                    permanent_loss: r.try_get("permanent_loss")?,
+                })
+            })
+            .transpose()?;
+        match crate::domain::loss::declare_loss(&account_no, category, incident, facts)? {
+            crate::domain::LossDecision::AlreadyDeclared => return Ok(false),
+            crate::domain::LossDecision::Declare => {}
         }
         sqlx::query("UPDATE impact SET permanent_loss = TRUE, updated_at = $1 WHERE account_id = $2 AND incident_id = $3 AND category = $4")
             .bind(now)

@@ -518,7 +518,7 @@ impl SqlStore {
             }
             if BACKEND == Backend::Sqlite
                 && automerge.is_none()
-                && counts.rows as usize > FTS_BULK_ACCOUNTS
+                && counts.rows as usize > self.fts_bulk_accounts
             {
                 automerge = Some(fts_automerge(&mut tx).await?);
                 set_fts_automerge(&mut tx, 0).await?;
@@ -536,7 +536,7 @@ impl SqlStore {
             return Err(e);
         }
         if let Some(before) = automerge {
-            if (counts.inserted + counts.updated) as usize > FTS_BULK_ACCOUNTS {
+            if (counts.inserted + counts.updated) as usize > self.fts_bulk_accounts {
                 sqlx::query("INSERT INTO accounts_fts (accounts_fts) VALUES ('optimize')")
                     .execute(&mut *tx)
                     .await?;

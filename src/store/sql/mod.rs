@@ -92,6 +92,9 @@ hot_sql!(
 pub struct SqlStore {
     pub(super) pool: sqlx::Pool<Db>,
     migrator: &'static sqlx::migrate::Migrator,
+    /// Accounts in one SQLite import above which the search index stops merging while the
+    /// rows go in (`imports::FTS_BULK_ACCOUNTS` unless a test sets it smaller).
+    pub(super) fts_bulk_accounts: usize,
 }
 
 pub(super) fn col<T: FromStr>(row: &DbRow, name: &str) -> Result<T> {
@@ -150,7 +153,17 @@ impl SqlStore {
         pool: sqlx::Pool<Db>,
         migrator: &'static sqlx::migrate::Migrator,
     ) -> Self {
-        Self { pool, migrator }
+        Self {
+            pool,
+            migrator,
+            fts_bulk_accounts: FTS_BULK_ACCOUNTS,
+        }
+    }
+
+    /// Sets the import size above which SQLite's search index is merged once at the end
+    /// instead of as the rows go in.
+    pub fn set_fts_bulk_accounts(&mut self, accounts: usize) {
+        self.fts_bulk_accounts = accounts;
     }
 
     pub fn pool(&self) -> &sqlx::Pool<Db> {

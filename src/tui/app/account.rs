@@ -212,8 +212,14 @@ impl App {
             self.error("this account has no categories");
             return Vec::new();
         };
-        if !c.server_lost {
-            self.error(format!("{} were not lost by the server", c.category));
+        let facts = domain::LossFacts {
+            server_lost: c.server_lost,
+            permanent_loss: c.status == domain::CategoryStatus::PermanentLoss,
+        };
+        if let Err(refused) =
+            domain::loss::declare_loss(&a.summary.account_no, c.category, &c.incident, Some(facts))
+        {
+            self.error(refused.to_string());
             return Vec::new();
         }
         self.open(Overlay::Input(TextInput::new(InputPurpose::LossReason(

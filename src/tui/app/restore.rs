@@ -49,40 +49,14 @@ impl App {
         if !self.allowed(domain::Permission::RestoreMerge) {
             return Vec::new();
         }
-        let Some(b) = a
-            .backups
-            .iter()
-            .filter(|b| b.verified())
-            .max_by_key(|b| b.taken_at)
-        else {
-            let why = if a
-                .backups
-                .iter()
-                .any(|b| b.verification == domain::Verification::Corrupt)
-            {
-                "the backup is corrupt and cannot be restored from"
-            } else if a
-                .backups
-                .iter()
-                .any(|b| b.verification == domain::Verification::Manifest)
-            {
-                "the snapshot's items are not loaded yet (manifest only); nothing to restore from"
-            } else {
-                "this account has no backup to restore from"
-            };
-            self.error(why);
-            return Vec::new();
+        let (b, categories) = match domain::restore_source(&a.backups) {
+            Ok(source) => source,
+            Err(none) => {
+                self.error(none.to_string());
+                return Vec::new();
+            }
         };
-        let categories: Vec<(Category, bool)> = b
-            .categories
-            .iter()
-            .filter(|c| c.item_count > c.bad_items)
-            .map(|c| (c.category, true))
-            .collect();
-        if categories.is_empty() {
-            self.error("the backup holds no good items");
-            return Vec::new();
-        }
+        let categories: Vec<(Category, bool)> = categories.into_iter().map(|c| (c, true)).collect();
         self.open(Overlay::Restore(RestorePanel {
             account_id: a.summary.id,
             account_no: a.summary.account_no.clone(),
