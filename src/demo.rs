@@ -1,5 +1,5 @@
 //! The demo database: a deterministic, realistic picture of the `danger-2009-10` incident
-//! (SPEC.md §1) for any number of accounts. The same seed and size always give the same data.
+//! (the demo incident (docs/operations.md)) for any number of accounts. The same seed and size always give the same data.
 //!
 //! Generation runs on its own thread and hands chunks of rows (as JSON arrays, inserted by
 //! one statement per table and chunk) to the store, so building and writing overlap.
@@ -40,7 +40,7 @@ fn t(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The incident of SPEC.md §1: 2009-10-02 01:30 PDT, snapshot as of 2009-10-01.
+/// The incident of the demo incident (docs/operations.md): 2009-10-02 01:30 PDT, snapshot as of 2009-10-01.
 pub fn incident() -> Incident {
     Incident {
         id: INCIDENT_ID.to_string(),

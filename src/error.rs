@@ -1,5 +1,5 @@
 //! The one error type of the library, and the exit code each kind of failure maps to
-//! (SPEC.md §3: 1 system, 2 bad input, 3 refused by a rule, 4 batch with failed rows).
+//! (docs/commands.md: 1 system, 2 bad input, 3 refused by a rule, 4 batch with failed rows).
 
 use std::fmt;
 
@@ -45,7 +45,7 @@ impl Error {
         }
     }
 
-    /// The process exit code of SPEC.md §3.
+    /// The process exit code of docs/commands.md.
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Invalid(_) => 2,

@@ -1,5 +1,5 @@
 //! The caredesk binary: parse the command line, set up logging, dispatch, map errors to the
-//! exit codes of SPEC.md §3.
+//! exit codes of docs/commands.md.
 
 use std::process::ExitCode;
 

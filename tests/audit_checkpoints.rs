@@ -1,4 +1,4 @@
-//! Audit checkpoints (issue #7, part 2) on one backend (SQLite, or PostgreSQL when
+//! Audit checkpoints on one backend (SQLite, or PostgreSQL when
 //! CAREDESK_TEST_PG is set), through the service and the real binary: a checkpoint written
 //! outside the database proves the chain still holds it after someone removed its tail or
 //! rewrote a record and recomputed every later hash (a chain plain `audit verify` passes).

@@ -1,4 +1,4 @@
-//! No input crashes caredesk (issue #7, part 5): property tests over every parser that reads
+//! No input crashes caredesk: property tests over every parser that reads
 //! what people and files give it. proptest is the fuzzer here (cargo-fuzz needs a nightly
 //! compiler): arbitrary strings and bytes, and arbitrary mutations of valid files, must never
 //! panic; they parse, or fail as bad input (exit 2) with a message naming the file and, for a

@@ -1,4 +1,4 @@
-//! Malformed files through the real binary (issue #7, part 5): truncated UTF-8, NUL bytes,
+//! Malformed files through the real binary: truncated UTF-8, NUL bytes,
 //! UTF-16, a 10 MB single line, a wrong header, deeply nested JSON, random bytes, an empty
 //! file. Each import (`import accounts|impact|backups`) and batch run (`credit run --apply
 //! --accounts`) ends with exit 2, one sentence on stderr naming the file, nothing on stdout,

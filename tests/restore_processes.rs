@@ -1,6 +1,6 @@
 //! Restores as real processes (SQLite, or PostgreSQL when CAREDESK_TEST_PG is set): restores
 //! and undos killed with SIGKILL at random points leave the whole result or nothing, and the
-//! commands keep the contract of SPEC.md §3 (JSON fields, exit codes, nothing written on 2/3).
+//! commands keep the contract of docs/commands.md (JSON fields, exit codes, nothing written on 2/3).
 
 mod common;
 

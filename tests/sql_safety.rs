@@ -1,4 +1,4 @@
-//! No SQL built from strings (SPEC.md §5: bound parameters only; issue #7, part 5). This test
+//! No SQL built from strings (docs/security.md: bound parameters only). This test
 //! reads the sources and fails when any of them builds SQL text at run time:
 //!
 //! - a formatting macro (`format!`, `write!`, `writeln!`, `format_args!`, `print!`…) or
@@ -367,7 +367,7 @@ fn no_source_builds_sql_from_strings() {
     found.extend(in_tests);
     assert!(
         found.is_empty(),
-        "SQL built from strings (SPEC.md §5: bound parameters only):\n{}",
+        "SQL built from strings (docs/security.md: bound parameters only):\n{}",
         found
             .iter()
             .map(|f| format!("  {}:{}: {}", f.file, f.line, f.what))

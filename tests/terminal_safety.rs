@@ -1,4 +1,4 @@
-//! Terminal safety end to end (issue #7, part 3): hostile names, e-mails, devices, plan codes,
+//! Terminal safety end to end: hostile names, e-mails, devices, plan codes,
 //! notes, agent names, backup sources and payloads, and file names go in through the real
 //! binary (`import accounts|impact|backups`, `note`, `agent add`), and nothing that comes back
 //! out (`show`, `lookup`, `worklist`, `audit log`, `agent list`, `restore preview`, error

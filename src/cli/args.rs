@@ -1,4 +1,4 @@
-//! The clap contract: the command line of SPEC.md §3 (the scripted interface; keep it
+//! The clap contract: the command line of docs/commands.md (the scripted interface; keep it
 //! stable). Definitions only; `dispatch` carries a parsed command out.
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The command-line face (SPEC.md §3): the clap contract (`args`), the dispatch that resolves
+//! The command-line face (docs/commands.md): the clap contract (`args`), the dispatch that resolves
 //! the database and the acting agent (`dispatch`), one file per command group that calls the
 //! service and prints its answer, and the printing itself (`print`). It decides no rule.
 

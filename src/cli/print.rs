@@ -1,5 +1,5 @@
 //! How results are printed: plain text for people (every database string sanitized first),
-//! one JSON object per result for scripts (the fields of SPEC.md §3), and the one function
+//! one JSON object per result for scripts (the fields of docs/commands.md), and the one function
 //! every command prints through.
 //!
 //! Whatever reaches a terminal goes through one of two last guards as well:

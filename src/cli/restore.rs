@@ -1,5 +1,5 @@
 //! `restore preview|apply|undo|list` and `resync`: parse the arguments, call the service,
-//! print a table for people or one JSON object for scripts (SPEC.md §3).
+//! print a table for people or one JSON object for scripts (docs/commands.md).
 
 use std::fmt::Write as _;
 

@@ -18,7 +18,7 @@ pub enum Verification {
     Verified,
     /// Some items fail their hash; the others can be restored.
     Partial,
-    /// The snapshot cannot be trusted: never restored from (SPEC: a corrupt snapshot).
+    /// The snapshot cannot be trusted: never restored from (docs/commands.md: a corrupt snapshot).
     Corrupt,
     /// Only the manifest is loaded, not the items.
     Manifest,

@@ -1,7 +1,7 @@
 //! Items of a customer's data (contacts, calendar entries, …): their content hash and the
 //! natural key that decides whether a backup item and a live item are "the same thing".
 //!
-//! Natural keys, per category (SPEC.md §2):
+//! Natural keys, per category (docs/commands.md, "Rules the commands keep"):
 //! - contacts: the phone's digits (country code included), else the lowercased e-mail, else
 //!   the normalized name;
 //! - calendar: normalized title and start time;

@@ -1,4 +1,4 @@
-//! `import accounts`: one account per row with its data plan, as SPEC.md §3 describes.
+//! `import accounts`: one account per row with its data plan, as docs/commands.md describes.
 
 use std::collections::HashSet;
 

@@ -1,4 +1,4 @@
-//! Reading the import files of SPEC.md §3 (CSV as spreadsheets save it: BOM, CRLF, quoted
+//! Reading the import files of docs/commands.md (CSV as spreadsheets save it: BOM, CRLF, quoted
 //! fields) into checked rows. Every bad row is reported with its line number; a file with any
 //! bad row yields no rows at all, so an import is all or nothing.
 //!

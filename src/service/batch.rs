@@ -1,4 +1,4 @@
-//! Batch credit runs (SPEC.md §3): a plan unless applied; applied in chunks, each one
+//! Batch credit runs (docs/commands.md): a plan unless applied; applied in chunks, each one
 //! transaction with its credits, audit records and the run's progress; resumed by running the
 //! same command again; safe with several workers on one run or on shards of it.
 

@@ -1,4 +1,4 @@
-//! The credit rules of SPEC.md §2: who is owed the incident credit and how much, and the
+//! The credit rules of docs/commands.md, "Rules the commands keep": who is owed the incident credit and how much, and the
 //! kinds of ledger entries.
 
 use std::fmt;

@@ -204,7 +204,7 @@ impl SqlStore {
     // ----- account detail -----------------------------------------------------------------
 
     /// Everything the account screen shows. The view is audited in the same transaction that
-    /// reads it (SPEC.md §2: every view of an account's details has its audit record).
+    /// reads it (docs/commands.md, "Rules the commands keep": every view of an account's details has its audit record).
     /// One account's details, with the audit record of the view in the same transaction:
     /// `account.reveal` when a role that sees masked details asked to see them in full.
     pub async fn account_detail(

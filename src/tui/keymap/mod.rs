@@ -1,4 +1,4 @@
-//! The agents' keys: the actions a key can trigger, the default bindings of SPEC.md §4, and the
+//! The agents' keys: the actions a key can trigger, the default bindings of docs/tui.md, and the
 //! config file that overrides only the keys it names. Help is generated from the live map.
 
 use std::collections::BTreeMap;
