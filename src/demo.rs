@@ -13,8 +13,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::domain::items::{content_hash, natural_key};
 use crate::domain::{self, Category, CategoryFacts, CategoryStatus, DeviceState, Role};
+use crate::domain::{Actor, Incident};
 use crate::error::{Error, Result};
-use crate::store::{Actor, Incident};
 use crate::with_store;
 
 pub const INCIDENT_ID: &str = "danger-2009-10";

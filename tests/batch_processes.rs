@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+use caredesk::domain::Actor;
 use caredesk::domain::Clock;
 use caredesk::service::Service;
 use caredesk::service::batch::RunRequest;
-use caredesk::store::{Actor, Store};
+use caredesk::store::Store;
 use common::{Lcg, TestDb, clock};
 
 async fn scalar(store: &Store, sql: &'static str) -> i64 {

@@ -7,9 +7,9 @@ mod common;
 use std::sync::atomic::AtomicBool;
 
 use caredesk::domain::{Category, Cents, Role};
+use caredesk::domain::{CreditOutcome, Outcome, RequestOutcome};
 use caredesk::service::batch::RunRequest;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{CreditOutcome, Outcome, RequestOutcome};
 use common::World;
 
 /// How many rows the ledger holds, as the credit export sees them.

@@ -8,9 +8,10 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use caredesk::domain::Actor;
 use caredesk::domain::{Clock, Role};
 use caredesk::service::Service;
-use caredesk::store::{Actor, Store};
+use caredesk::store::Store;
 use common::restore::{content_hash_of_live, count, count_for, live_hash, statuses};
 use common::{Lcg, TestDb, clock};
 use serde_json::Value;

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use caredesk::Error;
 use caredesk::domain::restore::Mode;
+use caredesk::domain::{Actor, RequestOutcome, RestoreOutcome};
 use caredesk::domain::{Category, CategoryStatus, Role};
 use caredesk::service::Service;
-use caredesk::store::{Actor, RequestOutcome, RestoreOutcome};
 use common::World;
 use common::restore::{count, count_for, execute, live_hash, live_rows, statuses};
 use serde_json::Value;

@@ -6,11 +6,12 @@
 
 mod common;
 
+use caredesk::domain::CreditOutcome;
 use caredesk::domain::Role;
 use caredesk::error::Error;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{CreditOutcome, Store};
+use caredesk::store::Store;
 use common::World;
 
 /// Runs one statement on the service's own connection (its login) and returns the error text.

@@ -6,9 +6,9 @@ mod common;
 
 use std::sync::Arc;
 
+use caredesk::domain::Actor;
 use caredesk::domain::{Clock, Role};
 use caredesk::service::Service;
-use caredesk::store::Actor;
 use caredesk::tui::app::{App, Msg, Screen};
 use caredesk::tui::keymap::Keymap;
 use caredesk::tui::view::{Theme, render};
@@ -294,7 +294,7 @@ async fn hostile_names_reach_the_screen_without_control_characters() {
     let _ = Role::Agent;
 }
 
-fn searched_with(actor: &Actor, results: Vec<caredesk::store::AccountSummary>) -> App {
+fn searched_with(actor: &Actor, results: Vec<caredesk::domain::AccountSummary>) -> App {
     let mut app = App::new(
         actor.clone(),
         "sqlite:demo.db".to_string(),

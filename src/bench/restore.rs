@@ -14,10 +14,11 @@ use super::{demo_into, open, pristine_sqlite, sqlite_copy};
 use crate::domain::items::content_hash;
 use crate::domain::restore::Mode;
 use crate::domain::{AccountStatus, Category, DeviceState};
+use crate::domain::{Actor, RestoreOutcome};
 use crate::error::{Error, Result};
 use crate::import::{parse_backups, snapshot_checksum};
 use crate::service::Service;
-use crate::store::{Actor, DbUrl, NewAccount, NewImpact, NewPlan, RestoreOutcome, Store};
+use crate::store::{DbUrl, NewAccount, NewImpact, NewPlan, Store};
 
 /// The bench account (outside the demo's numbers).
 const ACCOUNT: &str = "390000001";

@@ -7,10 +7,10 @@ use serde_json::json;
 
 use super::Format;
 use super::print::{clean, detail_json, detail_text, print, summaries_json, summaries_text};
+use crate::domain::Actor;
 use crate::domain::{Category, CategoryStatus};
 use crate::error::{Error, Result};
 use crate::service::Service;
-use crate::store::Actor;
 
 /// `lookup QUERY`, or with `-` one query per line of standard input and one result per line.
 pub async fn lookup(

@@ -4,10 +4,10 @@ use serde_json::json;
 
 use super::print::{agents_json, agents_text, print};
 use super::{AgentCommand, Format};
+use crate::domain::Actor;
 use crate::domain::Role;
 use crate::error::{Error, Result};
 use crate::service::Service;
-use crate::store::Actor;
 
 pub async fn run(
     svc: &Service,

@@ -7,9 +7,9 @@ use serde_json::json;
 use super::print::{audit_json, audit_text, clean, print, to_json, verification_json};
 use super::{AuditCommand, Format};
 use crate::audit::checkpoint;
+use crate::domain::Actor;
 use crate::error::{Error, Result};
 use crate::service::Service;
-use crate::store::Actor;
 
 pub async fn run(
     svc: &Service,

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::print::{print, to_json};
 use super::{Format, RunArgs};
+use crate::domain::Actor;
 use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::batch::{RunRequest, parse_shard};
-use crate::store::Actor;
 
 pub async fn run(svc: &Service, actor: &Actor, format: Format, args: RunArgs) -> Result<()> {
     let shard = args

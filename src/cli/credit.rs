@@ -8,11 +8,11 @@ use serde_json::json;
 use super::print::{json_text, print};
 use super::{CreditCommand, Format, parse_since};
 use crate::domain::text::neutralise_cell;
+use crate::domain::{Actor, Credit, CreditOutcome, RequestOutcome};
 use crate::domain::{Cents, format_cents};
 use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::credit::IncidentCredit;
-use crate::store::{Actor, Credit, CreditOutcome, RequestOutcome};
 
 fn credit_json(c: &Credit) -> serde_json::Value {
     json!({

@@ -9,10 +9,11 @@ use super::{
     Cli, Command, CreditCommand, Format, Global, accounts, admin, agents, audit, batch, credit,
     demo, import, privacy, restore,
 };
+use crate::domain::Actor;
 use crate::domain::SystemClock;
 use crate::error::{Error, Result};
 use crate::service::{OpenMode, Service};
-use crate::store::{Actor, ConnectOptions, DbUrl};
+use crate::store::{ConnectOptions, DbUrl};
 
 /// Where caredesk keeps its files when `--db` and `CAREDESK_DB` say nothing.
 pub fn data_dir() -> PathBuf {

@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use super::Format;
 use crate::domain::text::terminal_text;
+use crate::domain::{AccountDetail, AccountSummary, Agent};
 use crate::domain::{format_cents, sanitize};
 use crate::error::{Error, Result};
-use crate::store::{AccountDetail, AccountSummary, Agent, AuditRecord, AuditVerification};
+use crate::store::{AuditRecord, AuditVerification};
 
 /// Prints one result: `text` for people, `value` for scripts. A reader that went away is not
 /// an error of ours, so a failed write is not reported.

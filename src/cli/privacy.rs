@@ -4,10 +4,10 @@ use serde_json::json;
 
 use super::print::print;
 use super::{Format, PrivacyCommand};
+use crate::domain::Actor;
 use crate::domain::MaskPolicy;
 use crate::error::{Error, Result};
 use crate::service::Service;
-use crate::store::Actor;
 
 pub async fn run(
     svc: &Service,

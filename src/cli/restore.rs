@@ -9,11 +9,11 @@ use super::print::{clean, print};
 use super::{Format, RestoreArgs, RestoreCommand};
 use crate::domain::Category;
 use crate::domain::restore::Mode;
-use crate::error::{Error, Result};
-use crate::service::Service;
-use crate::store::{
+use crate::domain::{
     Actor, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, UndoReport,
 };
+use crate::error::{Error, Result};
+use crate::service::Service;
 
 fn categories(args: &RestoreArgs) -> Result<Vec<Category>> {
     args.categories

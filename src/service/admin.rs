@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::Service;
+use crate::domain::Actor;
 use crate::error::{Error, Result};
-use crate::store::{Actor, ConnectOptions, DbUrl, ImportCounts};
+use crate::store::{ConnectOptions, DbUrl, ImportCounts};
 use crate::with_store;
 
 /// What `db migrate` did.

@@ -13,10 +13,11 @@ use sha2::{Digest, Sha256};
 use super::Service;
 use crate::domain::phone::mask_phone_text;
 use crate::domain::text::neutralise_cell;
+use crate::domain::{AccountOutcome, Actor, Incident, Outcome, Tally};
 use crate::domain::{Permission, format_cents};
 use crate::error::{Error, Result};
 use crate::import::{BatchRef, parse_batch_accounts};
-use crate::store::{AccountOutcome, Actor, ChunkSpec, Incident, Outcome, Tally};
+use crate::store::ChunkSpec;
 use crate::with_store;
 
 pub const DEFAULT_CHUNK: usize = 5_000;

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Service;
+use crate::domain::{Actor, Credit, CreditOutcome, Incident, Outcome, RequestOutcome};
 use crate::domain::{Cents, Permission, sanitize};
 use crate::error::{Error, Result};
-use crate::store::{Actor, Credit, CreditOutcome, Incident, Outcome, RequestOutcome};
 use crate::with_store;
 
 /// The goodwill cap when none is configured ($50.00).

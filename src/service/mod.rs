@@ -9,11 +9,11 @@ pub mod restore;
 use std::sync::Arc;
 
 use crate::domain::{self, CategoryStatus, Clock, MaskPolicy, Permission, Role};
+use crate::domain::{AccountDetail, AccountSummary, Actor, Agent, Incident};
 use crate::error::{Error, Result};
 use crate::store::{
-    AccountDetail, AccountSummary, Actor, Agent, AuditRecord, AuditVerification, ConnectOptions,
-    DbUrl, ImportCounts, ImportRows, Incident, IncidentTotals, NewAccount, NewImpact, ParsedChunk,
-    Store,
+    AuditRecord, AuditVerification, ConnectOptions, DbUrl, ImportCounts, ImportRows,
+    IncidentTotals, NewAccount, NewImpact, ParsedChunk, Store,
 };
 use crate::with_store;
 

@@ -4,12 +4,11 @@
 
 use super::Service;
 use crate::domain::restore::Mode;
+use crate::domain::{Actor, RestoreRecord, RestoreReport, ResyncReport, UndoReport};
 use crate::domain::{Category, Permission};
 use crate::error::{Error, Result};
 use crate::store::ImportRows;
-use crate::store::{
-    Actor, ImportCounts, NewBackup, RestoreRecord, RestoreReport, ResyncReport, UndoReport,
-};
+use crate::store::{ImportCounts, NewBackup};
 use crate::with_store;
 
 /// Most items a re-sync can report for one category (a Sidekick held a few thousand).

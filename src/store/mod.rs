@@ -13,14 +13,7 @@ pub mod types;
 
 use std::path::PathBuf;
 
-// The model lives in the domain; these names are where the faces found it before.
 pub use crate::domain::privacy::redact_url;
-pub use crate::domain::{
-    AccountDetail, AccountOutcome, AccountSummary, Actor, Agent, Backup, BackupCategory, BatchRun,
-    CategoryState, Credit, CreditOutcome, CreditRequest, Incident, Note, Outcome, Plan,
-    RequestOutcome, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, ResyncReport,
-    Tally, TimelineEvent, UndoCategory, UndoReport,
-};
 pub use restore_types::*;
 pub use types::*;
 

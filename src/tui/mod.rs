@@ -14,9 +14,9 @@ use crossterm::execute;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::domain::Actor;
 use crate::error::{Error, Result};
 use crate::service::Service;
-use crate::store::Actor;
 use app::{App, Msg};
 use view::Theme;
 

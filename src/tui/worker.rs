@@ -10,9 +10,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::app::{Command, Effect, Msg, SEARCH_LIMIT};
+use crate::domain::{Actor, CreditOutcome, RequestOutcome};
 use crate::service::Service;
 use crate::service::credit::IncidentCredit;
-use crate::store::{Actor, CreditOutcome, RequestOutcome};
 
 /// What runs an effect; the service in the product, a stand-in in tests.
 pub trait Runner: Send + Sync + 'static {

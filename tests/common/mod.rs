@@ -130,7 +130,7 @@ impl TestDb {
     }
 
     /// A service acting as the database's supervisor (see `supervisor_login`).
-    pub async fn supervisor(&self, clock: Arc<dyn Clock>) -> (Service, caredesk::store::Actor) {
+    pub async fn supervisor(&self, clock: Arc<dyn Clock>) -> (Service, caredesk::domain::Actor) {
         let svc = self.service(clock).await;
         let actor = svc
             .actor(self.supervisor_login())
@@ -146,7 +146,7 @@ impl TestDb {
         clock: Arc<dyn Clock>,
         accounts: u64,
         seed: u64,
-    ) -> (Service, caredesk::store::Actor) {
+    ) -> (Service, caredesk::domain::Actor) {
         let svc = self.service(clock).await;
         caredesk::demo::build(&svc, accounts, seed, "sofia", None)
             .await
@@ -164,11 +164,11 @@ impl TestDb {
     pub async fn as_agent(
         &self,
         sup_svc: &Service,
-        sup: &caredesk::store::Actor,
+        sup: &caredesk::domain::Actor,
         login: &str,
         role: caredesk::domain::Role,
         clock: Arc<dyn Clock>,
-    ) -> (Service, caredesk::store::Actor) {
+    ) -> (Service, caredesk::domain::Actor) {
         if sup_svc
             .agents(sup)
             .await

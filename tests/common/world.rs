@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use caredesk::domain::Actor;
 use caredesk::domain::{Clock, FixedClock, Role};
 use caredesk::service::Service;
-use caredesk::store::{Actor, ImportCounts, Store};
+use caredesk::store::{ImportCounts, Store};
 
 use super::{TestDb, clock};
 

@@ -18,8 +18,9 @@ use serde::Serialize;
 
 use super::SqlStore;
 use super::sql::append_audit;
+use crate::domain::Actor;
 use crate::error::Result;
-use crate::store::{Actor, AuditEntry};
+use crate::store::AuditEntry;
 
 /// Creates this database's three group roles when they do not exist yet.
 const CREATE_GROUPS: &str = r#"

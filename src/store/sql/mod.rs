@@ -10,6 +10,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, Transaction};
 
 use super::{BACKEND, Backend, Db};
+use crate::domain::{
+    AccountDetail, AccountOutcome, AccountSummary, Actor, Agent, Backup, BackupCategory, BatchRun,
+    CategoryState, Credit, CreditOutcome, CreditRequest, Incident, Note, Outcome, Plan,
+    RequestOutcome, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, ResyncReport,
+    Tally, TimelineEvent, UndoCategory, UndoReport,
+};
 use crate::error::{Error, Result};
 use crate::store::*;
 

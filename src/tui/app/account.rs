@@ -4,7 +4,7 @@
 
 use super::{App, Confirm, Effect, InputPurpose, Overlay, Screen, TextInput};
 use crate::domain::{self, PlanPeriod, format_cents};
-use crate::store::{AccountDetail, RestoreRecord};
+use crate::domain::{AccountDetail, RestoreRecord};
 
 impl App {
     /// Asks for an account, unmasked again if the agent revealed it. Only the answer for this

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{App, Command, Effect, Overlay};
 use crate::domain::Category;
 use crate::domain::restore::Mode;
-use crate::store::{RestoreRecord, RestoreReport};
+use crate::domain::{RestoreRecord, RestoreReport};
 use crate::tui::keymap::{Action, Context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

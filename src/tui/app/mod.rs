@@ -19,7 +19,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 
 use super::keymap::{Action, Keymap};
 use crate::domain::{self, CategoryStatus};
-use crate::store::{AccountDetail, AccountSummary, Actor, IncidentTotals};
+use crate::domain::{AccountDetail, AccountSummary, Actor};
+use crate::store::IncidentTotals;
 
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
 pub use msg::{Command, Effect, Msg};

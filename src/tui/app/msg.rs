@@ -4,8 +4,9 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::domain::restore::Mode;
+use crate::domain::{AccountDetail, AccountSummary, RestoreRecord, RestoreReport};
 use crate::domain::{Category, CategoryStatus};
-use crate::store::{AccountDetail, AccountSummary, IncidentTotals, RestoreRecord, RestoreReport};
+use crate::store::IncidentTotals;
 
 /// Work for the worker; `update` returns these instead of doing them.
 #[derive(Debug, Clone, PartialEq, Eq)]

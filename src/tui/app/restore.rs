@@ -7,7 +7,7 @@ use crossterm::event::KeyEvent;
 use super::{App, Confirm, Effect, Overlay};
 use crate::domain::restore::Mode;
 use crate::domain::{self, Category};
-use crate::store::{AccountDetail, RestoreReport};
+use crate::domain::{AccountDetail, RestoreReport};
 use crate::tui::keymap::{Action, Context};
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Effect};
-use crate::store::AccountSummary;
+use crate::domain::AccountSummary;
 
 impl App {
     pub(super) fn search_effect(&mut self) -> Vec<Effect> {

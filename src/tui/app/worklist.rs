@@ -1,8 +1,8 @@
 //! The worklist screen: accounts needing action, filtered by status.
 
 use super::{App, Effect};
+use crate::domain::AccountSummary;
 use crate::domain::CategoryStatus;
-use crate::store::AccountSummary;
 
 impl App {
     pub(super) fn load_worklist(&mut self) -> Vec<Effect> {

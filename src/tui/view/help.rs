@@ -55,8 +55,8 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
 
+    use crate::domain::Actor;
     use crate::domain::Role;
-    use crate::store::Actor;
     use crate::tui::app::{App, Msg};
     use crate::tui::keymap::Keymap;
     use crate::tui::view::{Theme, render};

@@ -11,7 +11,7 @@ use crate::tui::app::App;
 /// A list of accounts; below 80 columns only status, account and name (and phone when it
 /// fits), so names stay readable.
 pub(super) fn summary_table<'a>(
-    list: &'a [crate::store::AccountSummary],
+    list: &'a [crate::domain::AccountSummary],
     theme: Theme,
     width: u16,
 ) -> Table<'a> {

@@ -4,8 +4,8 @@ use super::*;
 use crate::domain::Category;
 use crate::domain::restore::Mode;
 use crate::domain::{AccountStatus, Role};
-use crate::store::{AccountSummary, CategoryState, Credit, CreditRequest, Plan};
-use crate::store::{RestoreRecord, RestoreReport};
+use crate::domain::{AccountSummary, CategoryState, Credit, CreditRequest, Plan};
+use crate::domain::{RestoreRecord, RestoreReport};
 use crate::tui::view::dialog::prose;
 use chrono::{TimeZone, Utc};
 

@@ -4,18 +4,18 @@ use super::*;
 
 fn with_backup(verification: &str) -> AccountDetail {
     let mut d = detail(AccountStatus::Active);
-    d.backups.push(crate::store::Backup {
+    d.backups.push(crate::domain::Backup {
         id: "snap-1".to_string(),
         taken_at: t(2009, 10, 1),
         source: "server-snapshot".to_string(),
         verification: verification.parse().expect("verification"),
         categories: vec![
-            crate::store::BackupCategory {
+            crate::domain::BackupCategory {
                 category: Category::Contacts,
                 item_count: 64,
                 bad_items: 0,
             },
-            crate::store::BackupCategory {
+            crate::domain::BackupCategory {
                 category: Category::Photos,
                 item_count: 10,
                 bad_items: 10,
@@ -28,7 +28,7 @@ fn with_backup(verification: &str) -> AccountDetail {
 fn report(seq_mode: Mode) -> RestoreReport {
     RestoreReport {
         restore_id: None,
-        outcome: crate::store::RestoreOutcome::Preview,
+        outcome: crate::domain::RestoreOutcome::Preview,
         account_no: "310000001".to_string(),
         backup_id: "snap-1".to_string(),
         verification: domain::Verification::Verified,
