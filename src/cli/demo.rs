@@ -2,7 +2,6 @@
 //! else) and says what it holds.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,7 +12,7 @@ use super::{DemoArgs, Format};
 use crate::domain::SystemClock;
 use crate::error::{Error, Result};
 use crate::service::{OpenMode, Service, os_login};
-use crate::store::{ConnectOptions, DbUrl, Store};
+use crate::store::{ConnectOptions, DbUrl};
 use crate::with_store;
 
 /// Builds the demo; returns the login it registered as the supervisor who ran it.
@@ -27,7 +26,7 @@ pub async fn build(
         return Err(Error::invalid("--accounts must be at least 1"));
     }
     if let DbUrl::Sqlite(path) = &url {
-        clear_old_demo(path).await?;
+        crate::service::admin::clear_old_demo(path).await?;
     }
     let started = Instant::now();
     let svc = Service::open(
@@ -101,42 +100,4 @@ pub async fn build(
         }),
     )?;
     Ok(admin)
-}
-
-/// A SQLite demo file may be rebuilt; anything else is never deleted.
-async fn clear_old_demo(path: &Path) -> Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let url = DbUrl::Sqlite(path.to_path_buf());
-    let store = Store::connect(
-        &url,
-        &ConnectOptions {
-            create: false,
-            max_connections: 1,
-            ..Default::default()
-        },
-    )
-    .await?;
-    let is_demo = with_store!(&store, s => s.meta("demo").await)
-        .ok()
-        .flatten()
-        .is_some();
-    with_store!(&store, s => s.close().await);
-    if !is_demo {
-        return Err(Error::refused(format!(
-            "{} is not a demo database; the demo never overwrites it (choose another --db)",
-            path.display()
-        )));
-    }
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let p = PathBuf::from(p);
-        if p.exists() {
-            std::fs::remove_file(&p)
-                .map_err(|e| Error::io(format!("cannot remove the old demo {}", p.display()), e))?;
-        }
-    }
-    Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Service;
 use crate::domain::Actor;
 use crate::error::{Error, Result};
-use crate::store::{ConnectOptions, DbUrl, ImportCounts};
+use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store};
 use crate::with_store;
 
 /// What `db migrate` did.
@@ -103,4 +103,42 @@ pub fn import_connect_options() -> ConnectOptions {
         cache_kib: 256 * 1024,
         ..Default::default()
     }
+}
+
+/// A SQLite demo file may be rebuilt; anything else is never deleted.
+pub async fn clear_old_demo(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let url = DbUrl::Sqlite(path.to_path_buf());
+    let store = Store::connect(
+        &url,
+        &ConnectOptions {
+            create: false,
+            max_connections: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let is_demo = with_store!(&store, s => s.meta("demo").await)
+        .ok()
+        .flatten()
+        .is_some();
+    with_store!(&store, s => s.close().await);
+    if !is_demo {
+        return Err(Error::refused(format!(
+            "{} is not a demo database; the demo never overwrites it (choose another --db)",
+            path.display()
+        )));
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = PathBuf::from(p);
+        if p.exists() {
+            std::fs::remove_file(&p)
+                .map_err(|e| Error::io(format!("cannot remove the old demo {}", p.display()), e))?;
+        }
+    }
+    Ok(())
 }
