@@ -105,15 +105,10 @@ impl Service {
                     .ok_or_else(|| Error::System("credit vanished".to_string()))?;
                 Ok(IncidentCredit::WouldFindCredited(c))
             }
-            Outcome::Ineligible(why) => Err(Error::refused(format!(
-                "account {} is not owed the incident credit: {}",
-                o.account_no,
-                why.explain()
-            ))),
-            Outcome::Failed(why) => Err(Error::refused(format!(
-                "account {} cannot be credited: {why}",
-                o.account_no
-            ))),
+            Outcome::Ineligible(_) | Outcome::Failed(_) => Err(o.refusal().map_or_else(
+                || Error::System("an eligible account was refused".to_string()),
+                Error::from,
+            )),
         }
     }
 
@@ -180,18 +175,8 @@ impl Service {
     ) -> Result<CreditOutcome> {
         Self::require(actor, Permission::Goodwill)?;
         let reason = reason_text(reason)?;
-        if amount.0 <= 0 {
-            return Err(Error::invalid(format!(
-                "a goodwill credit must be more than $0.00, not {amount}"
-            )));
-        }
-        let cap = self.goodwill_cap().await?;
-        if amount.0 > cap {
-            return Err(Error::refused(format!(
-                "{amount} is over the goodwill cap of {}",
-                Cents(cap)
-            )));
-        }
+        let cap = Cents(self.goodwill_cap().await?);
+        crate::domain::credit::rules::goodwill_amount(amount, cap)?;
         let key = match key {
             Some(k) if !k.trim().is_empty() => sanitize(k.trim()).into_owned(),
             _ => hex::encode(&Sha256::digest(format!("{}|{reason}", amount.0).as_bytes())[..8]),
