@@ -122,19 +122,7 @@ pub(super) async fn read_detail(
         .fetch_all(&mut **tx)
         .await?
         .iter()
-        .map(|r| {
-            Ok(CreditRequest {
-                id: r.try_get("id")?,
-                incident: r.try_get("incident_id")?,
-                kind: col(r, "kind")?,
-                amount_cents: r.try_get("amount_cents")?,
-                reason: r.try_get("reason")?,
-                requested_by: r.try_get("requested_by")?,
-                requested_at: r.try_get("requested_at")?,
-                decided_by: r.try_get("decided_by")?,
-                credit_id: r.try_get("credit_id")?,
-            })
-        })
+        .map(request_row)
         .collect::<Result<Vec<_>>>()?;
 
     let notes = sqlx::query(
