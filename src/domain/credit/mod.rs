@@ -130,6 +130,23 @@ pub enum IncidentCreditDecision {
     OverlappingPlans,
 }
 
+impl IncidentCreditDecision {
+    /// The amount a single credit of `account_no` writes, or the refusal it meets, in the
+    /// rule's one message.
+    pub fn owed(self, account_no: &str) -> Result<i64, CreditRefusal> {
+        match self {
+            Self::Owed { amount_cents, .. } => Ok(amount_cents),
+            Self::Ineligible(why) => Err(CreditRefusal::NotOwed {
+                account_no: account_no.to_string(),
+                why,
+            }),
+            Self::OverlappingPlans => Err(CreditRefusal::OverlappingPlans {
+                account_no: account_no.to_string(),
+            }),
+        }
+    }
+}
+
 /// The incident-credit rule over an account's whole plan history: the plan in force at the
 /// incident's start decides; two in force at once is a fault of the data, not a choice.
 pub fn decide_incident_credit(
@@ -261,6 +278,16 @@ mod tests {
         assert_eq!(
             decide_incident_credit(AccountStatus::Closed, &history, start, 1),
             IncidentCreditDecision::Ineligible(Ineligible::Closed)
+        );
+        assert_eq!(
+            decide_incident_credit(AccountStatus::Active, &history, start, 1).owed("100"),
+            Ok(1999)
+        );
+        assert_eq!(
+            decide_incident_credit(AccountStatus::Active, &overlapping, start, 1)
+                .owed("100")
+                .map_err(|e| e.to_string()),
+            Err("account 100 cannot be credited: the plan history has overlapping plans at the incident's start".to_string())
         );
     }
 }

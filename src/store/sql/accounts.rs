@@ -234,11 +234,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let mut tx = self.begin_write().await?;
-        let account_no: String =
-            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let id: i64 = sqlx::query_scalar("INSERT INTO notes (account_id, agent, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
             .bind(account_id)
             .bind(&actor.login)
@@ -278,11 +274,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let account_no: String =
-            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let row = sqlx::query("SELECT server_lost, permanent_loss FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
             .bind(account_id)
             .bind(incident)

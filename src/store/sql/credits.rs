@@ -116,11 +116,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<RequestOutcome> {
         let mut tx = self.begin_write().await?;
-        let account_no: String =
-            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let existing = sqlx::query("SELECT * FROM credit_requests WHERE account_id = $1 AND incident_id = $2 AND kind = 'appreciation'")
             .bind(account_id)
             .bind(&inc.id)
@@ -266,11 +262,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<CreditOutcome> {
         let mut tx = self.begin_write().await?;
-        let account_no: String =
-            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let request_key = format!("goodwill:{account_no}:{}:{key}", inc.id);
         if let Some(c) = credit_by_key(&mut tx, &request_key).await? {
             domain::credit::rules::goodwill_replay(key, &c, amount, reason)?;

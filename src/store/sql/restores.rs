@@ -20,11 +20,7 @@ impl SqlStore {
         mode: Mode,
     ) -> Result<RestoreReport> {
         let mut tx = self.pool.begin().await?;
-        let account_no: String =
-            sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let g = gather(
             &mut tx,
             account_id,

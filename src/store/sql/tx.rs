@@ -113,6 +113,17 @@ pub(crate) async fn append_audit(
     Ok(seq)
 }
 
+/// The account number of `account_id`, read in the transaction that is about to write for it
+/// (for messages and the audit record).
+pub(super) async fn account_no_of(tx: &mut Transaction<'_, Db>, account_id: i64) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT account_no FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
 /// Recomputes the derived statuses of one account's categories and the account's rank, from
 /// the impact facts and the backups, inside the transaction that changed them.
 pub(crate) async fn refresh_status(

@@ -107,25 +107,13 @@ impl App {
             return Vec::new();
         }
         let periods: Vec<PlanPeriod> = a.plans.iter().map(domain::Plan::period).collect();
-        let refusal = |why| match why {
-            Some(why) => domain::CreditRefusal::NotOwed {
-                account_no: a.summary.account_no.clone(),
-                why,
-            },
-            None => domain::CreditRefusal::OverlappingPlans {
-                account_no: a.summary.account_no.clone(),
-            },
-        };
-        let decided = match domain::decide_incident_credit(
+        let decided = domain::decide_incident_credit(
             a.summary.account_status,
             &periods,
             inc.started_at,
             inc.credit_months,
-        ) {
-            domain::IncidentCreditDecision::Owed { amount_cents, .. } => Ok(amount_cents),
-            domain::IncidentCreditDecision::Ineligible(why) => Err(refusal(Some(why))),
-            domain::IncidentCreditDecision::OverlappingPlans => Err(refusal(None)),
-        };
+        )
+        .owed(&a.summary.account_no);
         match decided {
             Err(refused) => self.error(refused.to_string()),
             Ok(amount_cents) => {
