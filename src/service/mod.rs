@@ -133,6 +133,14 @@ impl Service {
     /// Resolves and checks the acting agent before anything is read or written.
     pub async fn actor(&self, requested: Option<&str>) -> Result<Actor> {
         let login = self.acting_login(requested).await?;
+        self.actor_for(&login).await
+    }
+
+    /// Resolves and checks an agent whose identity someone else vouched for: the server, which
+    /// authenticated the agent's session (or its Unix socket peer) and acts for it on its own
+    /// database connection.
+    pub async fn actor_for(&self, login: &str) -> Result<Actor> {
+        let login = login.to_string();
         match with_store!(&self.store, s => s.agent(&login).await)? {
             None => Err(Error::refused(format!(
                 "\"{login}\" is not an agent of this database; a supervisor can add it with `caredesk agent add {login} --role agent`"
