@@ -55,6 +55,16 @@ impl Error {
         }
     }
 
+    /// The kind of failure, as `--format json` names it on stderr.
+    pub fn kind(&self) -> &'static str {
+        match self.exit_code() {
+            2 => "usage",
+            3 => "refused",
+            4 => "partial",
+            _ => "system",
+        }
+    }
+
     /// Whether this error is a unique-constraint violation (used to turn a lost race into a
     /// replay rather than a failure).
     pub fn is_unique_violation(&self) -> bool {
@@ -73,6 +83,15 @@ impl From<crate::domain::CreditRefusal> for Error {
             Self::Invalid(r.to_string())
         } else {
             Self::Refused(r.to_string())
+        }
+    }
+}
+
+impl From<crate::domain::password::PasswordRefusal> for Error {
+    fn from(r: crate::domain::password::PasswordRefusal) -> Self {
+        match r {
+            crate::domain::password::PasswordRefusal::Wrong => Self::Refused(r.to_string()),
+            _ => Self::Invalid(r.to_string()),
         }
     }
 }

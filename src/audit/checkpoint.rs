@@ -78,14 +78,14 @@ impl Checkpoint {
 }
 
 /// One checkpoint of a file and the line it is on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub line: u64,
     pub checkpoint: Checkpoint,
 }
 
 /// A checkpoint the chain no longer holds, and why, as one sentence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Mismatch {
     pub line: u64,
     pub seq: i64,

@@ -112,9 +112,9 @@ mod tests {
 }
 
 /// One line of a search result or worklist.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AccountSummary {
-    #[serde(skip)]
+    /// The database's own id: the screens open an account by it, through a server too.
     pub id: i64,
     pub account_no: String,
     pub msisdn: String,
@@ -135,7 +135,7 @@ impl AccountSummary {
 }
 
 /// One period of an account's plan history, as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Plan {
     pub plan_code: String,
     pub data_plan: bool,

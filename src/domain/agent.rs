@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::role::Role;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Agent {
     pub login: String,
     pub display_name: String,
@@ -15,7 +15,7 @@ pub struct Agent {
 }
 
 /// The agent a command or screen acts as, resolved and checked before anything runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub login: String,
     pub role: Role,

@@ -56,14 +56,14 @@ impl FromStr for Verification {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BackupCategory {
     pub category: Category,
     pub item_count: i64,
     pub bad_items: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Backup {
     pub id: String,
     pub taken_at: DateTime<Utc>,

@@ -43,7 +43,7 @@ impl FromStr for RunState {
 }
 
 /// One account's outcome in a batch run (or in a single credit's preview).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Credited (or, in a plan, would be credited) now.
@@ -55,9 +55,9 @@ pub enum Outcome {
     Failed(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AccountOutcome {
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub account_id: i64,
     pub account_no: String,
     pub outcome: Outcome,
@@ -68,7 +68,7 @@ pub struct AccountOutcome {
     pub credit_run: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tally {
     pub selected: i64,
     pub credited: i64,
@@ -99,7 +99,7 @@ impl Tally {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BatchRun {
     pub id: i64,
     pub incident: String,

@@ -10,7 +10,7 @@ use super::credit::{Credit, CreditKind, CreditRequest};
 use super::incident::Incident;
 use super::status::{CategoryStatus, DeviceState};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CategoryState {
     pub incident: String,
     pub category: Category,
@@ -23,7 +23,7 @@ pub struct CategoryState {
     pub items_backup: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Note {
     pub id: i64,
     pub agent: String,
@@ -32,7 +32,7 @@ pub struct Note {
 }
 
 /// One event on an account's timeline, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TimelineEvent {
     pub at: DateTime<Utc>,
     pub agent: String,
@@ -40,7 +40,7 @@ pub struct TimelineEvent {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AccountDetail {
     pub summary: AccountSummary,
     pub device_model: String,

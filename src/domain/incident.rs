@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::category::Category;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Incident {
     pub id: String,
     pub title: String,

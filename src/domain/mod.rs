@@ -16,6 +16,7 @@ pub mod items;
 pub mod loss;
 pub mod money;
 pub mod parse;
+pub mod password;
 pub mod phone;
 pub mod privacy;
 pub mod restore;

@@ -7,7 +7,7 @@ use super::phone::mask_phone_text;
 use super::role::Role;
 
 /// The roles that see masked lists and details unless they ask to reveal (which is audited).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MaskPolicy {
     roles: Vec<Role>,
 }

@@ -48,7 +48,7 @@ pub struct RunRequest {
     pub skip_invalid: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub run_id: Option<i64>,
     pub incident: String,

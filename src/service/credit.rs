@@ -18,7 +18,7 @@ const GOODWILL_CAP_KEY: &str = "goodwill_cap_cents";
 const MAX_REASON_CHARS: usize = 500;
 
 /// What `credit apply` did or, with `--dry-run`, would do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum IncidentCredit {
     Applied(CreditOutcome),
     WouldCredit {
@@ -205,5 +205,18 @@ impl Service {
     ) -> Result<()> {
         Self::require(actor, Permission::Read)?;
         with_store!(&self.store, s => s.export_credits(since, each).await)
+    }
+
+    /// One page of the export: at most `limit` credits with ids above `after`, oldest first.
+    pub async fn credit_export_page(
+        &self,
+        actor: &Actor,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Credit>> {
+        Self::require(actor, Permission::Read)?;
+        let limit = i64::try_from(limit.clamp(1, 100_000)).unwrap_or(100_000);
+        with_store!(&self.store, s => s.export_credits_page(since, after, limit).await)
     }
 }

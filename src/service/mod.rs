@@ -5,6 +5,7 @@ pub mod admin;
 pub mod batch;
 pub mod credit;
 pub mod restore;
+pub mod session;
 
 use std::sync::Arc;
 

@@ -36,7 +36,7 @@ impl AuditEntry {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AuditRecord {
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -51,7 +51,7 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AuditVerification {
     pub records: i64,
     pub head_seq: i64,
@@ -130,7 +130,7 @@ impl<'a, T: Clone> ImportRows<'a, T> {
 }
 
 /// Counts of an import, for the summary line and the audit record.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ImportCounts {
     pub rows: i64,
     pub inserted: i64,
@@ -139,7 +139,7 @@ pub struct ImportCounts {
 }
 
 /// Totals for the dashboard.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct IncidentTotals {
     pub accounts: i64,
     pub affected: i64,
@@ -197,7 +197,7 @@ pub struct ChunkSpec {
 }
 
 /// The demo's supervisor-facing summary.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct DemoSummary {
     pub accounts: u64,
     pub plans: u64,
@@ -219,6 +219,26 @@ pub struct DemoChunk {
     pub backup_items: String,
     pub live_items: String,
     pub counts: DemoSummary,
+}
+
+/// What a login is checked against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub login: String,
+    pub role: crate::domain::Role,
+    pub active: bool,
+    /// The argon2id hash, when a password was ever set.
+    pub password_hash: Option<String>,
+    pub one_time: bool,
+    pub failed_logins: i64,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub login: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[cfg(test)]

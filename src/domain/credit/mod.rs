@@ -74,7 +74,7 @@ impl PlanPeriod {
 }
 
 /// Why an account is not owed the incident credit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Ineligible {
     Closed,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::CreditKind;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Credit {
     pub id: i64,
     pub account_no: String,
@@ -21,7 +21,7 @@ pub struct Credit {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CreditRequest {
     pub id: i64,
     pub incident: String,
@@ -35,7 +35,7 @@ pub struct CreditRequest {
 }
 
 /// What a credit request did: a new ledger row, or the one an earlier identical request made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "result", content = "credit", rename_all = "kebab-case")]
 pub enum CreditOutcome {
     Credited(Credit),
@@ -54,7 +54,7 @@ impl CreditOutcome {
 }
 
 /// What an appreciation request did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "result", content = "request", rename_all = "kebab-case")]
 pub enum RequestOutcome {
     Requested(CreditRequest),

@@ -51,7 +51,7 @@ impl RestoreOutcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RestoreReport {
     /// The restore's record (apply), the earlier one (already restored), or none.
     pub restore_id: Option<i64>,
@@ -74,7 +74,7 @@ impl RestoreReport {
 }
 
 /// A restore as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RestoreRecord {
     pub id: i64,
     pub account_no: String,
@@ -90,7 +90,7 @@ pub struct RestoreRecord {
 
 /// What an undo did, per category: items removed (the restore's additions), put back (items
 /// it changed or removed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UndoReport {
     pub restore_id: i64,
     pub account_no: String,
@@ -100,7 +100,7 @@ pub struct UndoReport {
     pub categories: Vec<UndoCategory>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UndoCategory {
     pub category: Category,
     pub removed: i64,
@@ -110,7 +110,7 @@ pub struct UndoCategory {
 }
 
 /// A device re-sync recorded for one category.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ResyncReport {
     pub account_no: String,
     pub category: Category,

@@ -372,4 +372,21 @@ impl SqlStore {
         }
         Ok(())
     }
+
+    pub async fn export_credits_page(
+        &self,
+        since: Option<DateTime<Utc>>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Credit>> {
+        let rows = sqlx::query(credit_select!(
+            "WHERE ($1 IS NULL OR c.created_at >= $1) AND c.id > $2 ORDER BY c.id LIMIT $3"
+        ))
+        .bind(since)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(credit).collect()
+    }
 }

@@ -140,6 +140,7 @@ mod restores;
 mod resync;
 mod rows;
 mod search;
+mod sessions;
 mod statuses;
 mod tx;
 mod undo;
