@@ -7,27 +7,20 @@ use serde_json::json;
 
 use super::Format;
 use super::print::{clean, detail_json, detail_text, print, summaries_json, summaries_text};
-use crate::domain::Actor;
+use crate::desk::Desk;
 use crate::domain::{Category, CategoryStatus};
 use crate::error::{Error, Result};
-use crate::service::Service;
 
 /// `lookup QUERY`, or with `-` one query per line of standard input and one result per line.
-pub async fn lookup(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    query: &str,
-    limit: usize,
-) -> Result<()> {
+pub async fn lookup(desk: &Desk, format: Format, query: &str, limit: usize) -> Result<()> {
     if query != "-" {
-        let results = svc.search(actor, query, limit).await?;
+        let results = desk.search(query.to_string(), limit).await?;
         return print(format, summaries_text(&results), summaries_json(&results));
     }
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let q = line.map_err(|e| Error::io("cannot read standard input", e))?;
-        let results = svc.search(actor, &q, limit).await?;
+        let results = desk.search(q.clone(), limit).await?;
         let text = match results.first() {
             Some(a) => format!(
                 "{}\t{}\t{}\t{}\t{}\n",
@@ -46,24 +39,13 @@ pub async fn lookup(
     Ok(())
 }
 
-pub async fn show(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    account: &str,
-    reveal: bool,
-) -> Result<()> {
-    let d = if reveal {
-        svc.show_revealed(actor, account).await?
-    } else {
-        svc.show(actor, account).await?
-    };
+pub async fn show(desk: &Desk, format: Format, account: &str, reveal: bool) -> Result<()> {
+    let d = desk.show(account.to_string(), reveal).await?;
     print(format, detail_text(&d), detail_json(&d))
 }
 
 pub async fn worklist(
-    svc: &Service,
-    actor: &Actor,
+    desk: &Desk,
     format: Format,
     status: Option<String>,
     limit: usize,
@@ -72,18 +54,12 @@ pub async fn worklist(
         .map(|s| s.parse::<CategoryStatus>())
         .transpose()
         .map_err(Error::invalid)?;
-    let list = svc.worklist(actor, status, limit).await?;
+    let list = desk.worklist(status, limit).await?;
     print(format, summaries_text(&list), summaries_json(&list))
 }
 
-pub async fn note(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    account: &str,
-    text: &str,
-) -> Result<()> {
-    let (a, id) = svc.add_note(actor, account, text).await?;
+pub async fn note(desk: &Desk, format: Format, account: &str, text: &str) -> Result<()> {
+    let (a, id) = desk.add_note(account.to_string(), text.to_string()).await?;
     print(
         format,
         format!("note #{id} added to account {}\n", a.account_no),
@@ -92,8 +68,7 @@ pub async fn note(
 }
 
 pub async fn declare_loss(
-    svc: &Service,
-    actor: &Actor,
+    desk: &Desk,
     format: Format,
     account: &str,
     category: &str,
@@ -101,8 +76,13 @@ pub async fn declare_loss(
     incident: Option<&str>,
 ) -> Result<()> {
     let category: Category = category.parse().map_err(Error::invalid)?;
-    let changed = svc
-        .declare_loss(actor, account, incident, category, reason)
+    let changed = desk
+        .declare_loss(
+            account.to_string(),
+            incident.map(str::to_string),
+            category,
+            reason.to_string(),
+        )
         .await?;
     let text = if changed {
         format!(

@@ -4,21 +4,15 @@ use serde_json::json;
 
 use super::print::{agents_json, agents_text, print};
 use super::{AgentCommand, Format};
-use crate::domain::Actor;
+use crate::desk::Desk;
 use crate::domain::Role;
 use crate::error::{Error, Result};
-use crate::service::Service;
 
-pub async fn run(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    command: AgentCommand,
-) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, command: AgentCommand) -> Result<()> {
     match command {
         AgentCommand::Add { login, role, name } => {
             let role: Role = role.parse().map_err(Error::invalid)?;
-            svc.add_agent(actor, &login, name.as_deref(), role).await?;
+            desk.add_agent(login.clone(), name, role).await?;
             print(
                 format,
                 format!("added {login} as {role}\n"),
@@ -26,11 +20,11 @@ pub async fn run(
             )
         }
         AgentCommand::List => {
-            let list = svc.agents(actor).await?;
+            let list = desk.agents().await?;
             print(format, agents_text(&list), agents_json(&list))
         }
         AgentCommand::Disable { login } => {
-            let changed = svc.disable_agent(actor, &login).await?;
+            let changed = desk.disable_agent(login.clone()).await?;
             let text = if changed {
                 format!("disabled {login}\n")
             } else {
@@ -40,6 +34,16 @@ pub async fn run(
                 format,
                 text,
                 json!({"login": login, "active": false, "changed": changed}),
+            )
+        }
+        AgentCommand::Password { login } => {
+            let otp = desk.reset_password(login.clone()).await?;
+            print(
+                format,
+                format!(
+                    "one-time password for {login}: {otp}\n(give it to {login} privately; it must be changed at the first login, and {login}'s sessions were ended)\n"
+                ),
+                json!({"login": login, "one_time_password": otp}),
             )
         }
     }

@@ -32,6 +32,10 @@ pub struct Global {
         hide_env_values = true
     )]
     pub db: Option<String>,
+    /// Work through a caredesk server as the logged-in agent: https://HOST:PORT,
+    /// http://127.0.0.1:PORT or unix:PATH (see `caredesk login`)
+    #[arg(long, global = true, env = "CAREDESK_SERVER", value_name = "URL")]
+    pub server: Option<String>,
     /// Act as this agent (SQLite only; on PostgreSQL you are your database login)
     #[arg(long, global = true, env = "CAREDESK_AGENT", value_name = "LOGIN")]
     pub agent: Option<String>,
@@ -64,6 +68,18 @@ pub enum Command {
     /// Database maintenance
     #[command(subcommand)]
     Db(DbCommand),
+    /// Serve the agents' screens and commands: the only process that holds the database
+    Serve(ServeArgs),
+    /// Log in to a server (--server URL) and keep the session for the next commands
+    Login {
+        login: String,
+        /// Read the password from the first line of standard input (and, when it is a
+        /// one-time password, the new password from the second)
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End the session with the server (--server URL) and forget it
+    Logout,
     /// Which roles see customers masked (name as initials, e-mail's first letter and domain,
     /// phone's last four digits): without ROLES, show the policy; with them, set it
     Privacy {
@@ -339,6 +355,26 @@ pub enum AgentCommand {
     List,
     /// Disable an agent (agents are never deleted, so the audit can always name them)
     Disable { login: String },
+    /// Give an agent a new one-time password for logging in to a server (printed once; it
+    /// must be changed at the first login) and end the agent's sessions
+    Password { login: String },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// TCP address to listen on (plain HTTP only on loopback; elsewhere give --tls-cert and
+    /// --tls-key). Default 127.0.0.1:7878 unless only --unix is given
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// TLS certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen on this Unix socket; its peers are their OS logins, no password needed
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,39 +7,31 @@ use serde_json::json;
 use super::print::{audit_json, audit_text, clean, print, to_json, verification_json};
 use super::{AuditCommand, Format};
 use crate::audit::checkpoint;
-use crate::domain::Actor;
+use crate::desk::Desk;
 use crate::error::{Error, Result};
-use crate::service::Service;
 
-pub async fn run(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    command: AuditCommand,
-) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, command: AuditCommand) -> Result<()> {
     match command {
-        AuditCommand::Verify { checkpoint: None } => verify(svc, actor, format).await,
+        AuditCommand::Verify { checkpoint: None } => verify(desk, format).await,
         AuditCommand::Verify {
             checkpoint: Some(path),
-        } => verify_checkpoints(svc, actor, format, &path).await,
-        AuditCommand::Checkpoint { out } => write_checkpoint(svc, actor, format, &out).await,
+        } => verify_checkpoints(desk, format, &path).await,
+        AuditCommand::Checkpoint { out } => write_checkpoint(desk, format, &out).await,
         AuditCommand::Log {
             account,
             since,
             limit,
         } => {
             let since = super::parse_since(since)?;
-            let list = svc
-                .audit_log(actor, account.as_deref(), since, limit)
-                .await?;
+            let list = desk.audit_log(account, since, limit).await?;
             print(format, audit_text(&list), audit_json(&list))
         }
     }
 }
 
 /// `audit verify`: the chain alone.
-async fn verify(svc: &Service, actor: &Actor, format: Format) -> Result<()> {
-    let v = svc.audit_verify(actor).await?;
+async fn verify(desk: &Desk, format: Format) -> Result<()> {
+    let v = desk.audit_verify().await?;
     match &v.first_bad {
         None => print(
             format,
@@ -61,12 +53,7 @@ async fn verify(svc: &Service, actor: &Actor, format: Format) -> Result<()> {
 }
 
 /// `audit verify --checkpoint FILE`: the chain, then every checkpoint of the file against it.
-async fn verify_checkpoints(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    path: &Path,
-) -> Result<()> {
+async fn verify_checkpoints(desk: &Desk, format: Format, path: &Path) -> Result<()> {
     let source = path.display().to_string();
     let data = checkpoint::read(path)?
         .ok_or_else(|| Error::invalid(format!("there is no audit checkpoint file {source}")))?;
@@ -76,8 +63,8 @@ async fn verify_checkpoints(
             "{source} holds no audit checkpoint"
         )));
     }
-    let (v, mismatches) = svc
-        .audit_verify_checkpoints(actor, &source, &entries)
+    let (v, mismatches) = desk
+        .audit_verify_checkpoints(source.clone(), entries.clone())
         .await?;
     let mut json = verification_json(&v);
     json["valid"] = json!(v.first_bad.is_none() && mismatches.is_empty());
@@ -133,14 +120,16 @@ async fn verify_checkpoints(
 }
 
 /// `audit checkpoint --out FILE`: verify, then append the head to the file atomically.
-async fn write_checkpoint(svc: &Service, actor: &Actor, format: Format, path: &Path) -> Result<()> {
+async fn write_checkpoint(desk: &Desk, format: Format, path: &Path) -> Result<()> {
     let source = path.display().to_string();
     let existing = checkpoint::read(path)?;
     let entries = match &existing {
         Some(data) => checkpoint::parse(&source, data)?,
         None => Vec::new(),
     };
-    let c = svc.audit_checkpoint(actor, &source, &entries).await?;
+    let c = desk
+        .audit_checkpoint(source.clone(), entries.clone())
+        .await?;
     checkpoint::append(path, existing.as_deref(), &c)?;
     tracing::info!(file = %source, seq = c.seq, "audit checkpoint written");
     let count = entries.len() + 1;

@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use super::print::{print, to_json};
 use super::{Format, RunArgs};
-use crate::domain::Actor;
+use crate::desk::Desk;
 use crate::error::{Error, Result};
-use crate::service::Service;
 use crate::service::batch::{RunRequest, parse_shard};
 
-pub async fn run(svc: &Service, actor: &Actor, format: Format, args: RunArgs) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, args: RunArgs) -> Result<()> {
     let shard = args
         .shard
         .as_deref()
@@ -56,8 +55,8 @@ pub async fn run(svc: &Service, actor: &Actor, format: Format, args: RunArgs) ->
             b.set_position(done);
         }
     };
-    let result = svc
-        .credit_run(actor, &req, &progress, &cancel, args.report.as_deref())
+    let result = desk
+        .credit_run(&req, &progress, &cancel, args.report.as_deref())
         .await;
     watcher.abort();
     if let Some(b) = &bar {

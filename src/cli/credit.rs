@@ -7,11 +7,11 @@ use serde_json::json;
 
 use super::print::{json_text, print};
 use super::{CreditCommand, Format, parse_since};
+use crate::desk::Desk;
 use crate::domain::text::neutralise_cell;
-use crate::domain::{Actor, Credit, CreditOutcome, RequestOutcome};
 use crate::domain::{Cents, format_cents};
+use crate::domain::{Credit, CreditOutcome, RequestOutcome};
 use crate::error::{Error, Result};
-use crate::service::Service;
 use crate::service::credit::IncidentCredit;
 
 fn credit_json(c: &Credit) -> serde_json::Value {
@@ -57,21 +57,13 @@ fn outcome_print(format: Format, o: &CreditOutcome) -> Result<()> {
     print(format, text, v)
 }
 
-pub async fn run(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    command: CreditCommand,
-) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, command: CreditCommand) -> Result<()> {
     match command {
         CreditCommand::Apply {
             account,
             incident,
             dry_run,
-        } => match svc
-            .credit_apply(actor, &account, incident.as_deref(), dry_run)
-            .await?
-        {
+        } => match desk.credit_apply(account, incident, dry_run).await? {
             IncidentCredit::Applied(o) => outcome_print(format, &o),
             IncidentCredit::WouldCredit {
                 account_no,
@@ -104,10 +96,7 @@ pub async fn run(
             reason,
             incident,
         } => {
-            let (r, new) = match svc
-                .credit_request(actor, &account, incident.as_deref(), &reason)
-                .await?
-            {
+            let (r, new) = match desk.credit_request(account, incident, reason).await? {
                 RequestOutcome::Requested(r) => (r, true),
                 RequestOutcome::AlreadyRequested(r) => (r, false),
             };
@@ -127,7 +116,7 @@ pub async fn run(
             )
         }
         CreditCommand::Approve { request_id } => {
-            outcome_print(format, &svc.credit_approve(actor, request_id).await?)
+            outcome_print(format, &desk.credit_approve(request_id).await?)
         }
         CreditCommand::Goodwill {
             account,
@@ -139,40 +128,33 @@ pub async fn run(
             let amount = Cents::parse(&amount).map_err(Error::invalid)?;
             outcome_print(
                 format,
-                &svc.credit_goodwill(
-                    actor,
-                    &account,
-                    incident.as_deref(),
-                    amount,
-                    &reason,
-                    key.as_deref(),
-                )
-                .await?,
+                &desk
+                    .credit_goodwill(account, incident, amount.0, reason, key)
+                    .await?,
             )
         }
         CreditCommand::GoodwillCap { amount } => {
             if let Some(a) = amount {
                 let cap = Cents::parse(&a).map_err(Error::invalid)?;
-                svc.set_goodwill_cap(actor, cap).await?;
+                desk.set_goodwill_cap(cap.0).await?;
             }
-            let cap = svc.goodwill_cap().await?;
+            let cap = desk.goodwill_cap().await?;
             print(
                 format,
                 format!("goodwill cap: {}\n", Cents(cap)),
                 json!({"goodwill_cap_cents": cap}),
             )
         }
-        CreditCommand::Reverse { credit_id, reason } => outcome_print(
-            format,
-            &svc.credit_reverse(actor, credit_id, &reason).await?,
-        ),
-        CreditCommand::Export { since } => export(svc, actor, format, since).await,
-        CreditCommand::Run(args) => super::batch::run(svc, actor, format, args).await,
+        CreditCommand::Reverse { credit_id, reason } => {
+            outcome_print(format, &desk.credit_reverse(credit_id, reason).await?)
+        }
+        CreditCommand::Export { since } => export(desk, format, since).await,
+        CreditCommand::Run(args) => super::batch::run(desk, format, args).await,
     }
 }
 
 /// `credit export`: the ledger for billing, streamed (CSV, or one JSON object).
-async fn export(svc: &Service, actor: &Actor, format: Format, since: Option<String>) -> Result<()> {
+async fn export(desk: &Desk, format: Format, since: Option<String>) -> Result<()> {
     let since = parse_since(since)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -182,7 +164,7 @@ async fn export(svc: &Service, actor: &Actor, format: Format, since: Option<Stri
             // One object with results[], streamed so a million credits never sit in memory.
             out.write_all(b"{\"results\":[").map_err(io)?;
             let mut first = true;
-            svc.credit_export(actor, since, |c| {
+            desk.credit_export(since, |c| {
                 if !first {
                     out.write_all(b",").map_err(io)?;
                 }
@@ -211,7 +193,7 @@ async fn export(svc: &Service, actor: &Actor, format: Format, since: Option<Stri
                 "reverses",
             ])
             .map_err(cerr)?;
-            svc.credit_export(actor, since, |c| {
+            desk.credit_export(since, |c| {
                 w.write_record([
                     c.id.to_string(),
                     neutralise_cell(&c.account_no).into_owned(),

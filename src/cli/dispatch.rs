@@ -9,7 +9,7 @@ use super::{
     Cli, Command, CreditCommand, Format, Global, accounts, admin, agents, audit, batch, credit,
     demo, import, privacy, restore,
 };
-use crate::domain::Actor;
+use crate::desk::{Desk, Local, Remote};
 use crate::domain::SystemClock;
 use crate::error::{Error, Result};
 use crate::service::{OpenMode, Service};
@@ -48,7 +48,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let url = explicit_db.clone().unwrap_or_else(default_db);
     let Some(command) = cli.command else {
         tracing::debug!(db = %url.display(), "opening the agents' screen");
-        return open_tui(&url, g.agent.as_deref(), g.no_color).await;
+        return open_tui(&g, &url, g.agent.as_deref()).await;
     };
     let name = command_name(&command);
     tracing::debug!(command = name, "command started");
@@ -62,6 +62,16 @@ pub async fn run(cli: Cli) -> Result<()> {
     result
 }
 
+/// Commands an operator runs on the database itself, never through a server.
+fn direct_only(g: &Global, what: &str) -> Result<()> {
+    if g.server.is_some() {
+        return Err(Error::invalid(format!(
+            "`{what}` works on the database itself (--db), not through a server; unset --server / CAREDESK_SERVER"
+        )));
+    }
+    Ok(())
+}
+
 async fn dispatch(
     command: Command,
     g: &Global,
@@ -70,6 +80,7 @@ async fn dispatch(
 ) -> Result<()> {
     match command {
         Command::Demo(args) => {
+            direct_only(g, "demo")?;
             let url = explicit_db.unwrap_or_else(default_demo_db);
             let no_tui = args.no_tui;
             let admin = demo::build(url.clone(), g.agent.as_deref(), g.format, args).await?;
@@ -77,38 +88,78 @@ async fn dispatch(
                 return Ok(());
             }
             let agent = matches!(url, DbUrl::Sqlite(_)).then_some(admin.as_str());
-            open_tui(&url, agent, g.no_color).await
+            open_tui(g, &url, agent).await
         }
-        Command::Init { admin } => admin::init(url, &admin, g.format).await,
+        Command::Init { admin } => {
+            direct_only(g, "init")?;
+            admin::init(url, &admin, g.format).await
+        }
         #[cfg(feature = "bench")]
         Command::Bench(command) => super::bench::run(command, g, explicit_db).await,
-        Command::Db(command) => admin::db(command, url, g).await,
-        Command::Import { what, file } => import::run(url, g, what, &file).await,
+        Command::Db(command) => {
+            direct_only(g, "db")?;
+            admin::db(command, url, g).await
+        }
+        Command::Serve(args) => super::serve::serve(url, args).await,
+        Command::Login {
+            login,
+            password_stdin,
+        } => super::serve::login(g, &login, password_stdin).await,
+        Command::Logout => super::serve::logout(g).await,
+        Command::Import { what, file } if g.server.is_none() => {
+            import::run(url, g, what, &file).await
+        }
         command => {
-            let svc = open(url, OpenMode::Normal).await?;
-            let actor = svc.actor(g.agent.as_deref()).await?;
-            let result = as_agent(&svc, &actor, g.format, command).await;
-            svc.close().await;
+            let desk = open_desk(g, explicit_db.as_ref(), url).await?;
+            let result = as_agent(&desk, g.format, command).await;
+            desk.close().await;
             result
         }
     }
 }
 
-/// The commands that act as an agent on a database opened the everyday way.
-async fn as_agent(svc: &Service, actor: &Actor, format: Format, command: Command) -> Result<()> {
+/// The desk the commands and the screen work through: the server when `--server` (or
+/// `CAREDESK_SERVER`) names one, with the session `caredesk login` kept for it; else the
+/// database in this process, acting as the agent resolved (and checked) before anything runs.
+pub(super) async fn open_desk(
+    g: &Global,
+    explicit_db: Option<&DbUrl>,
+    url: &DbUrl,
+) -> Result<Desk> {
+    if let Some(server) = &g.server {
+        if explicit_db.is_some() {
+            return Err(Error::invalid(
+                "give --db or --server, not both: through a server, the server holds the database",
+            ));
+        }
+        if g.agent.is_some() {
+            return Err(Error::invalid(
+                "--agent applies to a local SQLite file; through a server you act as the agent you logged in as",
+            ));
+        }
+        let token = super::serve::token_for(server)?;
+        return Ok(Desk::Remote(Remote::new(server, token)?));
+    }
+    let svc = open(url, OpenMode::Normal).await?;
+    let actor = match svc.actor(g.agent.as_deref()).await {
+        Ok(a) => a,
+        Err(e) => {
+            svc.close().await;
+            return Err(e);
+        }
+    };
+    Ok(Desk::Local(Local::new(svc, actor.login)))
+}
+
+/// The commands that act as an agent, through the desk.
+async fn as_agent(desk: &Desk, format: Format, command: Command) -> Result<()> {
     match command {
-        Command::Lookup { query, limit } => {
-            accounts::lookup(svc, actor, format, &query, limit).await
-        }
-        Command::Show { account, reveal } => {
-            accounts::show(svc, actor, format, &account, reveal).await
-        }
+        Command::Lookup { query, limit } => accounts::lookup(desk, format, &query, limit).await,
+        Command::Show { account, reveal } => accounts::show(desk, format, &account, reveal).await,
         Command::Worklist { status, limit } => {
-            accounts::worklist(svc, actor, format, status, limit).await
+            accounts::worklist(desk, format, status, limit).await
         }
-        Command::Note { account, text } => {
-            accounts::note(svc, actor, format, &account, &text).await
-        }
+        Command::Note { account, text } => accounts::note(desk, format, &account, &text).await,
         Command::DeclareLoss {
             account,
             category,
@@ -116,8 +167,7 @@ async fn as_agent(svc: &Service, actor: &Actor, format: Format, command: Command
             incident,
         } => {
             accounts::declare_loss(
-                svc,
-                actor,
+                desk,
                 format,
                 &account,
                 &category,
@@ -126,12 +176,13 @@ async fn as_agent(svc: &Service, actor: &Actor, format: Format, command: Command
             )
             .await
         }
-        Command::Privacy { command } => privacy::run(svc, actor, format, command).await,
-        Command::Audit(command) => audit::run(svc, actor, format, command).await,
-        Command::Agent(command) => agents::run(svc, actor, format, command).await,
-        Command::Credit(CreditCommand::Run(args)) => batch::run(svc, actor, format, args).await,
-        Command::Credit(command) => credit::run(svc, actor, format, command).await,
-        Command::Restore(command) => restore::run(svc, actor, format, command).await,
+        Command::Import { what, file } => import::through(desk, format, what, &file).await,
+        Command::Privacy { command } => privacy::run(desk, format, command).await,
+        Command::Audit(command) => audit::run(desk, format, command).await,
+        Command::Agent(command) => agents::run(desk, format, command).await,
+        Command::Credit(CreditCommand::Run(args)) => batch::run(desk, format, args).await,
+        Command::Credit(command) => credit::run(desk, format, command).await,
+        Command::Restore(command) => restore::run(desk, format, command).await,
         Command::Resync {
             account,
             category,
@@ -139,8 +190,7 @@ async fn as_agent(svc: &Service, actor: &Actor, format: Format, command: Command
             incident,
         } => {
             restore::resync(
-                svc,
-                actor,
+                desk,
                 format,
                 &account,
                 &category,
@@ -149,9 +199,14 @@ async fn as_agent(svc: &Service, actor: &Actor, format: Format, command: Command
             )
             .await
         }
-        Command::Demo(_) | Command::Init { .. } | Command::Db(_) | Command::Import { .. } => Err(
-            Error::System("this command is dispatched elsewhere".to_string()),
-        ),
+        Command::Demo(_)
+        | Command::Init { .. }
+        | Command::Db(_)
+        | Command::Serve(_)
+        | Command::Login { .. }
+        | Command::Logout => Err(Error::System(
+            "this command is dispatched elsewhere".to_string(),
+        )),
         #[cfg(feature = "bench")]
         Command::Bench(_) => Err(Error::System(
             "this command is dispatched elsewhere".to_string(),
@@ -178,6 +233,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Resync { .. } => "resync",
         Command::Audit(_) => "audit",
         Command::Agent(_) => "agent",
+        Command::Serve(_) => "serve",
+        Command::Login { .. } => "login",
+        Command::Logout => "logout",
         #[cfg(feature = "bench")]
         Command::Bench(_) => "bench",
     }
@@ -185,8 +243,9 @@ fn command_name(command: &Command) -> &'static str {
 
 /// Opens the agents' screen once the acting agent is known (unknown or disabled: exit 3
 /// before the screen opens).
-pub(super) async fn open_tui(url: &DbUrl, agent: Option<&str>, no_color: bool) -> Result<()> {
-    if let DbUrl::Sqlite(path) = url
+pub(super) async fn open_tui(g: &Global, url: &DbUrl, agent: Option<&str>) -> Result<()> {
+    if g.server.is_none()
+        && let DbUrl::Sqlite(path) = url
         && !path.exists()
     {
         return Err(Error::invalid(format!(
@@ -194,9 +253,25 @@ pub(super) async fn open_tui(url: &DbUrl, agent: Option<&str>, no_color: bool) -
             path.display()
         )));
     }
-    let svc = open(url, OpenMode::Normal).await?;
-    let actor = svc.actor(agent).await?;
-    let result = crate::tui::run(svc.clone(), actor, crate::tui::Options { no_color }).await;
-    svc.close().await;
+    let g = Global {
+        agent: agent.map(str::to_string),
+        ..g.clone()
+    };
+    let explicit = g.db.as_deref().map(DbUrl::parse).transpose()?;
+    let desk = open_desk(&g, explicit.as_ref(), url).await?;
+    let result = match desk.whoami().await {
+        Ok(actor) => {
+            crate::tui::run(
+                desk.clone(),
+                actor,
+                crate::tui::Options {
+                    no_color: g.no_color,
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    desk.close().await;
     result
 }

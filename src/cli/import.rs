@@ -55,3 +55,29 @@ async fn import(svc: &Service, g: &Global, what: ImportKind, file: &Path) -> Res
         to_json(&counts)?,
     )
 }
+
+/// An import through a server: the file's bytes go to the server, which imports them in one
+/// transaction as it would its own file (and finishes if this client goes away).
+pub async fn through(
+    desk: &crate::desk::Desk,
+    format: super::Format,
+    what: ImportKind,
+    file: &Path,
+) -> Result<()> {
+    let source = file.display().to_string();
+    let data = crate::import::read_input(file)?;
+    let kind = match what {
+        ImportKind::Accounts => crate::desk::ImportKind::Accounts,
+        ImportKind::Impact => crate::desk::ImportKind::Impact,
+        ImportKind::Backups => crate::desk::ImportKind::Backups,
+    };
+    let counts = desk.import(kind, &source, data).await?;
+    print(
+        format,
+        format!(
+            "{source}: {} rows: {} new, {} changed, {} unchanged\n",
+            counts.rows, counts.inserted, counts.updated, counts.unchanged
+        ),
+        to_json(&counts)?,
+    )
+}

@@ -17,6 +17,8 @@ mod import;
 pub mod print;
 mod privacy;
 mod restore;
+mod serve;
+mod session_file;
 
 pub use args::*;
 pub use dispatch::{data_dir, default_db, default_demo_db, run};

@@ -4,19 +4,13 @@ use serde_json::json;
 
 use super::print::print;
 use super::{Format, PrivacyCommand};
-use crate::domain::Actor;
+use crate::desk::Desk;
 use crate::domain::MaskPolicy;
 use crate::error::{Error, Result};
-use crate::service::Service;
 
-pub async fn run(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    command: Option<PrivacyCommand>,
-) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, command: Option<PrivacyCommand>) -> Result<()> {
     let Some(PrivacyCommand::Mask { roles }) = command else {
-        return print_policy(format, svc.mask_policy(), false);
+        return print_policy(format, &desk.mask_policy().await?, false);
     };
     let text = if roles.len() == 1 && roles[0].trim().eq_ignore_ascii_case("none") {
         String::new()
@@ -25,7 +19,7 @@ pub async fn run(
     };
     let policy =
         MaskPolicy::from_text(&text).map_err(|e| Error::invalid(format!("privacy mask: {e}")))?;
-    svc.set_mask_policy(actor, &policy).await?;
+    desk.set_mask_policy(policy.clone()).await?;
     print_policy(format, &policy, true)
 }
 

@@ -7,13 +7,11 @@ use serde_json::{Value, json};
 
 use super::print::{clean, print};
 use super::{Format, RestoreArgs, RestoreCommand};
+use crate::desk::Desk;
 use crate::domain::Category;
 use crate::domain::restore::Mode;
-use crate::domain::{
-    Actor, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, UndoReport,
-};
+use crate::domain::{RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, UndoReport};
 use crate::error::{Error, Result};
-use crate::service::Service;
 
 fn categories(args: &RestoreArgs) -> Result<Vec<Category>> {
     args.categories
@@ -272,35 +270,30 @@ fn records_text(list: &[RestoreRecord]) -> String {
     o
 }
 
-pub async fn run(
-    svc: &Service,
-    actor: &Actor,
-    format: Format,
-    command: RestoreCommand,
-) -> Result<()> {
+pub async fn run(desk: &Desk, format: Format, command: RestoreCommand) -> Result<()> {
     match command {
         RestoreCommand::Preview(args) => {
             let mode: Mode = args.mode.parse().map_err(Error::invalid)?;
             let cats = categories(&args)?;
-            let r = svc
-                .restore_preview(actor, &args.account, &args.backup, &cats, mode)
+            let r = desk
+                .restore_preview(args.account.clone(), args.backup.clone(), cats, mode)
                 .await?;
             print(format, report_text(&r), report_json(&r))
         }
         RestoreCommand::Apply(args) => {
             let mode: Mode = args.mode.parse().map_err(Error::invalid)?;
             let cats = categories(&args)?;
-            let r = svc
-                .restore_apply(actor, &args.account, &args.backup, &cats, mode)
+            let r = desk
+                .restore_apply(args.account.clone(), args.backup.clone(), cats, mode)
                 .await?;
             print(format, report_text(&r), report_json(&r))
         }
         RestoreCommand::Undo { restore_id } => {
-            let u = svc.restore_undo(actor, restore_id).await?;
+            let u = desk.restore_undo(restore_id).await?;
             print(format, undo_text(&u), undo_json(&u))
         }
         RestoreCommand::List { account } => {
-            let list = svc.restores(actor, &account).await?;
+            let list = desk.restores(account).await?;
             print(
                 format,
                 records_text(&list),
@@ -311,8 +304,7 @@ pub async fn run(
 }
 
 pub async fn resync(
-    svc: &Service,
-    actor: &Actor,
+    desk: &Desk,
     format: Format,
     account: &str,
     category: &str,
@@ -320,8 +312,13 @@ pub async fn resync(
     incident: Option<&str>,
 ) -> Result<()> {
     let category: Category = category.parse().map_err(Error::invalid)?;
-    let r = svc
-        .record_resync(actor, account, incident, category, items)
+    let r = desk
+        .record_resync(
+            account.to_string(),
+            incident.map(str::to_string),
+            category,
+            items,
+        )
         .await?;
     let text = if r.changed {
         format!(

@@ -272,6 +272,13 @@ impl Desk {
         }
     }
 
+    /// Closes the database pool of a desk in process (a server's connection just goes).
+    pub async fn close(&self) {
+        if let Desk::Local(l) = self {
+            l.svc.close().await;
+        }
+    }
+
     /// The ledger for billing, oldest first, handed to `each` one credit at a time: streamed
     /// in process, fetched a page at a time through a server.
     pub async fn credit_export(
@@ -334,7 +341,12 @@ impl Desk {
     }
 
     /// An import of a file's bytes (`source` names it in messages).
-    pub async fn import(&self, kind: ImportKind, source: &str, data: Vec<u8>) -> Result<ImportCounts> {
+    pub async fn import(
+        &self,
+        kind: ImportKind,
+        source: &str,
+        data: Vec<u8>,
+    ) -> Result<ImportCounts> {
         self.import_data(kind, source.to_string(), HexBytes(data))
             .await
     }
@@ -375,7 +387,8 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     use rand::Rng;
     let name = format!("caredesk-run-{:016x}", rand::rng().random::<u64>());
     let dir = std::env::temp_dir().join(name);
-    std::fs::create_dir(&dir).map_err(|e| Error::io("cannot make a directory for the report", e))?;
+    std::fs::create_dir(&dir)
+        .map_err(|e| Error::io("cannot make a directory for the report", e))?;
     Ok(dir)
 }
 

@@ -22,7 +22,9 @@ const IDLE_CONNECTIONS: usize = 4;
 
 #[derive(Clone)]
 enum Endpoint {
-    Http { addr: String },
+    Http {
+        addr: String,
+    },
     Https {
         addr: String,
         host: String,
@@ -104,7 +106,10 @@ impl Remote {
             let (host, addr) = host_port(rest, &url, 443)?;
             Endpoint::Https {
                 addr,
-                host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
                 tls: Arc::new(tls_config()?),
             }
         } else {
@@ -213,10 +218,7 @@ impl Remote {
             }
         }
         let unreachable = |e: std::io::Error| {
-            Error::System(format!(
-                "cannot reach the server {}: {e}",
-                self.inner.url
-            ))
+            Error::System(format!("cannot reach the server {}: {e}", self.inner.url))
         };
         let handshake = |e: hyper::Error| {
             Error::System(format!(

@@ -66,7 +66,9 @@ pub fn one_time_password(mut next: impl FnMut(usize) -> usize) -> String {
         if i > 0 && i % 5 == 0 {
             out.push('-');
         }
-        out.push(char::from(OTP_ALPHABET[next(OTP_ALPHABET.len()) % OTP_ALPHABET.len()]));
+        out.push(char::from(
+            OTP_ALPHABET[next(OTP_ALPHABET.len()) % OTP_ALPHABET.len()],
+        ));
     }
     out
 }
@@ -77,7 +79,10 @@ mod tests {
 
     #[test]
     fn a_new_password_is_long_enough_not_the_login_and_not_the_old_one() {
-        assert_eq!(check_new_password("alice", "x", "short"), Err(PasswordRefusal::TooShort));
+        assert_eq!(
+            check_new_password("alice", "x", "short"),
+            Err(PasswordRefusal::TooShort)
+        );
         assert_eq!(
             check_new_password("alicealiceal", "x", "ALICEALICEAL"),
             Err(PasswordRefusal::IsLogin)
@@ -90,7 +95,10 @@ mod tests {
             check_new_password("alice", "x", &"a".repeat(MAX_PASSWORD_CHARS + 1)),
             Err(PasswordRefusal::TooLong)
         );
-        assert_eq!(check_new_password("alice", "x", "correct horse battery"), Ok(()));
+        assert_eq!(
+            check_new_password("alice", "x", "correct horse battery"),
+            Ok(())
+        );
     }
 
     #[test]

@@ -140,10 +140,7 @@ pub async fn serve(svc: Service, listen: Listen, ready: impl Fn(&str)) -> Result
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let unix_login = stream
-                    .peer_cred()
-                    .ok()
-                    .and_then(|c| os_login_of(c.uid()));
+                let unix_login = stream.peer_cred().ok().and_then(|c| os_login_of(c.uid()));
                 let svc = app.clone().layer(Extension(Peer { unix_login }));
                 tokio::spawn(serve_connection(stream, svc));
             }
@@ -195,7 +192,10 @@ fn os_login_of(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
-fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<tokio_rustls::TlsAcceptor> {
+fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
@@ -235,7 +235,8 @@ struct ApiError(Error);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody::of(&self.0);
-        let status = StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(body.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, Json(body)).into_response()
     }
 }

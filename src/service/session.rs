@@ -59,7 +59,11 @@ async fn hash_password(pw: String) -> Result<String> {
 async fn verify_password(pw: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|h| argon2::Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+            .map(|h| {
+                argon2::Argon2::default()
+                    .verify_password(pw.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -104,8 +108,7 @@ impl Service {
                 "no password set"
             };
             if creds.active {
-                let failures =
-                    with_store!(&self.store, s => s.login_failed(&actor, reason, self.now()).await)?;
+                let failures = with_store!(&self.store, s => s.login_failed(&actor, reason, self.now()).await)?;
                 tokio::time::sleep(password::login_delay(failures).min(Duration::from_secs(2)))
                     .await;
             }
@@ -146,7 +149,8 @@ impl Service {
             Some(s) if s.expires_at <= self.now() => Err(Error::refused(format!(
                 "your session as \"{}\" expired at {}; run `caredesk login {} --server URL` again",
                 s.login,
-                s.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                s.expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 s.login
             ))),
             Some(s) => Ok(s.login),

@@ -14,9 +14,9 @@ use crossterm::execute;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::desk::Desk;
 use crate::domain::Actor;
 use crate::error::{Error, Result};
-use crate::service::Service;
 use app::{App, Msg};
 use view::Theme;
 
@@ -24,14 +24,14 @@ pub struct Options {
     pub no_color: bool,
 }
 
-/// Opens the screen on `svc` as `actor` until the agent quits. The terminal is given back on
+/// Opens the screen on `desk` as `actor` until the agent quits. The terminal is given back on
 /// exit, on error and on panic (ratatui's init installs the panic hook).
-pub async fn run(svc: Service, actor: Actor, opts: Options) -> Result<()> {
+pub async fn run(desk: Desk, actor: Actor, opts: Options) -> Result<()> {
     let (keymap, mouse) = keymap::load(keymap::config_path().as_deref())?;
     let theme = Theme::from_env(opts.no_color);
-    let mut app = App::new(actor.clone(), svc.url().display(), keymap);
+    let mut app = App::new(actor.clone(), desk.display(), keymap);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let worker = worker::Worker::spawn(svc, actor, tx);
+    let worker = worker::Worker::spawn(desk, tx);
 
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {

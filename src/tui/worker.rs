@@ -10,23 +10,23 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::app::{Command, Effect, Msg, SEARCH_LIMIT};
-use crate::domain::{Actor, CreditOutcome, RequestOutcome};
-use crate::service::Service;
+use crate::desk::Desk;
+use crate::domain::{CreditOutcome, RequestOutcome};
 use crate::service::credit::IncidentCredit;
 
-/// What runs an effect; the service in the product, a stand-in in tests.
+/// What runs an effect; the desk (in process or through a server) in the product, a stand-in
+/// in tests.
 pub trait Runner: Send + Sync + 'static {
     fn run(&self, effect: Effect) -> impl Future<Output = Msg> + Send;
 }
 
-struct ServiceRunner {
-    svc: Service,
-    actor: Actor,
+struct DeskRunner {
+    desk: Desk,
 }
 
-impl Runner for ServiceRunner {
+impl Runner for DeskRunner {
     fn run(&self, effect: Effect) -> impl Future<Output = Msg> + Send {
-        run(&self.svc, &self.actor, effect)
+        run(&self.desk, effect)
     }
 }
 
@@ -59,8 +59,8 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn spawn(svc: Service, actor: Actor, tx: mpsc::UnboundedSender<Msg>) -> Self {
-        Self::with_runner(Arc::new(ServiceRunner { svc, actor }), tx)
+    pub fn spawn(desk: Desk, tx: mpsc::UnboundedSender<Msg>) -> Self {
+        Self::with_runner(Arc::new(DeskRunner { desk }), tx)
     }
 
     pub fn with_runner<R: Runner>(runner: Arc<R>, tx: mpsc::UnboundedSender<Msg>) -> Self {
@@ -114,38 +114,36 @@ fn ordered_lane<R: Runner>(
     lane
 }
 
-async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
+async fn run(desk: &Desk, effect: Effect) -> Msg {
     match effect {
         Effect::Search { seq, query } => {
-            let result = svc
-                .search(actor, &query, SEARCH_LIMIT)
+            let result = desk
+                .search(query.clone(), SEARCH_LIMIT)
                 .await
                 .map_err(|e| e.to_string());
             Msg::SearchDone { seq, query, result }
         }
         Effect::LoadAccount { id } => Msg::AccountAnswer {
             id,
-            result: svc
-                .detail(actor, id)
+            result: desk
+                .detail(id, false)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
         },
         Effect::RevealAccount { id } => Msg::AccountAnswer {
             id,
-            result: svc
-                .detail_revealed(actor, id)
+            result: desk
+                .detail(id, true)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
         },
-        Effect::LoadWorklist { status } => Msg::WorklistLoaded(
-            svc.worklist(actor, status, 500)
-                .await
-                .map_err(|e| e.to_string()),
-        ),
+        Effect::LoadWorklist { status } => {
+            Msg::WorklistLoaded(desk.worklist(status, 500).await.map_err(|e| e.to_string()))
+        }
         Effect::LoadDashboard => {
-            Msg::DashboardLoaded(svc.totals(actor).await.map_err(|e| e.to_string()))
+            Msg::DashboardLoaded(desk.totals().await.map_err(|e| e.to_string()))
         }
         Effect::RestorePreview {
             seq,
@@ -155,8 +153,8 @@ async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
             mode,
         } => Msg::RestorePreviewed {
             seq,
-            result: svc
-                .restore_preview(actor, &account_no, &backup_id, &categories, mode)
+            result: desk
+                .restore_preview(account_no, backup_id, categories, mode)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string()),
@@ -166,14 +164,14 @@ async fn run(svc: &Service, actor: &Actor, effect: Effect) -> Msg {
             account_no,
         } => Msg::UndoCandidate {
             account_id,
-            result: svc
-                .restores(actor, &account_no)
+            result: desk
+                .restores(account_no)
                 .await
                 .map(|list| list.into_iter().find(|r| r.undone_at.is_none()))
                 .map_err(|e| e.to_string()),
         },
         Effect::Run(command) => {
-            let (result, reload) = execute(svc, actor, command).await;
+            let (result, reload) = execute(desk, command).await;
             Msg::Done {
                 result,
                 reload: Some(reload),
@@ -195,14 +193,14 @@ fn credit_text(o: &CreditOutcome) -> String {
     }
 }
 
-async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<String, String>, i64) {
+async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64) {
     match command {
         Command::ApplyCredit {
             account_id,
             account_no,
         } => {
             let r =
-                svc.credit_apply(actor, &account_no, None, false)
+                desk.credit_apply(account_no, None, false)
                     .await
                     .map(|o| match o {
                         IncidentCredit::Applied(o) => credit_text(&o),
@@ -216,8 +214,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             account_no,
             reason,
         } => {
-            let r = svc
-                .credit_request(actor, &account_no, None, &reason)
+            let r = desk
+                .credit_request(account_no, None, reason)
                 .await
                 .map(|o| match o {
                     RequestOutcome::Requested(r) => format!(
@@ -234,8 +232,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             account_id,
             request_id,
         } => {
-            let r = svc
-                .credit_approve(actor, request_id)
+            let r = desk
+                .credit_approve(request_id)
                 .await
                 .map(|o| credit_text(&o));
             (r.map_err(|e| e.to_string()), account_id)
@@ -245,8 +243,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             account_no,
             text,
         } => {
-            let r = svc
-                .add_note(actor, &account_no, &text)
+            let r = desk
+                .add_note(account_no, text)
                 .await
                 .map(|(_, id)| format!("note #{id} added"));
             (r.map_err(|e| e.to_string()), account_id)
@@ -258,8 +256,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             categories,
             mode,
         } => {
-            let r = svc
-                .restore_apply(actor, &account_no, &backup_id, &categories, mode)
+            let r = desk
+                .restore_apply(account_no, backup_id, categories, mode)
                 .await
                 .map(|r| {
                     let parts: Vec<String> = r
@@ -282,7 +280,7 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             account_id,
             restore_id,
         } => {
-            let r = svc.restore_undo(actor, restore_id).await.map(|u| {
+            let r = desk.restore_undo(restore_id).await.map(|u| {
                 if u.already_undone {
                     format!("restore #{restore_id} was already undone; nothing changed")
                 } else {
@@ -306,8 +304,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             account_no,
             category,
         } => {
-            let r = svc
-                .record_resync(actor, &account_no, None, category, None)
+            let r = desk
+                .record_resync(account_no, None, category, None)
                 .await
                 .map(|r| {
                     if r.changed {
@@ -327,8 +325,8 @@ async fn execute(svc: &Service, actor: &Actor, command: Command) -> (Result<Stri
             category,
             reason,
         } => {
-            let r = svc
-                .declare_loss(actor, &account_no, None, category, &reason)
+            let r = desk
+                .declare_loss(account_no, None, category, reason)
                 .await
                 .map(|changed| {
                     if changed {

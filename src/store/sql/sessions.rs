@@ -140,8 +140,15 @@ impl SqlStore {
         .execute(&mut *tx)
         .await?;
         entries.push(
-            AuditEntry::new("session.login", "ok", format!("until {}", expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
-                .object(&actor.login),
+            AuditEntry::new(
+                "session.login",
+                "ok",
+                format!(
+                    "until {}",
+                    expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            )
+            .object(&actor.login),
         );
         append_audit(&mut tx, actor, now, &entries).await?;
         tx.commit().await?;
@@ -149,12 +156,11 @@ impl SqlStore {
     }
 
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>> {
-        let row = sqlx::query(
-            "SELECT login, expires_at, revoked_at FROM sessions WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT login, expires_at, revoked_at FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| {
             Ok(SessionRow {
                 login: r.try_get("login")?,
@@ -202,12 +208,12 @@ pub(crate) async fn revoke_sessions_of(
     login: &str,
     now: DateTime<Utc>,
 ) -> Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE sessions SET revoked_at = $2 WHERE login = $1 AND revoked_at IS NULL",
+    Ok(
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE login = $1 AND revoked_at IS NULL")
+            .bind(login)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
     )
-    .bind(login)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
 }
