@@ -12,7 +12,6 @@ use caredesk::Error;
 use caredesk::domain::restore::Mode;
 use caredesk::domain::{Actor, RequestOutcome, RestoreOutcome};
 use caredesk::domain::{Category, CategoryStatus, Role};
-use caredesk::service::Service;
 use common::World;
 use common::restore::{count, count_for, execute, live_hash, live_rows, statuses};
 use serde_json::Value;
@@ -26,7 +25,7 @@ async fn demo() -> World {
 }
 
 /// An agent (not a supervisor) of the demo.
-async fn agent(w: &World) -> (Service, Actor) {
+async fn agent(w: &World) -> (common::Svc, Actor) {
     w.as_agent("ct_alice", Role::Agent).await
 }
 

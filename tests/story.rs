@@ -13,7 +13,7 @@ use common::{TestDb, clock};
 async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
     let db = TestDb::new().await;
     let clk = clock();
-    let svc = db.service(clk.clone() as Arc<dyn Clock>).await;
+    let svc: common::Svc = db.service(clk.clone() as Arc<dyn Clock>).await.into();
     let summary = caredesk::demo::build(&svc, 400, 2009, "sofia", None)
         .await
         .expect("demo");
@@ -26,27 +26,27 @@ async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
 
     // The same account by three phone formats and by a fragment of its name.
     for q in ["+12065550123", "(206) 555-0123", "2065550123", "310000001"] {
-        let found = svc.lookup(q, 5).await.expect("lookup");
+        let found = svc.search(&actor, q, 5).await.expect("lookup");
         assert_eq!(
             found.first().map(|a| a.account_no.as_str()),
             Some("310000001"),
             "query {q}"
         );
     }
-    let by_name = svc.lookup("nune", 50).await.expect("lookup");
+    let by_name = svc.search(&actor, "nune", 50).await.expect("lookup");
     assert!(
         by_name.iter().any(|a| a.account_no == "310000001"),
         "a name fragment finds the account"
     );
     assert!(by_name.len() <= 50);
-    let fragment = svc.lookup("555-01", 10).await.expect("lookup");
+    let fragment = svc.search(&actor, "555-01", 10).await.expect("lookup");
     assert!(
         fragment.iter().any(|a| a.account_no == "310000001"),
         "a phone fragment finds it"
     );
 
     // Names that contain the query rank above matches only in the e-mail or the digits.
-    let ann = svc.lookup("ann", 50).await.expect("lookup");
+    let ann = svc.search(&actor, "ann", 50).await.expect("lookup");
     let in_name: Vec<bool> = ann
         .iter()
         .map(|a| caredesk::domain::search_fold(&a.name).contains("ann"))
@@ -178,7 +178,7 @@ async fn the_ledger_and_the_audit_log_refuse_updates_and_deletes() {
 #[tokio::test]
 async fn concurrent_writers_keep_the_audit_chain_valid() {
     let db = TestDb::new().await;
-    let svc = db.service(clock() as Arc<dyn Clock>).await;
+    let svc: common::Svc = db.service(clock() as Arc<dyn Clock>).await.into();
     caredesk::demo::build(&svc, 50, 3, "sofia", None)
         .await
         .expect("demo");

@@ -42,11 +42,16 @@ pub async fn serve(url: &DbUrl, args: ServeArgs) -> Result<()> {
     crate::server::check(&listen)?;
     let svc = super::dispatch::open(url, OpenMode::Normal).await?;
     tracing::info!(db = %url.display(), "serving");
-    let result = crate::server::serve(svc.clone(), listen, |addr| {
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "caredesk serve: listening on {addr}");
-        let _ = out.flush();
-    })
+    let result = crate::server::serve(
+        svc.clone(),
+        listen,
+        |addr| {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "caredesk serve: listening on {addr}");
+            let _ = out.flush();
+        },
+        crate::server::shutdown_signal(),
+    )
     .await;
     svc.close().await;
     result

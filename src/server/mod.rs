@@ -78,8 +78,14 @@ fn router(svc: Service) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
 }
 
-/// Serves until Ctrl-C or SIGTERM. `ready` is told each address as it is bound.
-pub async fn serve(svc: Service, listen: Listen, ready: impl Fn(&str)) -> Result<()> {
+/// Serves until `shutdown` completes (the command: Ctrl-C or SIGTERM). `ready` is told each
+/// address as it is bound.
+pub async fn serve(
+    svc: Service,
+    listen: Listen,
+    ready: impl Fn(&str),
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     check(&listen)?;
     let app = router(svc.clone());
     let mut tasks = tokio::task::JoinSet::new();
@@ -146,7 +152,7 @@ pub async fn serve(svc: Service, listen: Listen, ready: impl Fn(&str)) -> Result
             }
         });
     }
-    shutdown_signal().await;
+    shutdown.await;
     tasks.abort_all();
     if let Some(path) = &listen.unix {
         let _ = std::fs::remove_file(path);
@@ -163,7 +169,8 @@ where
         .await;
 }
 
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

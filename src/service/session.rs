@@ -43,7 +43,7 @@ fn session_length() -> chrono::Duration {
         .unwrap_or_else(|| chrono::Duration::hours(password::SESSION_HOURS))
 }
 
-async fn hash_password(pw: String) -> Result<String> {
+pub async fn hash_password(pw: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&rand::rng().random::<[u8; 16]>())
             .map_err(|e| Error::System(format!("cannot salt the password: {e}")))?;

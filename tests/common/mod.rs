@@ -8,10 +8,13 @@
 
 pub mod binary;
 pub mod restore;
+pub mod through;
 pub mod world;
 
 #[allow(unused_imports)]
 pub use binary::{cli, json_of, outcome, process};
+#[allow(unused_imports)]
+pub use through::Svc;
 #[allow(unused_imports)]
 pub use world::World;
 

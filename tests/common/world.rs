@@ -10,13 +10,13 @@ use caredesk::domain::{Clock, FixedClock, Role};
 use caredesk::service::Service;
 use caredesk::store::{ImportCounts, Store};
 
-use super::{TestDb, clock};
+use super::{Svc, TestDb, clock};
 
 pub struct World {
     pub db: TestDb,
     pub clock: Arc<FixedClock>,
     /// The service acting as the supervisor, and that supervisor.
-    pub svc: Service,
+    pub svc: Svc,
     pub sup: Actor,
     /// How the import helpers hand rows to the store: parsed first and handed over as a slice
     /// (false), or as the command does it, parsed on a thread while the store writes (true).
@@ -33,7 +33,9 @@ impl World {
         let (svc, sup) = db
             .demo_supervisor(clock.clone() as Arc<dyn Clock>, accounts, seed)
             .await;
-        Self::of(db, clock, svc, sup)
+        let w = Self::of(db, clock, svc, sup);
+        w.svc.prepare(&w.sup).await;
+        w
     }
 
     /// An empty database with its incident and one supervisor, `admin` (the connection's login
@@ -57,6 +59,7 @@ impl World {
             .expect("supervisor");
         let mut w = Self::of(db, clock, svc, sup);
         w.files = files;
+        w.svc.prepare(&w.sup).await;
         w
     }
 
@@ -64,7 +67,7 @@ impl World {
         Self {
             db,
             clock,
-            svc,
+            svc: svc.into(),
             sup,
             files: false,
             dir: tempfile::tempdir().expect("dir"),
@@ -72,8 +75,9 @@ impl World {
     }
 
     /// A service acting as `login` with `role`, registered by the supervisor when new.
-    pub async fn as_agent(&self, login: &str, role: Role) -> (Service, Actor) {
-        self.db
+    pub async fn as_agent(&self, login: &str, role: Role) -> (Svc, Actor) {
+        let (svc, actor) = self
+            .db
             .as_agent(
                 &self.svc,
                 &self.sup,
@@ -81,7 +85,10 @@ impl World {
                 role,
                 self.clock.clone() as Arc<dyn Clock>,
             )
-            .await
+            .await;
+        let svc: Svc = svc.into();
+        svc.prepare(&actor).await;
+        (svc, actor)
     }
 
     pub fn store(&self) -> &Store {
