@@ -65,10 +65,11 @@ pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) 
                 matches!(url, DbUrl::Sqlite(_)).then(|| g.agent.as_deref().unwrap_or("alice"));
             let b = bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
             print(g.format, bench::agents::table(&b), to_json(&b)?)?;
-            if b.errors > 0 || b.double_credits > 0 || !b.audit_valid {
+            let errors = b.direct.errors + b.served.errors;
+            if errors > 0 || b.double_credits > 0 || !b.audit_valid {
                 return Err(Error::Partial(format!(
                     "the load left {} errors, {} double credits, audit chain {}",
-                    b.errors,
+                    errors,
                     b.double_credits,
                     if b.audit_valid { "valid" } else { "broken" }
                 )));

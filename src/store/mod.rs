@@ -77,6 +77,14 @@ impl DbUrl {
         }
     }
 
+    /// The URL in full (with any password), to hand to a child process such as a server.
+    pub fn to_url_string(&self) -> String {
+        match self {
+            Self::Sqlite(p) => format!("sqlite:{}", p.display()),
+            Self::Postgres(u) => u.clone(),
+        }
+    }
+
     /// The URL with any password hidden, for messages and the status bar.
     pub fn display(&self) -> String {
         match self {

@@ -28,8 +28,11 @@ pub fn through_server() -> bool {
 pub struct Svc {
     inner: Service,
     /// The server (its URL) and one desk per login, made on first use.
-    remote: Arc<Mutex<(Option<String>, HashMap<String, Desk>)>>,
+    remote: Arc<Mutex<Served>>,
 }
+
+/// A server's URL, once started, and the desk of each login that called through it.
+type Served = (Option<String>, HashMap<String, Desk>);
 
 impl Deref for Svc {
     type Target = Service;
