@@ -98,29 +98,33 @@ fn spawn_server(db: &str) -> Result<Child> {
     Ok(Child { child, url })
 }
 
-/// A session for `login` on the server at `url`: a one-time password set in the store (by the
-/// bench's own login), then the first login choosing a new one.
-async fn session(svc: &Service, actor: &Actor, url: &str) -> Result<Desk> {
+/// A session for the bench's login on each server: a one-time password set in the store (by
+/// the bench's own login), the first login choosing a new one, the others logging in with it.
+async fn sessions(svc: &Service, actor: &Actor, urls: &[&str]) -> Result<Vec<Desk>> {
     let otp = "bench-one-time-password";
+    let password = "bench-password-of-the-run";
     let hash = crate::service::session::hash_password(otp.to_string()).await?;
     crate::with_store!(svc.store(), s => s.set_one_time_password(actor, &actor.login, &hash, svc.now()).await)?;
-    let remote = Remote::new(url, None)?;
-    let reply: LoginReply = remote
-        .post(
-            "/v1/login",
-            &LoginRequest {
-                login: actor.login.clone(),
-                password: otp.to_string(),
-                new_password: Some("bench-password-of-the-run".to_string()),
-            },
-        )
-        .await?;
-    match reply {
-        LoginReply::Session { token, .. } => Ok(Desk::Remote(Remote::new(url, Some(token))?)),
-        LoginReply::ChangeRequired => Err(Error::System(
-            "the server asked again for a new password".to_string(),
-        )),
+    let mut desks = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let remote = Remote::new(url, None)?;
+        let req = LoginRequest {
+            login: actor.login.clone(),
+            password: if i == 0 { otp } else { password }.to_string(),
+            new_password: (i == 0).then(|| password.to_string()),
+        };
+        match remote.post("/v1/login", &req).await? {
+            LoginReply::Session { token, .. } => {
+                desks.push(Desk::Remote(Remote::new(url, Some(token))?))
+            }
+            LoginReply::ChangeRequired => {
+                return Err(Error::System(
+                    "the server asked again for a new password".to_string(),
+                ));
+            }
+        }
     }
+    Ok(desks)
 }
 
 /// Runs `agents` simulated agents for `seconds` against `url`: first on the database in this
@@ -164,10 +168,7 @@ pub async fn run(
     // The same through two servers, each with its own small pool.
     let db = url.to_url_string();
     let servers = [spawn_server(&db)?, spawn_server(&db)?];
-    let mut desks = Vec::new();
-    for s in &servers {
-        desks.push(session(&svc, &actor, &s.url).await?);
-    }
+    let desks = sessions(&svc, &actor, &[&servers[0].url, &servers[1].url]).await?;
     let peak = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let watcher = {
         let (svc, peak) = (svc.clone(), peak.clone());
