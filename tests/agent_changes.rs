@@ -175,6 +175,32 @@ async fn a_disabled_agent_can_do_nothing_more_from_the_next_action_on() {
         assert!(grew(table), "{table} was written once alice was enabled");
     }
 
+    // Disabled again, even a replay of what she did (which would write nothing) is refused.
+    w.clock.advance(chrono::TimeDelta::minutes(10));
+    assert!(svc.disable_agent(sup, "ac_alice").await.expect("disable"));
+    let again = format!(
+        "your login \"ac_alice\" was disabled by {} at 2009-10-14 16:45 UTC; nothing was done",
+        sup.login
+    );
+    let before_replays = footprint(&w).await;
+    let e = svc
+        .credit_apply(&alice, &eligible, None, false)
+        .await
+        .expect_err("credit replay");
+    assert_refused(&e, &again);
+    let e = svc
+        .credit_request(&alice, JOSE, None, "lost the calendar")
+        .await
+        .expect_err("request replay");
+    assert_refused(&e, &again);
+    let e = svc
+        .restore_apply(&alice, JOSE, JOSE_BACKUP, &[], Mode::Merge)
+        .await
+        .expect_err("restore replay");
+    assert_refused(&e, &again);
+    assert_eq!(footprint(&w).await, before_replays, "nothing was written");
+    assert!(svc.enable_agent(sup, "ac_alice").await.expect("enable"));
+
     // The agent list says who changed her and when.
     let agents = svc.agents(sup).await.expect("agents");
     let a = agents

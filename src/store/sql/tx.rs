@@ -26,6 +26,8 @@ pub(super) struct AuditRowJson<'a>(
 /// Re-reads the acting agent's row inside `tx` and refuses (the caller's transaction is then
 /// dropped, so nothing it wrote stays) when the agent was disabled or their role changed since
 /// the action was decided under `actor.role` (`domain::recheck` decides; one primary-key read).
+/// `append_audit` calls it for every write; a replay, which writes nothing, calls it before it
+/// answers, so a disabled agent is not told about the original either.
 pub(super) async fn recheck_actor(tx: &mut Transaction<'_, Db>, actor: &Actor) -> Result<()> {
     let current = super::agents::agent_state(tx, &actor.login, false).await?;
     crate::domain::recheck(actor, current.as_ref())?;
