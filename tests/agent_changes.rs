@@ -336,7 +336,10 @@ async fn nobody_changes_their_own_login_and_only_supervisors_manage_agents() {
         .set_agent_role(sup, me, Role::Agent)
         .await
         .expect_err("self-demote");
-    assert_refused(&e, "you cannot change your own role; ask another supervisor");
+    assert_refused(
+        &e,
+        "you cannot change your own role; ask another supervisor",
+    );
     let e = svc.enable_agent(sup, me).await.expect_err("self-enable");
     assert_refused(&e, "you cannot enable yourself; ask another supervisor");
 

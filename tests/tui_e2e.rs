@@ -347,11 +347,7 @@ fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() 
         "{export}"
     );
     let shown = sofia(&["show", &target]);
-    assert_eq!(
-        shown["notes"].as_array().map(Vec::len),
-        Some(0),
-        "{shown}"
-    );
+    assert_eq!(shown["notes"].as_array().map(Vec::len), Some(0), "{shown}");
     // The supervisor's own `show` is the one record added since.
     assert_eq!(audit_records(), records + 1);
     t.keys(&["q"]);

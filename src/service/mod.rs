@@ -213,7 +213,8 @@ impl Service {
     }
 
     pub async fn set_agent_role(&self, actor: &Actor, login: &str, role: Role) -> Result<bool> {
-        self.change_agent(actor, login, AgentChange::Role(role)).await
+        self.change_agent(actor, login, AgentChange::Role(role))
+            .await
     }
 
     /// A supervisor's change of another agent (never their own login): `false` when the agent

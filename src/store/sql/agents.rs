@@ -129,11 +129,12 @@ impl SqlStore {
         // A replay writes no audit record, so the acting supervisor is re-checked here too.
         recheck_actor(&mut tx, actor).await?;
         // Locked on PostgreSQL, so two supervisors changing one agent at once queue here.
-        let target = agent_state(&mut tx, login, true)
-            .await?
-            .ok_or_else(|| AgentRefusal::NoSuchAgent {
-                login: login.to_string(),
-            })?;
+        let target =
+            agent_state(&mut tx, login, true)
+                .await?
+                .ok_or_else(|| AgentRefusal::NoSuchAgent {
+                    login: login.to_string(),
+                })?;
         let Some(next) = crate::domain::decide_change(actor, &target, change, now)? else {
             return Ok(false);
         };
