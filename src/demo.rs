@@ -631,14 +631,19 @@ pub async fn build(
     let extra_admin =
         with_store!(store, s => s.session_user().await)?.unwrap_or_else(|| extra_admin.to_string());
     let extra_admin = extra_admin.as_str();
-    let admin = Actor {
-        login: extra_admin.to_string(),
-        role: Role::Supervisor,
-    };
     let mut agents: Vec<(String, String, Role)> = AGENTS
         .iter()
         .map(|(l, n, r)| (l.to_string(), n.to_string(), *r))
         .collect();
+    // The build is audited under the role its login is registered with (a demo agent's own,
+    // else supervisor): the audit append re-checks it against the agent's row.
+    let admin = Actor {
+        login: extra_admin.to_string(),
+        role: agents
+            .iter()
+            .find(|(l, _, _)| l == extra_admin)
+            .map_or(Role::Supervisor, |(_, _, r)| *r),
+    };
     if !agents.iter().any(|(l, _, _)| l == extra_admin) {
         agents.push((
             extra_admin.to_string(),

@@ -111,3 +111,13 @@ impl From<crate::domain::LossRefusal> for Error {
         }
     }
 }
+
+impl From<crate::domain::AgentRefusal> for Error {
+    fn from(r: crate::domain::AgentRefusal) -> Self {
+        if r.is_bad_input() {
+            Self::Invalid(r.to_string())
+        } else {
+            Self::Refused(r.to_string())
+        }
+    }
+}

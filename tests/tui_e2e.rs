@@ -1,6 +1,7 @@
 //! The real binary in a real terminal (tmux): type part of a name, resize while the search
 //! runs, open the account, apply the credit through the dialog; then check the screen and the
-//! database. Needs tmux: without it a plain `cargo test` says so on stderr and skips the test,
+//! database. And an agent disabled by a supervisor while their screen is open: their next
+//! note and credit are refused on the screen, naming who disabled them, and nothing is written. Needs tmux: without it a plain `cargo test` says so on stderr and skips the test,
 //! while `.ci/run` (which installs tmux and sets CAREDESK_REQUIRE_TMUX=1) fails rather than
 //! pass unseen.
 
@@ -49,9 +50,10 @@ impl Tmux {
         c
     }
 
-    fn start(command: &str) -> Self {
+    /// A tmux server of this test's own (`name`: tests run at once in one process).
+    fn start(name: &str, command: &str) -> Self {
         let t = Self {
-            socket: format!("caredesk-e2e-{}", std::process::id()),
+            socket: format!("caredesk-e2e-{}-{name}", std::process::id()),
             session: "e2e".to_string(),
         };
         let status = t
@@ -120,15 +122,20 @@ impl Tmux {
     }
 
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_until(&format!("\"{needle}\""), |s| s.contains(needle))
+    }
+
+    /// Waits until the screen satisfies `done` (`what` names it in the failure).
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let s = self.screen();
-            if s.contains(needle) {
+            if done(&s) {
                 return s;
             }
             assert!(
                 Instant::now() < deadline,
-                "\"{needle}\" never appeared; the screen:\n{s}"
+                "{what} never appeared; the screen:\n{s}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -194,7 +201,7 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     assert!(index < 10, "the eligible account is near the top");
 
     let bin = env!("CARGO_BIN_EXE_caredesk");
-    let t = Tmux::start(&format!("{bin} --db {url} --agent alice"));
+    let t = Tmux::start("credit", &format!("{bin} --db {url} --agent alice"));
     t.wait_for("Search: name, phone");
     t.literal("nu");
     // Resize while the search runs: the screen follows and nothing breaks.
@@ -249,4 +256,99 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
         assert!(Instant::now() < deadline, "caredesk did not quit");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() {
+    if !tmux_available() {
+        return;
+    }
+    let db = TestDb::sqlite();
+    let url = db.url_text.clone();
+    let out = cli(&url, None)
+        .args(["demo", "--no-tui", "--accounts", "300"])
+        .output()
+        .expect("demo");
+    assert!(out.status.success());
+    let target = "740000002".to_string();
+    let accounts = db.dir().join("caller.csv");
+    std::fs::write(
+        &accounts,
+        format!(
+            "account_no,msisdn,name,email,status,plan_code,plan_cents,device,plan_from\n\
+             {target},+12065550402,Dee Abled,,active,SK-DATA,1999,Sidekick LX,2008-01-15\n"
+        ),
+    )
+    .expect("accounts file");
+    cli(&url, Some("sofia"))
+        .args(["import", "accounts"])
+        .arg(&accounts)
+        .assert()
+        .success();
+    let sofia = |args: &[&str]| json_of(cli(&url, Some("sofia")).args(args));
+    let audit_records = || {
+        sofia(&["audit", "log", "--limit", "100000"])["results"]
+            .as_array()
+            .expect("results")
+            .len()
+    };
+
+    // alice opens the caller's account.
+    let bin = env!("CARGO_BIN_EXE_caredesk");
+    let t = Tmux::start("disabled", &format!("{bin} --db {url} --agent alice"));
+    t.wait_for("Search: name, phone");
+    t.literal(&target);
+    t.wait_for("Dee Abled");
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("{target}  "));
+
+    // Meanwhile a supervisor disables her from the command line.
+    let v = sofia(&["agent", "disable", "alice"]);
+    assert_eq!(v["changed"], true, "{v}");
+    let records = audit_records();
+    // Wide enough for the whole sentence on the message line.
+    t.resize(120, 24);
+
+    // Her next note is refused on the screen, naming who disabled her and when. (Until the
+    // answer comes, the dialog and then its "Add the note…" line are on screen.)
+    let refused = "! your login \"alice\" was disabled by sofia at ";
+    t.keys(&["n"]);
+    t.wait_for("Note for the timeline");
+    t.literal("called back about contacts");
+    t.keys(&["Enter"]);
+    t.wait_for("Add the note");
+    t.keys(&["y"]);
+    let s = t.wait_until("the note's refusal", |s| {
+        s.contains("; nothing was done") && !s.contains("Add the note") && !s.contains("working")
+    });
+    assert!(s.contains(refused), "{s}");
+    assert!(!s.contains("note #"), "{s}");
+
+    // So is the credit, through the dialog.
+    t.keys(&["c"]);
+    t.wait_for("Apply the incident credit");
+    t.keys(&["y"]);
+    let s = t.wait_until("the credit's refusal", |s| {
+        s.contains("; nothing was done")
+            && !s.contains("Apply the incident credit")
+            && !s.contains("working")
+    });
+    assert!(s.contains(refused), "{s}");
+    assert!(!s.contains("credited $"), "{s}");
+
+    // Nothing was written: no credit, no note, no audit record since the disable.
+    let export = sofia(&["credit", "export"]);
+    assert!(
+        export["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .all(|c| c["account_no"] != target.as_str()),
+        "{export}"
+    );
+    let shown = sofia(&["show", &target]);
+    assert_eq!(shown["notes"].as_array().map(Vec::len), Some(0), "{shown}");
+    // The supervisor's own `show` is the one record added since.
+    assert_eq!(audit_records(), records + 1);
+    t.keys(&["q"]);
 }

@@ -1,4 +1,4 @@
-//! `agent add|list|disable`: who may use caredesk, in which role.
+//! `agent add|list|disable|enable|role`: who may use caredesk, in which role.
 
 use serde_json::json;
 
@@ -34,6 +34,33 @@ pub async fn run(desk: &Desk, format: Format, command: AgentCommand) -> Result<(
                 format,
                 text,
                 json!({"login": login, "active": false, "changed": changed}),
+            )
+        }
+        AgentCommand::Enable { login } => {
+            let changed = desk.enable_agent(login.clone()).await?;
+            let text = if changed {
+                format!("enabled {login}\n")
+            } else {
+                format!("{login} was already enabled\n")
+            };
+            print(
+                format,
+                text,
+                json!({"login": login, "active": true, "changed": changed}),
+            )
+        }
+        AgentCommand::Role { login, role } => {
+            let role: Role = role.parse().map_err(Error::invalid)?;
+            let changed = desk.set_agent_role(login.clone(), role).await?;
+            let text = if changed {
+                format!("{login} is now {role}\n")
+            } else {
+                format!("{login} was already {role}\n")
+            };
+            print(
+                format,
+                text,
+                json!({"login": login, "role": role.as_str(), "changed": changed}),
             )
         }
         AgentCommand::Password { login } => {

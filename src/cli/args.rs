@@ -307,7 +307,7 @@ pub enum DbCommand {
     Optimize,
     /// PostgreSQL: create this database's roles, set their privileges and give every agent a
     /// login in its role's group (run as the tables' owner with CREATEROLE; again after
-    /// `agent add`, `agent disable` or `db migrate`)
+    /// `agent add|disable|enable|role` or `db migrate`)
     Grant,
 }
 
@@ -353,8 +353,14 @@ pub enum AgentCommand {
     },
     /// List agents
     List,
-    /// Disable an agent (agents are never deleted, so the audit can always name them)
+    /// Disable an agent (agents are never deleted, so the audit can always name them); their
+    /// next action is refused, even on a screen already open
     Disable { login: String },
+    /// Enable a disabled agent again
+    Enable { login: String },
+    /// Change an agent's role (agent, supervisor, auditor); their next action under the old
+    /// role is refused
+    Role { login: String, role: String },
     /// Give an agent a new one-time password for logging in to a server (printed once; it
     /// must be changed at the first login) and end the agent's sessions
     Password { login: String },

@@ -373,6 +373,7 @@ pub fn detail_text(d: &AccountDetail) -> String {
 pub fn agents_json(list: &[Agent]) -> Value {
     json!({ "results": list.iter().map(|a| json!({
         "login": a.login, "display_name": a.display_name, "role": a.role.as_str(), "active": a.active,
+        "changed_by": a.changed_by, "changed_at": a.changed_at,
     })).collect::<Vec<_>>() })
 }
 

@@ -243,6 +243,10 @@ operations! {
         = |svc, actor| svc.add_agent(actor, &login, display_name.as_deref(), role).await;
     disable_agent / DisableAgent(login: String) -> bool
         = |svc, actor| svc.disable_agent(actor, &login).await;
+    enable_agent / EnableAgent(login: String) -> bool
+        = |svc, actor| svc.enable_agent(actor, &login).await;
+    set_agent_role / SetAgentRole(login: String, role: Role) -> bool
+        = |svc, actor| svc.set_agent_role(actor, &login, role).await;
     /// A supervisor sets a new one-time password for `login` and is shown it once.
     reset_password / ResetPassword(login: String) -> String
         = |svc, actor| svc.reset_password(actor, &login).await;

@@ -25,7 +25,7 @@ pub mod status;
 pub mod text;
 
 pub use account::{AccountStatus, AccountSummary, Plan, is_account_no};
-pub use agent::{Actor, Agent};
+pub use agent::{Actor, Agent, AgentChange, AgentRefusal, AgentState, decide_change, recheck};
 pub use backup::{Backup, BackupCategory, NoRestoreSource, Verification, restore_source};
 pub use batch::{AccountOutcome, BatchRun, Outcome, RunState, Tally};
 pub use category::Category;

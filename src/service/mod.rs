@@ -10,7 +10,7 @@ pub mod session;
 use std::sync::Arc;
 
 use crate::domain::{self, CategoryStatus, Clock, MaskPolicy, Permission, Role};
-use crate::domain::{AccountDetail, AccountSummary, Actor, Agent, Incident};
+use crate::domain::{AccountDetail, AccountSummary, Actor, Agent, AgentChange, Incident};
 use crate::error::{Error, Result};
 use crate::store::{
     AuditRecord, AuditVerification, ConnectOptions, DbUrl, ImportCounts, ImportRows,
@@ -146,13 +146,15 @@ impl Service {
             None => Err(Error::refused(format!(
                 "\"{login}\" is not an agent of this database; a supervisor can add it with `caredesk agent add {login} --role agent`"
             ))),
-            Some(a) if !a.active => {
-                Err(Error::refused(format!("the agent \"{login}\" is disabled")))
+            Some(a) => {
+                let actor = Actor {
+                    login: a.login.clone(),
+                    role: a.role,
+                };
+                // The same check, and the same "disabled by … at …" sentence, as every write's.
+                domain::recheck(&actor, Some(&a.state()))?;
+                Ok(actor)
             }
-            Some(a) => Ok(Actor {
-                login: a.login,
-                role: a.role,
-            }),
         }
     }
 
@@ -204,13 +206,23 @@ impl Service {
     }
 
     pub async fn disable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
+        self.change_agent(actor, login, AgentChange::Disable).await
+    }
+
+    pub async fn enable_agent(&self, actor: &Actor, login: &str) -> Result<bool> {
+        self.change_agent(actor, login, AgentChange::Enable).await
+    }
+
+    pub async fn set_agent_role(&self, actor: &Actor, login: &str, role: Role) -> Result<bool> {
+        self.change_agent(actor, login, AgentChange::Role(role))
+            .await
+    }
+
+    /// A supervisor's change of another agent (never their own login): `false` when the agent
+    /// was in that state already, which changes nothing.
+    async fn change_agent(&self, actor: &Actor, login: &str, change: AgentChange) -> Result<bool> {
         Self::require(actor, Permission::ManageAgents)?;
-        if login == actor.login {
-            return Err(Error::refused(
-                "you cannot disable yourself; ask another supervisor",
-            ));
-        }
-        with_store!(&self.store, s => s.disable_agent(actor, login, self.now()).await)
+        with_store!(&self.store, s => s.change_agent(actor, login, change, self.now()).await)
     }
 
     /// PostgreSQL: creates this database's roles, sets their privileges and syncs every

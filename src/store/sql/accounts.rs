@@ -290,7 +290,10 @@ impl SqlStore {
             })
             .transpose()?;
         match crate::domain::loss::declare_loss(&account_no, category, incident, facts)? {
-            crate::domain::LossDecision::AlreadyDeclared => return Ok(false),
+            crate::domain::LossDecision::AlreadyDeclared => {
+                recheck_actor(&mut tx, actor).await?;
+                return Ok(false);
+            }
             crate::domain::LossDecision::Declare => {}
         }
         sqlx::query("UPDATE impact SET permanent_loss = TRUE, updated_at = $1 WHERE account_id = $2 AND incident_id = $3 AND category = $4")

@@ -1,10 +1,11 @@
-//! Agents: reading them, the first supervisor, adding and disabling (each audited).
+//! Agents: reading them, the first supervisor, adding them, and a supervisor's changes
+//! (disable, enable, role), each audited.
 
 use chrono::{DateTime, Utc};
-use sqlx::Transaction;
+use sqlx::{Row, Transaction};
 
 use super::*;
-use crate::domain::Role;
+use crate::domain::{AgentChange, AgentRefusal, AgentState, Role};
 use crate::error::{Error, Result};
 
 pub(super) async fn insert_agent(
@@ -29,7 +30,7 @@ impl SqlStore {
 
     pub async fn agent(&self, login: &str) -> Result<Option<Agent>> {
         let row = sqlx::query(
-            "SELECT login, display_name, role, active, created_at FROM agents WHERE login = $1",
+            "SELECT login, display_name, role, active, created_at, changed_by, changed_at FROM agents WHERE login = $1",
         )
         .bind(login)
         .fetch_optional(&self.pool)
@@ -39,7 +40,7 @@ impl SqlStore {
 
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         let rows = sqlx::query(
-            "SELECT login, display_name, role, active, created_at FROM agents ORDER BY login",
+            "SELECT login, display_name, role, active, created_at, changed_by, changed_at FROM agents ORDER BY login",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -114,37 +115,88 @@ impl SqlStore {
         Ok(())
     }
 
-    pub async fn disable_agent(
+    /// A supervisor's `change` of the agent `login`, decided by `domain::decide_change` on the
+    /// agent's row as this transaction reads it: `false` for a replay (the agent is in that
+    /// state already), which writes nothing.
+    pub async fn change_agent(
         &self,
         actor: &Actor,
         login: &str,
+        change: AgentChange,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query("UPDATE agents SET active = FALSE WHERE login = $1 AND active")
-            .bind(login)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if changed == 0 {
-            let exists: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents WHERE login = $1)")
-                    .bind(login)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if !exists {
-                return Err(Error::invalid(format!("there is no agent \"{login}\"")));
-            }
+        // A replay writes no audit record, so the acting supervisor is re-checked here too.
+        recheck_actor(&mut tx, actor).await?;
+        // Locked on PostgreSQL, so two supervisors changing one agent at once queue here.
+        let target =
+            agent_state(&mut tx, login, true)
+                .await?
+                .ok_or_else(|| AgentRefusal::NoSuchAgent {
+                    login: login.to_string(),
+                })?;
+        let Some(next) = crate::domain::decide_change(actor, &target, change, now)? else {
             return Ok(false);
+        };
+        sqlx::query(
+            "UPDATE agents SET active = $1, role = $2, changed_by = $3, changed_at = $4 WHERE login = $5",
+        )
+        .bind(next.active)
+        .bind(next.role.as_str())
+        .bind(&next.changed_by)
+        .bind(next.changed_at)
+        .bind(login)
+        .execute(&mut *tx)
+        .await?;
+        let mut detail = match change {
+            AgentChange::Role(_) => format!("role {} -> {}", target.role, next.role),
+            AgentChange::Disable | AgentChange::Enable => format!("role {}", next.role),
+        };
+        // A disabled agent's sessions with every server end at once.
+        if !next.active {
+            let ended = super::sessions::revoke_sessions_of(&mut tx, login, now).await?;
+            if ended > 0 {
+                detail.push_str(&format!("; {ended} session(s) ended"));
+            }
         }
         append_audit(
             &mut tx,
             actor,
             now,
-            &[AuditEntry::new("agent.disable", "ok", "").object(login)],
+            &[AuditEntry::new(change.action(), "ok", detail).object(login)],
         )
         .await?;
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// The agent `login`'s row as `tx` reads it: one primary-key read. `lock` takes the row for
+/// update on PostgreSQL (for a change of the agent; only a login that may update `agents`
+/// can), so concurrent changes of one agent queue.
+pub(super) async fn agent_state(
+    tx: &mut Transaction<'_, Db>,
+    login: &str,
+    lock: bool,
+) -> Result<Option<AgentState>> {
+    let sql = match (BACKEND, lock) {
+        (Backend::Postgres, true) => {
+            "SELECT login, role, active, changed_by, changed_at FROM agents WHERE login = $1 FOR UPDATE"
+        }
+        _ => "SELECT login, role, active, changed_by, changed_at FROM agents WHERE login = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(login)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| {
+        Ok(AgentState {
+            login: r.try_get("login")?,
+            role: col::<Role>(&r, "role")?,
+            active: r.try_get("active")?,
+            changed_by: r.try_get("changed_by")?,
+            changed_at: r.try_get("changed_at")?,
+        })
+    })
+    .transpose()
 }

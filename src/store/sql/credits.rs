@@ -51,6 +51,8 @@ impl SqlStore {
         };
         match &o.outcome {
             Outcome::AlreadyCredited => {
+                // A replay writes nothing, and still answers only an agent who may act.
+                recheck_actor(&mut tx, actor).await?;
                 let id = o
                     .credit_id
                     .ok_or_else(|| Error::System("credit without id".to_string()))?;
@@ -80,6 +82,7 @@ impl SqlStore {
         if inserted == 0 {
             // Another agent or a batch run credited the account in between; the next
             // statement of this transaction sees its committed row.
+            recheck_actor(&mut tx, actor).await?;
             let c = credit_by_key(&mut tx, &key).await?.ok_or_else(|| {
                 Error::System("the credit that blocked this one has vanished".to_string())
             })?;
@@ -139,7 +142,10 @@ impl SqlStore {
             lost,
             inc.appreciation_cents,
         )? {
-            RequestDecision::Replay(r) => return Ok(RequestOutcome::AlreadyRequested(r.clone())),
+            RequestDecision::Replay(r) => {
+                recheck_actor(&mut tx, actor).await?;
+                return Ok(RequestOutcome::AlreadyRequested(r.clone()));
+            }
             RequestDecision::Request { amount_cents } => amount_cents,
         };
         let row = sqlx::query(
@@ -191,6 +197,7 @@ impl SqlStore {
         let account_id: i64 = r.try_get("account_id")?;
         match domain::credit::rules::approve_request(&req, &actor.login)? {
             ApprovalDecision::AlreadyApproved { credit_id } => {
+                recheck_actor(&mut tx, actor).await?;
                 return Ok(CreditOutcome::AlreadyCredited(
                     credit_in_tx(&mut tx, credit_id).await?,
                 ));
@@ -266,6 +273,7 @@ impl SqlStore {
         let request_key = format!("goodwill:{account_no}:{}:{key}", inc.id);
         if let Some(c) = credit_by_key(&mut tx, &request_key).await? {
             domain::credit::rules::goodwill_replay(key, &c, amount, reason)?;
+            recheck_actor(&mut tx, actor).await?;
             return Ok(CreditOutcome::AlreadyCredited(c));
         }
         let credit_id: i64 = sqlx::query_scalar(
@@ -319,7 +327,10 @@ impl SqlStore {
         let key = format!("reversal:{credit_id}");
         let existing = credit_by_key(&mut tx, &key).await?;
         let amount = match domain::credit::rules::reverse(&original, existing.as_ref(), reason)? {
-            ReversalDecision::Replay(c) => return Ok(CreditOutcome::AlreadyCredited(c.clone())),
+            ReversalDecision::Replay(c) => {
+                recheck_actor(&mut tx, actor).await?;
+                return Ok(CreditOutcome::AlreadyCredited(c.clone()));
+            }
             ReversalDecision::Reverse { amount_cents } => amount_cents,
         };
         let id: i64 = sqlx::query_scalar(

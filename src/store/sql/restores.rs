@@ -100,6 +100,8 @@ impl SqlStore {
             .bind(cats_text(&touched))
             .fetch_optional(&mut *tx)
             .await?;
+            // Nothing to write, and still answered only to an agent who may act.
+            recheck_actor(&mut tx, actor).await?;
             tx.rollback().await?;
             report.restore_id = earlier;
             report.outcome = if earlier.is_some() {

@@ -65,6 +65,7 @@ impl SqlStore {
             status: status_before,
         };
         if !report.changed {
+            recheck_actor(&mut tx, actor).await?;
             tx.rollback().await?;
             return Ok(report);
         }

@@ -107,6 +107,8 @@ pub(super) fn agent_row(row: &DbRow) -> Result<Agent> {
         role: col::<Role>(row, "role")?,
         active: row.try_get("active")?,
         created_at: row.try_get("created_at")?,
+        changed_by: row.try_get("changed_by")?,
+        changed_at: row.try_get("changed_at")?,
     })
 }
 

@@ -23,9 +23,25 @@ pub(super) struct AuditRowJson<'a>(
     String,
 );
 
-/// Appends `entries` to the audit chain inside `tx`. Taking the head row with an UPDATE locks
-/// it until the transaction ends, so concurrent writers on PostgreSQL queue here and the chain
-/// never forks (on SQLite the write transaction already serialises them).
+/// Re-reads the acting agent's row inside `tx` and refuses (the caller's transaction is then
+/// dropped, so nothing it wrote stays) when the agent was disabled or their role changed since
+/// the action was decided under `actor.role` (`domain::recheck` decides; one primary-key read).
+/// `append_audit` calls it for every write; a replay, which writes nothing, calls it before it
+/// answers, so a disabled agent is not told about the original either.
+pub(super) async fn recheck_actor(tx: &mut Transaction<'_, Db>, actor: &Actor) -> Result<()> {
+    let current = super::agents::agent_state(tx, &actor.login, false).await?;
+    crate::domain::recheck(actor, current.as_ref())?;
+    Ok(())
+}
+
+/// Appends `entries` to the audit chain inside `tx`, after re-checking the acting agent: every
+/// write and every audited view passes through here, so an agent disabled or demoted while
+/// their screen is open can do nothing more from their next action on. Taking the head row
+/// with an UPDATE locks it until the transaction ends, so concurrent writers on PostgreSQL
+/// queue here and the chain never forks (on SQLite the write transaction already serialises
+/// them). The agent is read after that lock: a supervisor's change of the agent appends its own
+/// audit record, so it either committed before the lock was granted (and this read, a new
+/// snapshot, sees it) or commits after this transaction ends.
 pub(crate) async fn append_audit(
     tx: &mut Transaction<'_, Db>,
     actor: &Actor,
@@ -35,6 +51,7 @@ pub(crate) async fn append_audit(
     let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
         .fetch_one(&mut **tx)
         .await?;
+    recheck_actor(tx, actor).await?;
     let mut seq: i64 = head.try_get("seq")?;
     let mut hash: String = head.try_get("hash")?;
     let role = actor.role.as_str();

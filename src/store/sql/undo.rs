@@ -79,6 +79,7 @@ impl SqlStore {
                 .fetch_one(&mut *tx)
                 .await?;
         if undone_by.is_some() {
+            recheck_actor(&mut tx, actor).await?;
             tx.rollback().await?;
             return Ok(UndoReport {
                 restore_id,
