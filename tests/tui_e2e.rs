@@ -263,6 +263,49 @@ fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() 
     if !tmux_available() {
         return;
     }
+    disabled_while_open(false);
+}
+
+#[test]
+fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_refused_at_the_next_action()
+{
+    if !tmux_available() {
+        return;
+    }
+    disabled_while_open(true);
+}
+
+/// A `caredesk serve` on 127.0.0.1 (a free port) for `url`, killed when dropped.
+struct Server(std::process::Child, String);
+
+impl Server {
+    fn start(url: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_caredesk"))
+            .args(["--db", url, "serve", "--listen", "127.0.0.1:0"])
+            .env_remove("CAREDESK_SERVER")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server's address");
+        let addr = line.trim().rsplit(' ').next().expect("address").to_string();
+        assert!(addr.starts_with("http://127.0.0.1:"), "{line}");
+        Self(child, addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn disabled_while_open(through_server: bool) {
     let db = TestDb::sqlite();
     let url = db.url_text.clone();
     let out = cli(&url, None)
@@ -293,9 +336,42 @@ fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() 
             .len()
     };
 
-    // alice opens the caller's account.
+    // alice opens the caller's account: on the file, or through a server she logged in to.
     let bin = env!("CARGO_BIN_EXE_caredesk");
-    let t = Tmux::start("disabled", &format!("{bin} --db {url} --agent alice"));
+    let server = through_server.then(|| Server::start(&url));
+    let t = match &server {
+        None => Tmux::start("disabled", &format!("{bin} --db {url} --agent alice")),
+        Some(server) => {
+            let otp = sofia(&["agent", "password", "alice"])["one_time_password"]
+                .as_str()
+                .expect("one-time password")
+                .to_string();
+            let sessions = db.dir().join("sessions.json");
+            let out = Command::new(bin)
+                .args(["--server", &server.1, "login", "alice", "--password-stdin"])
+                .env("CAREDESK_SESSIONS", &sessions)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .and_then(|mut c| {
+                    c.stdin
+                        .take()
+                        .expect("stdin")
+                        .write_all(format!("{otp}\nalice-chose-this-one\n").as_bytes())?;
+                    c.wait_with_output()
+                })
+                .expect("login");
+            assert!(out.status.success(), "login: {out:?}");
+            Tmux::start(
+                "disabled-served",
+                &format!(
+                    "CAREDESK_SESSIONS={} {bin} --server {}",
+                    sessions.display(),
+                    server.1
+                ),
+            )
+        }
+    };
     t.wait_for("Search: name, phone");
     t.literal(&target);
     t.wait_for("Dee Abled");

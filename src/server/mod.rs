@@ -293,11 +293,22 @@ async fn call(
     Ok(Json(value))
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
     pub new_password: Option<String>,
+}
+
+/// Never prints a password.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("login", &self.login)
+            .field("password", &"***")
+            .field("new_password", &self.new_password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// What `POST /v1/login` answers.
