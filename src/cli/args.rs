@@ -292,7 +292,7 @@ pub enum DbCommand {
     /// PostgreSQL: create this database's two groups (`<db>_server`, `<db>_operator`), set
     /// their privileges, put every active supervisor's login in the operator group and revoke
     /// everyone else's rights (run as the tables' owner with CREATEROLE; again after
-    /// `agent add`, `agent disable`, `agent role` or `db migrate`)
+    /// `agent add`, `agent disable`, a role change or `db migrate`)
     Grant {
         /// A database login `caredesk serve` connects with (created when missing, without a
         /// password); repeatable
