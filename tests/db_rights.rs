@@ -233,17 +233,17 @@ async fn an_agents_or_auditors_own_login_can_forge_nothing_and_an_operator_canno
         .fetch_one(s.pool())
         .await
         .expect("account id");
-    for (sql, owner_may) in FORGERIES {
+    for &(sql, owner_may) in FORGERIES {
         let mut tx = s.pool().begin().await.expect("tx");
         let r = sqlx::query(sql).bind(account_id).execute(&mut *tx).await;
-        assert_eq!(r.is_ok(), *owner_may, "as the owner: {sql}: {r:?}");
+        assert_eq!(r.is_ok(), owner_may, "as the owner: {sql}: {r:?}");
         tx.rollback().await.expect("rollback");
     }
 
     // The agent's and the auditor's own logins: refused, every one, for want of privilege.
     for login in ["dr_alice", "dr_audrey"] {
         let mut conn = connect_as(&w.db, login).await;
-        for (sql, _) in FORGERIES {
+        for &(sql, _) in FORGERIES {
             let (code, e) = attempt(&mut conn, sql, account_id)
                 .await
                 .expect_err(&format!("{login} must not be able to run: {sql}"));
