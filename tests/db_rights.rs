@@ -76,10 +76,7 @@ const FORGERIES: &[(&str, bool)] = &[
         true,
     ),
     ("SELECT COUNT(*) FROM accounts WHERE id = $1", true),
-    (
-        "SELECT COUNT(*) FROM credits WHERE account_id = $1",
-        true,
-    ),
+    ("SELECT COUNT(*) FROM credits WHERE account_id = $1", true),
     // Moving the chain's head back (the owner is refused too: by the head's trigger).
     (
         "UPDATE audit_head SET seq = 0, hash = '00' WHERE id = 1 AND $1 > 0",
@@ -282,9 +279,10 @@ async fn an_agents_or_auditors_own_login_can_forge_nothing_and_an_operator_canno
     let (code, _, err) = outcome(w.cli_as("dr_omar").args(["note", &account, "called back"]));
     assert_eq!(code, 0, "an operator adds a note: {err}");
     // A batch run (exit 4 when the demo's deliberately broken accounts fail).
-    let (code, out, err) = outcome(w.cli_as("dr_omar").args([
-        "--format", "json", "credit", "run", "--apply",
-    ]));
+    let (code, out, err) = outcome(
+        w.cli_as("dr_omar")
+            .args(["--format", "json", "credit", "run", "--apply"]),
+    );
     assert!(code == 0 || code == 4, "an operator runs a batch: {err}");
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert!(v["credited"].as_i64().expect("credited") > 0, "{v}");

@@ -114,7 +114,10 @@ async fn each_role_does_what_it_may_and_db_grant_gives_rights_to_operators_only(
             .await
             .err(),
         aud_svc.add_note(&aud, &account, "a note").await.err(),
-        aud_svc.credit_apply(&aud, &account, None, false).await.err(),
+        aud_svc
+            .credit_apply(&aud, &account, None, false)
+            .await
+            .err(),
         sup_svc.disable_agent(sup, &sup.login).await.err(),
     ];
     for (n, e) in refusals.into_iter().enumerate() {
@@ -163,14 +166,13 @@ async fn each_role_does_what_it_may_and_db_grant_gives_rights_to_operators_only(
     }
     assert!(report.still_privileged.is_empty(), "{report:?}");
     let member = |login: &'static str, group: &'static str| async move {
-        let yes: bool = sqlx::query_scalar(
-            "SELECT pg_has_role($1, current_database() || '_' || $2, 'MEMBER')",
-        )
-        .bind(login)
-        .bind(group)
-        .fetch_one(s.pool())
-        .await
-        .expect("membership");
+        let yes: bool =
+            sqlx::query_scalar("SELECT pg_has_role($1, current_database() || '_' || $2, 'MEMBER')")
+                .bind(login)
+                .bind(group)
+                .fetch_one(s.pool())
+                .await
+                .expect("membership");
         yes
     };
     let tables_with = |login: &'static str, privileges: &'static str| async move {
@@ -189,21 +191,27 @@ async fn each_role_does_what_it_may_and_db_grant_gives_rights_to_operators_only(
             assert!(!member(l, g).await, "{l} in {g}");
         }
         assert_eq!(
-            tables_with(l, "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER").await,
+            tables_with(
+                l,
+                "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+            )
+            .await,
             0,
             "{l} has rights"
         );
     }
     // The operator reads everything, and may write all but the ledger and the audit log
     // (append only) and the audit head (update only, and its trigger lets it only move on).
-    let tables: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()",
-    )
-    .fetch_one(s.pool())
-    .await
-    .expect("tables");
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(s.pool())
+            .await
+            .expect("tables");
     assert_eq!(tables_with("rl_supervisor", "SELECT").await, tables);
-    assert_eq!(tables_with("rl_supervisor", "TRUNCATE, REFERENCES, TRIGGER").await, 0);
+    assert_eq!(
+        tables_with("rl_supervisor", "TRUNCATE, REFERENCES, TRIGGER").await,
+        0
+    );
     assert_eq!(tables_with("rl_supervisor", "UPDATE").await, tables - 3);
     assert_eq!(tables_with("rl_supervisor", "DELETE").await, tables - 4);
     assert_eq!(tables_with("rl_supervisor", "INSERT").await, tables - 2);
@@ -265,7 +273,12 @@ async fn each_role_does_what_it_may_and_db_grant_gives_rights_to_operators_only(
         "{report:?}"
     );
     assert!(!member("rl_supervisor", "operator").await);
-    assert_denied(&op_svc, "a disabled supervisor", "SELECT COUNT(*) FROM accounts").await;
+    assert_denied(
+        &op_svc,
+        "a disabled supervisor",
+        "SELECT COUNT(*) FROM accounts",
+    )
+    .await;
     // Every grant left its audit record, and the chain holds.
     let log = sup_svc
         .audit_log(sup, None, None, 50)
