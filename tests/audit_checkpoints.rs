@@ -54,6 +54,7 @@ async fn allow_tampering(store: &Store) {
             for sql in [
                 "DROP TRIGGER IF EXISTS audit_no_update",
                 "DROP TRIGGER IF EXISTS audit_no_delete",
+                "DROP TRIGGER IF EXISTS audit_head_forward",
             ] {
                 sqlx::query(sql)
                     .execute(s.pool())
@@ -62,10 +63,15 @@ async fn allow_tampering(store: &Store) {
             }
         }
         Store::Postgres(s) => {
-            sqlx::query("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
-                .execute(s.pool())
-                .await
-                .expect("disable trigger");
+            for sql in [
+                "ALTER TABLE audit DISABLE TRIGGER audit_append_only",
+                "ALTER TABLE audit_head DISABLE TRIGGER audit_head_guard",
+            ] {
+                sqlx::query(sql)
+                    .execute(s.pool())
+                    .await
+                    .expect("disable trigger");
+            }
         }
     }
 }

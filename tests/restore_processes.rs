@@ -243,11 +243,21 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
         clock() as Arc<dyn Clock>,
     )
     .await;
+    // The binary as the agent ct_alice on SQLite. On PostgreSQL an agent's login has no rights
+    // (agents work through `caredesk serve`; tests/db_rights.rs), so there the binary runs as
+    // the operator and the refusals that are the agent's role's are checked on SQLite only.
+    let as_agent = || {
+        if db.is_postgres() {
+            db.process()
+        } else {
+            db.process_as("ct_alice")
+        }
+    };
     let jose = "310000001";
     let backup = "snap-310000001-20091001";
 
     let preview = ok_json(
-        db.process_as("ct_alice")
+        as_agent()
             .args([
                 "--format", "json", "restore", "preview", jose, "--backup", backup,
             ])
@@ -356,7 +366,10 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
         ),
     ];
     for (args, code, says) in cases {
-        let (got, err) = refused(db.process_as("ct_alice").args(&args).output().expect("run"));
+        if db.is_postgres() && says.starts_with("may not") {
+            continue;
+        }
+        let (got, err) = refused(as_agent().args(&args).output().expect("run"));
         assert_eq!(got, code, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "one sentence: {err}");
@@ -365,7 +378,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM live_items").await, live);
 
     let applied = ok_json(
-        db.process_as("ct_alice")
+        as_agent()
             .args([
                 "--format",
                 "json",
@@ -386,7 +399,7 @@ async fn restore_commands_keep_the_json_contract_and_exit_codes() {
     assert_eq!(applied["categories"][0]["in_backup"], 64);
     assert_eq!(applied["categories"][0]["status"], "restored-partial");
     let replay = ok_json(
-        db.process_as("ct_alice")
+        as_agent()
             .args([
                 "--format",
                 "json",

@@ -1,8 +1,11 @@
-//! Privileges in the database itself (`caredesk db grant`). On PostgreSQL (CAREDESK_TEST_PG):
-//! each role's login can do through caredesk what its role allows, and the server refuses the
-//! rest whatever client the login uses — above all, nobody but the tables' owner can update or
-//! delete a credit or an audit record. On SQLite, where there are no logins, `db grant` is
-//! refused as bad usage.
+//! Who may do what. The service enforces each role's rights, the same on both backends (an
+//! agent acting through `caredesk serve` is resolved with `Service::actor_for`, as the tests'
+//! `as_agent` does). On PostgreSQL `caredesk db grant` gives rights on the database to its two
+//! groups only: the server's logins and the operators (every active supervisor with a database
+//! login); agents, auditors and disabled agents have none at all, and even an operator cannot
+//! update or delete a credit or an audit record. On SQLite, where there are no logins,
+//! `db grant` is refused as bad usage. The forgeries an agent's or an auditor's login might
+//! try with psql are tests/db_rights.rs.
 
 mod common;
 
@@ -11,7 +14,7 @@ use caredesk::domain::Role;
 use caredesk::error::Error;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::Store;
+use caredesk::store::{ConnectOptions, DbUrl, Store};
 use common::World;
 
 /// Runs one statement on the service's own connection (its login) and returns the error text.
@@ -40,33 +43,36 @@ async fn assert_denied(svc: &Service, who: &str, sql: &'static str) {
     );
 }
 
+/// Database logins for the test's agents, as an operator would create them (`db grant`
+/// creates none for agents). Logins belong to the server, not to one database: they may be
+/// left from an earlier run.
+const CREATE_LOGINS: &str = r#"
+DO $$
+DECLARE l text;
+BEGIN
+    FOREACH l IN ARRAY ARRAY['rl_agent', 'rl_supervisor', 'rl_auditor'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = l) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I LOGIN', l);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            END;
+        END IF;
+    END LOOP;
+END $$"#;
+
+/// Tables of the schema on which login `$1` holds `$2` (a comma-separated privilege list).
+const TABLES_WITH: &str = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() \
+     AND has_table_privilege($1, quote_ident(schemaname) || '.' || quote_ident(tablename), $2)";
+
 #[tokio::test]
-async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_the_audit_log() {
+async fn each_role_does_what_it_may_and_db_grant_gives_rights_to_operators_only() {
     let w = World::demo(60, 7).await;
     let (sup_svc, sup) = (&w.svc, &w.sup);
+    let (agent_svc, agent) = w.as_agent("rl_agent", Role::Agent).await;
+    let (sv_svc, sv) = w.as_agent("rl_supervisor", Role::Supervisor).await;
+    let (aud_svc, aud) = w.as_agent("rl_auditor", Role::Auditor).await;
 
-    if !w.db.is_postgres() {
-        let e = sup_svc
-            .grant_roles(sup)
-            .await
-            .expect_err("SQLite has no logins");
-        assert!(matches!(e, Error::Invalid(_)), "{e:?}");
-        assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("PostgreSQL only"), "{e}");
-        w.finish().await;
-        return;
-    }
-
-    let login = |role: &str| format!("rl_{role}");
-    let as_ = |l: String, r: Role| {
-        let w = &w;
-        async move { w.as_agent(&l, r).await }
-    };
-    let (agent_svc, agent) = as_(login("agent"), Role::Agent).await;
-    let (sv_svc, sv) = as_(login("supervisor"), Role::Supervisor).await;
-    let (aud_svc, aud) = as_(login("auditor"), Role::Auditor).await;
-
-    // Through caredesk, each login does its work under exactly these privileges.
+    // Each role does its work through the service.
     let account = w.eligible_account("720000001", "+12065550201").await;
     agent_svc
         .add_note(&agent, &account, "called about contacts")
@@ -76,13 +82,9 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
         .credit_apply(&agent, &account, None, false)
         .await
         .expect("an agent applies the incident credit");
-    assert!(
-        matches!(
-            credited,
-            IncidentCredit::Applied(CreditOutcome::Credited(_))
-        ),
-        "{credited:?}"
-    );
+    let IncidentCredit::Applied(CreditOutcome::Credited(credit)) = credited else {
+        panic!("{credited:?}")
+    };
     aud_svc
         .show(&aud, &account)
         .await
@@ -100,93 +102,189 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
         .await
         .expect("a supervisor manages agents");
 
-    // Whatever client they use, the server refuses the rest.
-    for (svc, who) in [
-        (&agent_svc, "an agent"),
-        (&sv_svc, "a supervisor"),
-        (&aud_svc, "an auditor"),
-    ] {
-        assert_denied(svc, who, "DELETE FROM credits").await;
-        assert_denied(svc, who, "UPDATE credits SET amount_cents = 0").await;
-        assert_denied(svc, who, "TRUNCATE credits").await;
-        assert_denied(svc, who, "DELETE FROM audit").await;
-        assert_denied(svc, who, "UPDATE audit SET detail = 'rewritten'").await;
-        assert_denied(svc, who, "TRUNCATE audit").await;
-        assert_denied(svc, who, "DROP TABLE credits").await;
+    // ... and the service refuses the rest, on either backend, before anything is written.
+    let refusals = [
+        agent_svc
+            .add_agent(&agent, "rl_other", None, Role::Supervisor)
+            .await
+            .err(),
+        agent_svc.disable_agent(&agent, "rl_auditor").await.err(),
+        agent_svc
+            .credit_reverse(&agent, credit.id, "undo it")
+            .await
+            .err(),
+        aud_svc.add_note(&aud, &account, "a note").await.err(),
+        aud_svc
+            .credit_apply(&aud, &account, None, false)
+            .await
+            .err(),
+        sup_svc.disable_agent(sup, &sup.login).await.err(),
+    ];
+    for (n, e) in refusals.into_iter().enumerate() {
+        let e = e.unwrap_or_else(|| panic!("refusal {n} was let through"));
+        assert_eq!(e.exit_code(), 3, "refusal {n}: {e}");
     }
-    assert_denied(
-        &agent_svc,
-        "an agent",
-        "INSERT INTO agents SELECT * FROM agents WHERE FALSE",
-    )
-    .await;
-    assert_denied(
-        &agent_svc,
-        "an agent",
-        "UPDATE agents SET role = 'supervisor'",
-    )
-    .await;
-    assert_denied(&agent_svc, "an agent", "DELETE FROM live_items").await;
-    assert_denied(
-        &agent_svc,
-        "an agent",
-        "UPDATE batch_runs SET total_cents = 0",
-    )
-    .await;
-    assert_denied(
-        &aud_svc,
-        "an auditor",
-        "INSERT INTO notes SELECT * FROM notes WHERE FALSE",
-    )
-    .await;
-    assert_denied(&aud_svc, "an auditor", "UPDATE accounts SET loss_rank = 0").await;
-    assert_denied(
-        &aud_svc,
-        "an auditor",
-        "INSERT INTO credits SELECT * FROM credits WHERE FALSE",
-    )
-    .await;
-    // What the roles may do still works outside caredesk too (the grants are not all-or-none).
-    raw(&agent_svc, "SELECT COUNT(*) FROM accounts")
-        .await
-        .expect("an agent reads");
-    raw(&aud_svc, "SELECT COUNT(*) FROM credits")
-        .await
-        .expect("an auditor reads the ledger");
 
-    // The identity is the login: an agent cannot name someone else.
-    let e = agent_svc
-        .actor(Some("rl_supervisor"))
+    if !w.db.is_postgres() {
+        let e = sup_svc
+            .grant_roles(sup)
+            .await
+            .expect_err("SQLite has no logins");
+        assert!(matches!(e, Error::Invalid(_)), "{e:?}");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("PostgreSQL only"), "{e}");
+        for svc in [agent_svc, sv_svc, aud_svc] {
+            svc.close().await;
+        }
+        w.finish().await;
+        return;
+    }
+
+    // On PostgreSQL: the agents have logins, and `db grant` syncs them.
+    let Store::Postgres(s) = sup_svc.store() else {
+        unreachable!("PostgreSQL only")
+    };
+    sqlx::query(CREATE_LOGINS)
+        .execute(s.pool())
+        .await
+        .expect("logins");
+    let report = sup_svc.grant_roles(sup).await.expect("db grant");
+    let db = w.db.pg_name().to_string();
+    assert_eq!(
+        report.groups,
+        vec![format!("{db}_server"), format!("{db}_operator")]
+    );
+    assert!(
+        report.operators.contains(&"rl_supervisor".to_string()),
+        "{report:?}"
+    );
+    for l in ["rl_agent", "rl_auditor", "rl_temp"] {
+        assert!(
+            report.without_rights.contains(&l.to_string()),
+            "{l}: {report:?}"
+        );
+    }
+    assert!(report.still_privileged.is_empty(), "{report:?}");
+    let member = |login: &'static str, group: &'static str| async move {
+        let yes: bool =
+            sqlx::query_scalar("SELECT pg_has_role($1, current_database() || '_' || $2, 'MEMBER')")
+                .bind(login)
+                .bind(group)
+                .fetch_one(s.pool())
+                .await
+                .expect("membership");
+        yes
+    };
+    let tables_with = |login: &'static str, privileges: &'static str| async move {
+        let n: i64 = sqlx::query_scalar(TABLES_WITH)
+            .bind(login)
+            .bind(privileges)
+            .fetch_one(s.pool())
+            .await
+            .expect("privileges");
+        n
+    };
+    assert!(member("rl_supervisor", "operator").await);
+    // Agents and auditors: in no group, and no privilege of any kind on any table.
+    for l in ["rl_agent", "rl_auditor"] {
+        for g in ["server", "operator"] {
+            assert!(!member(l, g).await, "{l} in {g}");
+        }
+        assert_eq!(
+            tables_with(
+                l,
+                "SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER"
+            )
+            .await,
+            0,
+            "{l} has rights"
+        );
+    }
+    // The operator reads everything, and may write all but the ledger and the audit log
+    // (append only) and the audit head (update only, and its trigger lets it only move on).
+    let tables: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()")
+            .fetch_one(s.pool())
+            .await
+            .expect("tables");
+    assert_eq!(tables_with("rl_supervisor", "SELECT").await, tables);
+    assert_eq!(
+        tables_with("rl_supervisor", "TRUNCATE, REFERENCES, TRIGGER").await,
+        0
+    );
+    assert_eq!(tables_with("rl_supervisor", "UPDATE").await, tables - 3);
+    assert_eq!(tables_with("rl_supervisor", "DELETE").await, tables - 4);
+    assert_eq!(tables_with("rl_supervisor", "INSERT").await, tables - 2);
+
+    // The operator works directly on the database, as its own login.
+    let url = DbUrl::parse(&w.db.url_as("rl_supervisor")).expect("url");
+    let op_svc = Service::open(
+        &url,
+        &ConnectOptions::default(),
+        w.clock.clone() as std::sync::Arc<dyn caredesk::domain::Clock>,
+        caredesk::service::OpenMode::Normal,
+    )
+    .await
+    .expect("an operator opens the database");
+    let op = op_svc.actor(None).await.expect("the operator is its login");
+    assert_eq!(op.login, "rl_supervisor");
+    op_svc
+        .add_note(&op, &account, "called back")
+        .await
+        .expect("an operator writes, audit and all");
+    op_svc
+        .credit_reverse(&op, credit.id, "applied twice")
+        .await
+        .expect("an operator reverses a credit (a new ledger row)");
+    for sql in [
+        "DELETE FROM credits",
+        "UPDATE credits SET amount_cents = 0",
+        "TRUNCATE credits",
+        "DELETE FROM audit",
+        "UPDATE audit SET detail = 'rewritten'",
+        "TRUNCATE audit",
+        "DELETE FROM audit_head",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, '00')",
+        "DROP TABLE credits",
+        "UPDATE _sqlx_migrations SET success = false",
+    ] {
+        assert_denied(&op_svc, "an operator", sql).await;
+    }
+    // The identity is the login: an operator cannot name someone else.
+    let e = op_svc
+        .actor(Some("rl_agent"))
         .await
         .expect_err("--agent cannot override the login");
     assert_eq!(e.exit_code(), 3, "{e}");
 
-    // A disabled agent's login belongs to no group once the grants are synced again.
-    sv_svc
-        .disable_agent(&sv, "rl_auditor")
+    // A disabled supervisor leaves the operator group at the next grant, and its open
+    // connection can no longer read anything.
+    sup_svc
+        .disable_agent(sup, "rl_supervisor")
         .await
         .expect("disable");
     let report = sup_svc.grant_roles(sup).await.expect("grant again");
-    assert_eq!(report.disabled, 1);
-    // The agent added since the first grant got a login in the agent group (the login may
-    // be left from an earlier run: logins belong to the server, not to one database).
-    let Store::Postgres(s) = sup_svc.store() else {
-        unreachable!("PostgreSQL only")
-    };
-    let in_group: bool = sqlx::query_scalar(
-        "SELECT pg_has_role('rl_temp', current_database() || '_agent', 'MEMBER')",
-    )
-    .fetch_one(s.pool())
-    .await
-    .expect("membership");
-    assert!(in_group, "{report:?}");
+    assert!(
+        !report.operators.contains(&"rl_supervisor".to_string()),
+        "{report:?}"
+    );
+    assert!(
+        report.without_rights.contains(&"rl_supervisor".to_string()),
+        "{report:?}"
+    );
+    assert!(!member("rl_supervisor", "operator").await);
     assert_denied(
-        &aud_svc,
-        "a disabled auditor",
+        &op_svc,
+        "a disabled supervisor",
         "SELECT COUNT(*) FROM accounts",
     )
     .await;
     // Every grant left its audit record, and the chain holds.
+    let log = sup_svc
+        .audit_log(sup, None, None, 50)
+        .await
+        .expect("audit log");
+    assert_eq!(log.iter().filter(|r| r.action == "db.grant").count(), 2);
     assert!(
         sup_svc
             .audit_verify(sup)
@@ -196,7 +294,7 @@ async fn each_login_gets_its_roles_privileges_and_nobody_rewrites_the_ledger_or_
             .is_none()
     );
 
-    for svc in [agent_svc, sv_svc, aud_svc] {
+    for svc in [agent_svc, sv_svc, aud_svc, op_svc.into()] {
         svc.close().await;
     }
     w.finish().await;

@@ -175,6 +175,74 @@ async fn the_ledger_and_the_audit_log_refuse_updates_and_deletes() {
     db.cleanup().await;
 }
 
+/// Runs one static statement on the store's own connection (the tables' owner).
+async fn owner_runs(store: &Store, sql: &'static str) -> Result<u64, String> {
+    match store {
+        Store::Sqlite(s) => sqlx::query(sql)
+            .execute(s.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string()),
+        Store::Postgres(s) => sqlx::query(sql)
+            .execute(s.pool())
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn the_audit_head_moves_only_forward_onto_a_record_of_the_log() {
+    let db = TestDb::new().await;
+    let svc = db.service(clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build(&svc, 20, 1, "sofia", None)
+        .await
+        .expect("demo");
+    let actor = svc
+        .actor(db.supervisor_login())
+        .await
+        .expect("supervisor resolves");
+    let store = svc.store();
+    // Back to the start, back one, sideways, forward onto no record, another row, a second
+    // head, no head: all refused, whoever asks (even the tables' owner).
+    for sql in [
+        "UPDATE audit_head SET seq = 0, hash = '00'",
+        "UPDATE audit_head SET seq = seq - 1",
+        "UPDATE audit_head SET hash = 'ff'",
+        "UPDATE audit_head SET seq = seq + 1",
+        "UPDATE audit_head SET seq = seq + 1, hash = 'ff'",
+        "UPDATE audit_head SET id = 2",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (2, 0, '00')",
+        "DELETE FROM audit_head",
+    ] {
+        let e = owner_runs(store, sql)
+            .await
+            .expect_err(&format!("the head must not move: {sql}"));
+        assert!(
+            e.contains("the audit head") || e.contains("one head"),
+            "{sql}: refused, but not by the guard: {e}"
+        );
+    }
+    if db.is_postgres() {
+        let e = owner_runs(store, "TRUNCATE audit_head")
+            .await
+            .expect_err("no truncate");
+        assert!(e.contains("the audit head cannot be removed"), "{e}");
+    }
+    // The lock append_audit takes changes nothing and is let through; appending moves it.
+    assert_eq!(
+        owner_runs(store, "UPDATE audit_head SET seq = seq WHERE id = 1").await,
+        Ok(1)
+    );
+    svc.add_note(&actor, "310000001", "called back")
+        .await
+        .expect("an append moves the head forward");
+    let v = svc.audit_verify(&actor).await.expect("verify");
+    assert_eq!(v.first_bad, None);
+    svc.close().await;
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn concurrent_writers_keep_the_audit_chain_valid() {
     let db = TestDb::new().await;

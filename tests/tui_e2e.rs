@@ -267,8 +267,7 @@ fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() 
 }
 
 #[test]
-fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_refused_at_the_next_action()
-{
+fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_refused_at_the_next_action() {
     if !tmux_available() {
         return;
     }

@@ -50,7 +50,7 @@ pub async fn db(command: DbCommand, url: &DbUrl, g: &Global) -> Result<()> {
                 json!({"seconds": started.elapsed().as_secs_f64()}),
             )
         }
-        DbCommand::Grant => grant(url, g).await,
+        DbCommand::Grant { servers } => grant(url, &servers, g).await,
         DbCommand::Backup { path } => backup(url, &path, g.format).await,
     }
 }
@@ -89,23 +89,62 @@ async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
     )
 }
 
-/// `db grant` (PostgreSQL): the database's roles, their privileges, and a login per agent.
-async fn grant(url: &DbUrl, g: &Global) -> Result<()> {
+/// `db grant` (PostgreSQL): the database's two groups, their privileges, the server's logins
+/// and the operators; nobody else keeps any right.
+async fn grant(url: &DbUrl, servers: &[String], g: &Global) -> Result<()> {
     let svc = open(url, OpenMode::Normal).await?;
     let actor = svc.actor(g.agent.as_deref()).await?;
-    let r = svc.grant_roles(&actor).await;
+    let r = svc.grant_rights(&actor, servers).await;
     svc.close().await;
     let r = r?;
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
     let mut text = format!(
-        "roles {}: privileges set; {} active agent(s) in their role's group, {} disabled in none\n",
-        r.groups.join(", "),
-        r.active,
-        r.disabled
+        "groups {}: privileges set (read everything; write all but the ledger and the audit log, which are append-only)\n",
+        r.groups.join(", ")
     );
-    if !r.logins_created.is_empty() {
+    text.push_str(&format!("server login(s): {}\n", list(&r.server_logins)));
+    if !r.server_logins_created.is_empty() {
         text.push_str(&format!(
-            "created login(s) {} (without a password: set one, or let pg_hba.conf decide how they sign in)\n",
-            r.logins_created.join(", ")
+            "created server login(s) {} (without a password: set one, or let pg_hba.conf decide how they sign in)\n",
+            r.server_logins_created.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "operator(s), the active supervisors with a database login: {}\n",
+        list(&r.operators)
+    ));
+    if !r.supervisors_without_login.is_empty() {
+        text.push_str(&format!(
+            "supervisor(s) without a database login (they work through the server): {}\n",
+            r.supervisors_without_login.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "{} agent(s), auditor(s) and disabled agent(s) have no rights on the database; they work through the server\n",
+        r.without_rights.len()
+    ));
+    if !r.revoked.is_empty() {
+        text.push_str(&format!(
+            "revoked every privilege of: {}\n",
+            r.revoked.join(", ")
+        ));
+    }
+    if !r.old_groups_dropped.is_empty() {
+        text.push_str(&format!(
+            "dropped the earlier groups {}\n",
+            r.old_groups_dropped.join(", ")
+        ));
+    }
+    if !r.old_groups_kept.is_empty() {
+        text.push_str(&format!(
+            "emptied the earlier groups {} (kept: something else depends on them)\n",
+            r.old_groups_kept.join(", ")
         ));
     }
     if !r.superusers.is_empty() {
@@ -117,6 +156,12 @@ async fn grant(url: &DbUrl, g: &Global) -> Result<()> {
         text.push_str(&format!(
             "note: {} {verb} {noun}: no privilege limits a superuser\n",
             r.superusers.join(", ")
+        ));
+    }
+    if !r.still_privileged.is_empty() {
+        text.push_str(&format!(
+            "warning: {} should have no rights but still reach caredesk's tables (superuser, owner, or another role's member); fix by hand\n",
+            r.still_privileged.join(", ")
         ));
     }
     print(g.format, text, to_json(&r)?)

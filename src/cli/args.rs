@@ -305,10 +305,16 @@ pub enum DbCommand {
     Backup { path: PathBuf },
     /// Refresh the planner's statistics and compact the search index (after large imports)
     Optimize,
-    /// PostgreSQL: create this database's roles, set their privileges and give every agent a
-    /// login in its role's group (run as the tables' owner with CREATEROLE; again after
+    /// PostgreSQL: create this database's two groups (`<db>_server`, `<db>_operator`), set
+    /// their privileges, put every active supervisor's login in the operator group and revoke
+    /// everyone else's rights (run as the tables' owner with CREATEROLE; again after
     /// `agent add|disable|enable|role` or `db migrate`)
-    Grant,
+    Grant {
+        /// A database login `caredesk serve` connects with (created when missing, without a
+        /// password); repeatable
+        #[arg(long = "server-login", value_name = "LOGIN")]
+        servers: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

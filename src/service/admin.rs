@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Service;
-use crate::domain::Actor;
+use crate::domain::{Actor, Permission};
 use crate::error::{Error, Result};
 use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store};
 use crate::with_store;
@@ -60,6 +60,41 @@ impl Service {
             applied: pending.len(),
             backup,
         })
+    }
+
+    /// `db grant` (PostgreSQL): this database's two groups, their privileges, the logins of
+    /// `caredesk serve` (`servers`, created when missing), every active supervisor's login in
+    /// the operator group, and nothing for anyone else (see `store::postgres::grants`).
+    pub async fn grant_rights(
+        &self,
+        actor: &Actor,
+        servers: &[String],
+    ) -> Result<crate::store::postgres::GrantReport> {
+        Self::require(actor, Permission::ManageAgents)?;
+        let Store::Postgres(s) = self.store() else {
+            return Err(Error::invalid(
+                "db grant applies to PostgreSQL only: a SQLite file has no logins, and who may open it is up to the file's permissions",
+            ));
+        };
+        let mut logins: Vec<String> = Vec::with_capacity(servers.len());
+        for login in servers {
+            // Quoted by the server whatever it holds; kept to what a role name can be.
+            if login.is_empty() || login.len() > 63 || login.chars().any(char::is_control) {
+                return Err(Error::invalid(format!(
+                    "\"{}\" is not a valid server login (1 to 63 bytes, no control characters)",
+                    crate::domain::sanitize(login)
+                )));
+            }
+            if s.agent(login).await?.is_some() {
+                return Err(Error::invalid(format!(
+                    "\"{login}\" is an agent's login; give the server a database login of its own (an agent's rights follow the agent's role)"
+                )));
+            }
+            if !logins.contains(login) {
+                logins.push(login.clone());
+            }
+        }
+        s.grant_rights(actor, &logins, self.now()).await
     }
 
     /// Imports one file in one transaction, parsing on a thread of its own while the rows

@@ -64,7 +64,9 @@ pub fn outcome(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
 
 impl TestDb {
     /// The arguments that make the binary act as `login`: `--agent` on SQLite, the database
-    /// login in the URL on PostgreSQL (the role must exist: see `TestDb::as_agent`).
+    /// login in the URL on PostgreSQL (the role must exist, and only a supervisor's login in
+    /// the operator group has rights there: agents and auditors work through a server, and the
+    /// binary as one of them is refused; see tests/db_rights.rs).
     pub fn identity(&self, login: &str) -> Vec<String> {
         if self.is_postgres() {
             vec!["--db".into(), super::replace_user(&self.url_text, login)]

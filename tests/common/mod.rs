@@ -162,8 +162,10 @@ impl TestDb {
     }
 
     /// A service acting as `login` with `role`, registered by `sup` (a supervisor). On
-    /// PostgreSQL the identity is the connection's login, so this makes a database login of
-    /// that name, lets it use the test database, and connects as it.
+    /// PostgreSQL agents and auditors have no rights on the database: a server acts for them on
+    /// its own connection, vouching for who they are. So there the service runs on the test
+    /// database's own (admin) connection and resolves the agent with `Service::actor_for`, as
+    /// `caredesk serve` does; the rules it enforces are the service's, the same on both backends.
     pub async fn as_agent(
         &self,
         sup_svc: &Service,
@@ -184,24 +186,54 @@ impl TestDb {
                 .await
                 .expect("add agent");
         }
+        let svc = self.service(clock).await;
+        let actor = if self.is_postgres() {
+            svc.actor_for(login).await
+        } else {
+            svc.actor(Some(login)).await
+        }
+        .expect("agent resolves");
+        (svc, actor)
+    }
+
+    /// The URL of this PostgreSQL test database with `login` as its user (PostgreSQL only).
+    pub fn url_as(&self, login: &str) -> String {
         match (&self.admin_url, &self.db_name) {
-            (Some(admin), Some(name)) => {
-                // The login gets exactly the privileges `caredesk db grant` gives its role:
-                // every PostgreSQL test acting as an agent runs under them.
-                sup_svc.grant_roles(sup).await.expect("db grant");
-                let db_url = replace_db_name(admin, name);
-                let url = DbUrl::parse(&replace_user(&db_url, login)).expect("url");
-                let svc = Service::open(&url, &ConnectOptions::default(), clock, OpenMode::Normal)
-                    .await
-                    .expect("open as agent");
-                let actor = svc.actor(None).await.expect("agent resolves");
-                (svc, actor)
-            }
-            _ => {
-                let svc = self.service(clock).await;
-                let actor = svc.actor(Some(login)).await.expect("agent resolves");
-                (svc, actor)
-            }
+            (Some(admin), Some(name)) => replace_user(&replace_db_name(admin, name), login),
+            _ => panic!("a database login needs PostgreSQL"),
+        }
+    }
+
+    /// The name of this PostgreSQL test database (PostgreSQL only).
+    pub fn pg_name(&self) -> &str {
+        self.db_name.as_deref().expect("a PostgreSQL test database")
+    }
+
+    /// A copy of this PostgreSQL test database made with `CREATE DATABASE … TEMPLATE` (as a
+    /// provisioning script or a restore would): tables, data, triggers and every grant on them.
+    /// Nothing may be connected to this database meanwhile (close its services first).
+    pub async fn copy_by_template(&self) -> TestDb {
+        let (Some(admin), Some(name)) = (&self.admin_url, &self.db_name) else {
+            panic!("CREATE DATABASE … TEMPLATE needs PostgreSQL");
+        };
+        let copy = format!("{name}_c");
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .expect("admin connection");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {copy} TEMPLATE {name}"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("create the copy");
+        conn.close().await.ok();
+        let url_text = replace_db_name(admin, &copy);
+        TestDb {
+            url: DbUrl::parse(&url_text).expect("url"),
+            url_text,
+            admin_url: Some(admin.clone()),
+            db_name: Some(copy),
+            dir: None,
         }
     }
 
@@ -215,12 +247,16 @@ impl TestDb {
             )))
             .execute(&mut conn)
             .await;
-            // `db grant` made group roles named after the database.
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP ROLE IF EXISTS {name}_agent, {name}_supervisor, {name}_auditor"
-            )))
-            .execute(&mut conn)
-            .await;
+            // `db grant` made group roles named after the database (and earlier releases
+            // three others). One at a time: a role that still holds privileges in another
+            // database (a copy made from this one) stays, and must not keep the others.
+            for suffix in ["server", "operator", "agent", "supervisor", "auditor"] {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP ROLE IF EXISTS {name}_{suffix}"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
         }
     }
 }

@@ -105,7 +105,8 @@ impl World {
         self.db.cli()
     }
 
-    /// The binary as `login` (on PostgreSQL the login must exist: see `as_agent`).
+    /// The binary as `login` (see `TestDb::identity`: on PostgreSQL only an operator's login
+    /// has rights).
     pub fn cli_as(&self, login: &str) -> assert_cmd::Command {
         self.db.cli_as(login)
     }

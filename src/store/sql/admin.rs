@@ -14,18 +14,25 @@ pub(super) const GIN_MERGE_PENDING: &str = "SELECT gin_clean_pending_list('accou
 impl SqlStore {
     // ----- schema -------------------------------------------------------------------------
 
-    /// Migrations this binary knows that the database has not applied yet.
+    /// Migrations this binary knows that the database has not applied yet. The first read of
+    /// every service that opens the database (and of `db migrate`): a PostgreSQL login without
+    /// rights on caredesk's tables is told here, once, where agents and auditors work.
     pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        // pg_catalog lists every table; information_schema only those the login may use.
         let exists: bool = sqlx::query_scalar(pick(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations')",
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations')",
         ))
         .fetch_one(&self.pool)
         .await?;
         let applied: Vec<i64> = if exists {
-            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
                 .fetch_all(&self.pool)
-                .await?
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => return Err(self.without_rights(e.into()).await),
+            }
         } else {
             Vec::new()
         };
@@ -37,6 +44,26 @@ impl SqlStore {
             .collect())
     }
 
+    /// `e`, or, when it is PostgreSQL's "permission denied" (SQLSTATE 42501,
+    /// insufficient_privilege), the one sentence that tells the login it has no rights here:
+    /// agents and auditors have none (docs/security.md), they work through `caredesk serve`.
+    async fn without_rights(&self, e: Error) -> Error {
+        let denied = matches!(
+            &e,
+            Error::Db(sqlx::Error::Database(d)) if d.code().as_deref() == Some("42501")
+        );
+        if !denied || BACKEND != Backend::Postgres {
+            return e;
+        }
+        let login = match self.session_user().await {
+            Ok(Some(login)) => crate::domain::sanitize(&login).into_owned(),
+            _ => return e,
+        };
+        Error::refused(format!(
+            "the database login \"{login}\" has no rights on caredesk's tables; agents and auditors work through the server: caredesk login {login} --server URL"
+        ))
+    }
+
     pub async fn migrate(&self) -> Result<()> {
         self.migrator.run(&self.pool).await?;
         Ok(())
@@ -46,7 +73,7 @@ impl SqlStore {
     pub async fn holds_data(&self) -> Result<bool> {
         let exists: bool = sqlx::query_scalar(pick(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agents')",
-            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'agents')",
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'agents')",
         ))
         .fetch_one(&self.pool)
         .await?;
