@@ -5,7 +5,7 @@ CREATE TABLE agent_credentials (
     login         TEXT PRIMARY KEY NOT NULL REFERENCES agents (login),
     password_hash TEXT NOT NULL,
     one_time      BOOLEAN NOT NULL,
-    failed_logins INTEGER NOT NULL DEFAULT 0,
+    failed_logins BIGINT NOT NULL DEFAULT 0,
     set_by        TEXT NOT NULL REFERENCES agents (login),
     set_at        TIMESTAMPTZ NOT NULL
 );
