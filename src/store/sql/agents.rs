@@ -137,6 +137,8 @@ impl SqlStore {
             }
             return Ok(false);
         }
+        // Disabling ends the agent's sessions at once, in the same transaction.
+        super::sessions::revoke_sessions_of(&mut tx, login, now).await?;
         append_audit(
             &mut tx,
             actor,
