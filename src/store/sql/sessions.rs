@@ -19,7 +19,10 @@ impl SqlStore {
                 active: r.try_get("active")?,
                 password_hash: r.try_get("password_hash")?,
                 one_time: r.try_get::<Option<bool>, _>("one_time")?.unwrap_or(false),
-                failed_logins: r.try_get::<Option<i64>, _>("failed_logins")?.unwrap_or(0),
+                // INTEGER: 32 bits on PostgreSQL.
+                failed_logins: r
+                    .try_get::<Option<i32>, _>("failed_logins")?
+                    .map_or(0, i64::from),
             })
         })
         .transpose()
@@ -85,7 +88,7 @@ impl SqlStore {
         .bind(&actor.login)
         .execute(&mut *tx)
         .await?;
-        let failures: Option<i64> =
+        let failures: Option<i32> =
             sqlx::query_scalar("SELECT failed_logins FROM agent_credentials WHERE login = $1")
                 .bind(&actor.login)
                 .fetch_optional(&mut *tx)
@@ -98,7 +101,7 @@ impl SqlStore {
         )
         .await?;
         tx.commit().await?;
-        Ok(failures.unwrap_or(1))
+        Ok(failures.map_or(1, i64::from))
     }
 
     /// Opens a session (and, after a one-time password, stores the agent's new one).
