@@ -138,6 +138,13 @@ impl Service {
     /// The login of a session that is open now.
     pub async fn session_login(&self, token: &str) -> Result<String> {
         let row = with_store!(&self.store, s => s.session(&token_hash(token)).await)?;
+        if let Some(s) = &row
+            && (s.revoked_at.is_some() || s.expires_at <= self.now())
+        {
+            // An agent disabled since (which ended the session) is told that, not only that
+            // the session ended.
+            self.actor_for(&s.login).await?;
+        }
         match row {
             None => Err(Error::refused(
                 "this server does not know your session; run `caredesk login LOGIN --server URL` again",
