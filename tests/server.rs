@@ -591,13 +591,19 @@ async fn a_disabled_agent_is_refused_at_her_next_command_and_writes_nothing() {
         let (code, out, err) = alice.run(args);
         assert_eq!(code, 3, "{args:?}: {err}");
         assert!(out.is_empty(), "{args:?}: {out}");
-        assert!(err.contains("\"alice\" is disabled"), "{args:?}: {err}");
+        assert!(
+            err.contains("your login \"alice\" was disabled by omar at "),
+            "{args:?}: {err}"
+        );
     }
     // Nor can she open a new session, with the right password.
     let again = Seat::new(&server.url, dir.path(), "alice-again");
     let (code, _, err) = again.login("alice", &format!("{}\n", password_of("alice")));
     assert_eq!(code, 3, "{err}");
-    assert!(err.contains("\"alice\" is disabled"), "{err}");
+    assert!(
+        err.contains("your login \"alice\" was disabled by omar at "),
+        "{err}"
+    );
     assert!(!again.sessions.exists());
 
     let after = (count(&db, credits).await, count(&db, notes).await);
