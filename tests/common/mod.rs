@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod batch;
 pub mod binary;
 pub mod restore;
 pub mod through;
