@@ -116,3 +116,49 @@ async fn several_processes_on_one_run_and_on_shards_credit_each_account_once() {
     svc.close().await;
     db.cleanup().await;
 }
+
+/// A run through a server goes on there; meanwhile anyone may ask how far it is, and the
+/// answer grows until the run ends.
+#[tokio::test]
+async fn a_run_through_a_server_reports_its_progress_to_whoever_asks() {
+    let w = common::World::demo(3000, 11).await;
+    let desk = w.svc.desk(&w.sup).await;
+    let run = {
+        let desk = desk.clone();
+        tokio::spawn(async move {
+            let req = caredesk::service::batch::RunRequest {
+                incident: None,
+                accounts: None,
+                apply: true,
+                chunk: 50,
+                shard: (0, 1),
+                max_total_cents: None,
+                skip_invalid: false,
+            };
+            desk.credit_run(
+                &req,
+                &|_, _| {},
+                &std::sync::atomic::AtomicBool::new(false),
+                None,
+            )
+            .await
+        })
+    };
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !run.is_finished() && std::time::Instant::now() < deadline {
+        if let Some(r) = desk.running_runs().await.expect("progress").first() {
+            seen.push(r.tally.selected);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let summary = run.await.expect("task").expect("run");
+    assert_eq!(summary.tally.selected, 3000);
+    assert!(
+        seen.iter().any(|&n| n > 0 && n < 3000),
+        "progress seen while it ran: {seen:?}"
+    );
+    assert!(seen.windows(2).all(|p| p[0] <= p[1]), "{seen:?}");
+    assert!(desk.running_runs().await.expect("after").is_empty());
+    w.finish().await;
+}

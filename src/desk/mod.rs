@@ -224,6 +224,8 @@ operations! {
     credit_export_page / CreditExportPage(since: Option<DateTime<Utc>>, after: i64, limit: usize) -> Vec<Credit>
         = |svc, actor| svc.credit_export_page(actor, since, after, limit).await;
     credit_run_call / CreditRun(run: RunCall) -> RunReply = |svc, actor| run_here(svc, actor, run).await;
+    /// The batch runs going now and how far each is.
+    running_runs / RunningRuns() -> Vec<crate::domain::BatchRun> = |svc, actor| svc.running_runs(actor).await;
 
     restore_preview / RestorePreview(account: String, backup_id: String, categories: Vec<Category>, mode: Mode) -> RestoreReport
         = |svc, actor| svc.restore_preview(actor, &account, &backup_id, &categories, mode).await;
@@ -331,9 +333,25 @@ impl Desk {
                     .await
             }
             Desk::Remote(_) => {
-                let reply = self
-                    .credit_run_call(RunCall::from_request(req, report.is_some()))
-                    .await?;
+                // The run goes on on the server; meanwhile its progress is asked for every
+                // half second (the accounts done so far of this login's running run).
+                let call = self.credit_run_call(RunCall::from_request(req, report.is_some()));
+                tokio::pin!(call);
+                let me = self.whoami().await?.login;
+                let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+                let reply = loop {
+                    tokio::select! {
+                        reply = &mut call => break reply?,
+                        _ = tick.tick() => {
+                            if let Ok(runs) = self.running_runs().await
+                                && let Some(run) = runs.iter().rev().find(|r| r.started_by == me)
+                            {
+                                let done = u64::try_from(run.tally.selected).unwrap_or(0);
+                                progress(done, done);
+                            }
+                        }
+                    }
+                };
                 if let (Some(path), Some(csv)) = (report, &reply.report_csv) {
                     std::fs::write(path, csv).map_err(|e| {
                         Error::io(format!("cannot write the report {}", path.display()), e)

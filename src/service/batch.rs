@@ -228,6 +228,12 @@ impl Service {
         }
     }
 
+    /// The batch runs going now, with how far each is (anyone may ask).
+    pub async fn running_runs(&self, actor: &Actor) -> Result<Vec<crate::domain::BatchRun>> {
+        Self::require(actor, Permission::Read)?;
+        with_store!(&self.store, s => s.running_runs().await)
+    }
+
     /// A batch credit run: see the module comment. `progress` is told how many accounts of
     /// how many are done; `cancel` stops the run between chunks.
     pub async fn credit_run(

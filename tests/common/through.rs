@@ -71,7 +71,7 @@ impl Svc {
     }
 
     /// The desk `actor` works through: a session on this service's server.
-    async fn desk(&self, actor: &Actor) -> Desk {
+    pub async fn desk(&self, actor: &Actor) -> Desk {
         let mut guard = self.remote.lock().await;
         if guard.0.is_none() {
             guard.0 = Some(start_server(self.inner.clone()).await);

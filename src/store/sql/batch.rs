@@ -135,6 +135,14 @@ impl SqlStore {
         row.as_ref().map(batch_run).transpose()
     }
 
+    /// The runs going now, oldest first (for anyone asking how far they are).
+    pub async fn running_runs(&self) -> Result<Vec<BatchRun>> {
+        let rows = sqlx::query("SELECT * FROM batch_runs WHERE state = 'running' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(batch_run).collect()
+    }
+
     pub async fn batch_run(&self, id: i64) -> Result<BatchRun> {
         let row = sqlx::query("SELECT * FROM batch_runs WHERE id = $1")
             .bind(id)
