@@ -70,6 +70,20 @@ async fn verify_password(pw: String, hash: String) -> bool {
     .unwrap_or(false)
 }
 
+/// A hash no password matches in practice, checked where there is no real one so that every
+/// refused login costs the same argon2 work.
+async fn decoy_hash() -> Result<String> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY
+        .get_or_try_init(|| async {
+            let mut decoy = [0u8; 32];
+            rand::rng().fill(&mut decoy);
+            hash_password(hex::encode(decoy)).await
+        })
+        .await
+        .cloned()
+}
+
 impl Service {
     /// Checks a login and password and opens a session. A wrong password (or an unknown login:
     /// the answer is the same) is audited, counted, and slowed; a one-time password asks for a
@@ -87,9 +101,10 @@ impl Service {
             None
         };
         let Some(creds) = creds else {
-            // Nobody of that name: slowed like a wrong password, not audited (the chain names
-            // agents, and the login typed may be anything, a password included).
-            tokio::time::sleep(password::login_delay(3)).await;
+            // Nobody of that name: the same answer after the same work as a wrong password
+            // (a hash checked), not audited (the chain names agents, and the login typed may
+            // be anything, a password included).
+            verify_password(pw.to_string(), decoy_hash().await?).await;
             return Err(PasswordRefusal::Wrong.into());
         };
         let actor = Actor {
@@ -99,7 +114,11 @@ impl Service {
         tokio::time::sleep(password::login_delay(creds.failed_logins)).await;
         let ok = match &creds.password_hash {
             Some(h) => verify_password(pw.to_string(), h.clone()).await,
-            None => false,
+            // No password set yet: the same work as a wrong one, so time tells nothing.
+            None => {
+                verify_password(pw.to_string(), decoy_hash().await?).await;
+                false
+            }
         };
         if !ok {
             let reason = if creds.password_hash.is_some() {
