@@ -379,12 +379,17 @@ impl Desk {
 async fn run_here(svc: &Service, actor: &Actor, run: RunCall) -> Result<RunReply> {
     let req = run.request();
     let cancel = std::sync::atomic::AtomicBool::new(false);
-    let dir = if run.report {
-        Some(tempfile_dir()?)
-    } else {
-        None
-    };
-    let path = dir.as_ref().map(|d| d.join("report.csv"));
+    // A private directory, removed when it goes out of scope (whatever happens below).
+    let dir = run
+        .report
+        .then(|| {
+            tempfile::Builder::new()
+                .prefix("caredesk-run-")
+                .tempdir()
+                .map_err(|e| Error::io("cannot make a directory for the report", e))
+        })
+        .transpose()?;
+    let path = dir.as_ref().map(|d| d.path().join("report.csv"));
     let result = svc
         .credit_run(actor, &req, &|_, _| {}, &cancel, path.as_deref())
         .await;
@@ -395,23 +400,10 @@ async fn run_here(svc: &Service, actor: &Actor, run: RunCall) -> Result<RunReply
         ),
         _ => None,
     };
-    if let Some(d) = &dir {
-        let _ = std::fs::remove_dir_all(d);
-    }
     Ok(RunReply {
         summary: result?,
         report_csv,
     })
-}
-
-/// A private directory for one run's report.
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    use rand::Rng;
-    let name = format!("caredesk-run-{:016x}", rand::rng().random::<u64>());
-    let dir = std::env::temp_dir().join(name);
-    std::fs::create_dir(&dir)
-        .map_err(|e| Error::io("cannot make a directory for the report", e))?;
-    Ok(dir)
 }
 
 async fn import_here(

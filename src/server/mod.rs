@@ -27,6 +27,9 @@ use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::session::LoginOutcome;
 
+/// How long the accept loop waits after a failed accept before trying again.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Where and how a server listens.
 #[derive(Debug, Clone, Default)]
 pub struct Listen {
@@ -108,6 +111,8 @@ pub async fn serve(
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
@@ -144,6 +149,8 @@ pub async fn serve(
         tasks.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 };
                 let unix_login = stream.peer_cred().ok().and_then(|c| os_login_of(c.uid()));
