@@ -17,7 +17,8 @@ use crate::domain::{Actor, Incident};
 use crate::error::{Error, Result};
 use crate::with_store;
 
-pub const INCIDENT_ID: &str = "danger-2009-10";
+/// The id of the demo's main incident (assets/incidents/danger-2009-10.toml).
+pub const FIRST_INCIDENT_ID: &str = "danger-2009-10";
 
 /// Accounts per chunk (one transaction per chunk).
 const CHUNK: u64 = 10_000;
@@ -31,29 +32,43 @@ pub const AGENTS: &[(&str, &str, Role)] = &[
     ("audrey", "Audrey Kim", Role::Auditor),
 ];
 
-pub const ADVISORY: &str = "Do not remove the battery, reset the device or let it run flat: your \
-phone still holds the only copy of this data. To re-sync, use Menu → Power Off, never a hard reset.";
-
 fn t(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0)
         .single()
         .unwrap_or_default()
 }
 
-/// The incident of the demo incident (docs/operations.md): 2009-10-02 01:30 PDT, snapshot as of 2009-10-01.
-pub fn incident() -> Incident {
-    Incident {
-        id: INCIDENT_ID.to_string(),
-        title: "Sidekick data service outage, October 2009".to_string(),
-        started_at: t(2009, 10, 2, 8, 30),
-        ended_at: Some(t(2009, 10, 26, 0, 0)),
-        snapshot_as_of: t(2009, 10, 1, 0, 0),
-        categories: Category::ALL.to_vec(),
-        advisory: ADVISORY.to_string(),
-        credit_months: 1,
-        appreciation_cents: 10_000,
-        currency: "USD".to_string(),
-    }
+/// The demo's incidents, as an operator would describe them (docs/incidents.md): the
+/// October 2009 outage, and a smaller one in March 2010 for `demo --incidents 2`.
+const INCIDENT_FILES: [(&str, &str); 2] = [
+    (
+        "assets/incidents/danger-2009-10.toml",
+        include_str!("../assets/incidents/danger-2009-10.toml"),
+    ),
+    (
+        "assets/incidents/danger-2010-03.toml",
+        include_str!("../assets/incidents/danger-2010-03.toml"),
+    ),
+];
+
+/// The id of the demo's second incident.
+pub const SECOND_INCIDENT_ID: &str = "danger-2010-03";
+
+/// The demo's first `n` incidents (1 or 2), read from their files.
+pub fn incidents(n: u8) -> Result<Vec<Incident>> {
+    INCIDENT_FILES
+        .iter()
+        .take(usize::from(n.clamp(1, 2)))
+        .map(|(source, text)| crate::import::parse_incident(source, text))
+        .collect()
+}
+
+/// The demo's main incident (`danger-2009-10`).
+pub fn incident() -> Result<Incident> {
+    let mut first = incidents(1)?;
+    first
+        .pop()
+        .ok_or_else(|| Error::System("the demo has no incident file".to_string()))
 }
 
 const FIRST: &[&str] = &[
@@ -295,7 +310,11 @@ fn item_payload(rng: &mut ChaCha8Rng, cat: Category, n: u64) -> Value {
 
 /// Builds the rows of accounts `from..to`. Each account draws from its own generator seeded
 /// by (seed, index), so a chunk's content does not depend on how the work is split.
-pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk> {
+///
+/// With `incidents` 2, about one account in six (the showcase account among them) also lost
+/// photos or notes in the second incident; its rows come from a generator of their own, so the
+/// first incident's rows are the same either way.
+pub fn chunk(seed: u64, from: u64, to: u64, incidents: u8, now: DateTime<Utc>) -> Result<Chunk> {
     let mut accounts = Vec::new();
     let mut plans = Vec::new();
     let mut impact = Vec::new();
@@ -539,7 +558,7 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
             worst = worst.min(status);
             impact.push((
                 id,
-                INCIDENT_ID,
+                FIRST_INCIDENT_ID,
                 cat.as_str(),
                 facts.server_lost,
                 facts.device_state.as_str(),
@@ -547,6 +566,43 @@ pub fn chunk(seed: u64, from: u64, to: u64, now: DateTime<Utc>) -> Result<Chunk>
                 status.as_str(),
                 now_s.clone(),
             ));
+        }
+        if incidents >= 2 && (i == 0 || i % 6 == 3) {
+            let mut rng2 = ChaCha8Rng::seed_from_u64(
+                seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2010_0315,
+            );
+            let device_state = match rng2.random_range(0..100) {
+                0..=49 => DeviceState::HoldsCopy,
+                50..=89 => DeviceState::Wiped,
+                _ => DeviceState::Unknown,
+            };
+            for (cat, share, lo, hi) in
+                [(Category::Photos, 85, 5, 400), (Category::Notes, 60, 1, 80)]
+            {
+                if i != 0 && rng2.random_range(0..100) >= share {
+                    continue;
+                }
+                let facts = CategoryFacts {
+                    server_lost: true,
+                    device_state,
+                    items_before: rng2.random_range(lo..=hi),
+                    verified_backup: false,
+                    permanent_loss: false,
+                    recovered_items: None,
+                };
+                let status = domain::derive_category_status(&facts);
+                worst = worst.min(status);
+                impact.push((
+                    id,
+                    SECOND_INCIDENT_ID,
+                    cat.as_str(),
+                    facts.server_lost,
+                    facts.device_state.as_str(),
+                    facts.items_before,
+                    status.as_str(),
+                    now_s.clone(),
+                ));
+            }
         }
         accounts.push((
             id,
@@ -590,6 +646,18 @@ pub async fn build(
     extra_admin: &str,
     progress: Option<&indicatif::ProgressBar>,
 ) -> Result<DemoSummary> {
+    build_with(svc, accounts, seed, 1, extra_admin, progress).await
+}
+
+/// [`build`] with `incidents` incidents (1 or 2).
+pub async fn build_with(
+    svc: &crate::service::Service,
+    accounts: u64,
+    seed: u64,
+    incidents: u8,
+    extra_admin: &str,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<DemoSummary> {
     let store = svc.store();
     let now = svc.now();
     let holds = with_store!(store, s => s.holds_data().await)?;
@@ -599,13 +667,17 @@ pub async fn build(
             svc.url().display()
         )));
     }
-    with_store!(store, s => s.demo_start(&incident()).await)?;
+    let defined = self::incidents(incidents)?;
+    with_store!(store, s => s.demo_start(&defined).await)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(2);
     let generator = std::thread::spawn(move || {
         let mut from = 0;
         while from < accounts {
             let to = (from + CHUNK).min(accounts);
-            if tx.blocking_send(chunk(seed, from, to, now)).is_err() {
+            if tx
+                .blocking_send(chunk(seed, from, to, incidents, now))
+                .is_err()
+            {
                 return;
             }
             from = to;
@@ -677,17 +749,17 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_rows() {
         let now = t(2026, 1, 1, 0, 0);
-        let a = chunk(7, 0, 50, now).expect("chunk");
-        let b = chunk(7, 0, 50, now).expect("chunk");
+        let a = chunk(7, 0, 50, 1, now).expect("chunk");
+        let b = chunk(7, 0, 50, 1, now).expect("chunk");
         assert_eq!(a.accounts, b.accounts);
         assert_eq!(a.backup_items, b.backup_items);
-        let c = chunk(8, 0, 50, now).expect("chunk");
+        let c = chunk(8, 0, 50, 1, now).expect("chunk");
         assert_ne!(a.accounts, c.accounts);
     }
 
     #[test]
     fn the_showcase_account_lost_contacts_and_has_a_partial_backup() {
-        let c = chunk(2009, 0, 1, t(2026, 1, 1, 0, 0)).expect("chunk");
+        let c = chunk(2009, 0, 1, 1, t(2026, 1, 1, 0, 0)).expect("chunk");
         assert!(c.accounts.contains("José Núñez"));
         assert!(
             c.backup_categories.contains("\"contacts\",64,0"),

@@ -112,6 +112,16 @@ impl From<crate::domain::LossRefusal> for Error {
     }
 }
 
+impl From<crate::domain::IncidentRefusal> for Error {
+    fn from(r: crate::domain::IncidentRefusal) -> Self {
+        if r.is_bad_input() {
+            Self::Invalid(r.to_string())
+        } else {
+            Self::Refused(r.to_string())
+        }
+    }
+}
+
 impl From<crate::domain::AgentRefusal> for Error {
     fn from(r: crate::domain::AgentRefusal) -> Self {
         if r.is_bad_input() {

@@ -247,9 +247,12 @@ async fn any_size_down_to_tiny_renders_without_panicking() {
 async fn hostile_names_reach_the_screen_without_control_characters() {
     let db = common::TestDb::sqlite();
     let svc = db.service(common::clock() as Arc<dyn Clock>).await;
-    svc.init_admin("ops", &caredesk::demo::incident())
-        .await
-        .expect("init");
+    svc.init_admin(
+        "ops",
+        Some(&caredesk::demo::incident().expect("demo incident")),
+    )
+    .await
+    .expect("init");
     let ops = svc.actor(Some("ops")).await.expect("ops");
     // Straight into the database, past the importer's own cleaning.
     if let caredesk::store::Store::Sqlite(s) = svc.store() {

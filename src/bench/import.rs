@@ -282,7 +282,7 @@ async fn run(
     let mut from = 0;
     while from < accounts {
         let to = (from + CHUNK).min(accounts);
-        let c = crate::demo::chunk(SEED, from, to, now)?;
+        let c = crate::demo::chunk(SEED, from, to, 1, now)?;
         let b = write_chunk(&mut files, &c, &mut counts)?;
         // The baseline's rows wait on disk, so they do not weigh on the imports' memory.
         let n = chunk_files.len();
@@ -328,7 +328,7 @@ async fn run(
     let started = Instant::now();
     let baseline_seconds = match svc.store() {
         Store::Sqlite(s) => {
-            s.demo_start(&crate::demo::incident()).await?;
+            s.demo_start(&[crate::demo::incident()?]).await?;
             for names in &chunk_files {
                 s.demo_load_chunk(&read_chunk(names)?).await?;
             }
@@ -338,7 +338,7 @@ async fn run(
         }
         Store::Postgres(s) => {
             let mut files = chunk_files.iter();
-            s.demo_load_rolled_back(&crate::demo::incident(), &mut || {
+            s.demo_load_rolled_back(&crate::demo::incident()?, &mut || {
                 files.next().map(read_chunk)
             })
             .await?
@@ -371,7 +371,9 @@ async fn run(
         crate::service::OpenMode::Normal,
     )
     .await?;
-    let admin = svc.init_admin(login, &crate::demo::incident()).await?;
+    let admin = svc
+        .init_admin(login, Some(&crate::demo::incident()?))
+        .await?;
     let actor = svc.actor(Some(&admin)).await?;
     let mut steps = Vec::new();
     for round in ["import", "again"] {

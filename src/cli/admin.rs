@@ -15,8 +15,10 @@ use crate::service::{OpenMode, Service};
 use crate::store::{ConnectOptions, DbUrl};
 use crate::with_store;
 
-/// `init --admin LOGIN`: an empty database and its first supervisor.
-pub async fn init(url: &DbUrl, admin: &str, format: Format) -> Result<()> {
+/// `init --admin LOGIN [--incident FILE]`: an empty database, its first supervisor and, when
+/// given, its first incident (the file is read and checked before the database is touched).
+pub async fn init(url: &DbUrl, admin: &str, incident: Option<&Path>, format: Format) -> Result<()> {
+    let incident = incident.map(super::incident::read_file).transpose()?;
     let svc = Service::open(
         url,
         &ConnectOptions::default(),
@@ -24,16 +26,21 @@ pub async fn init(url: &DbUrl, admin: &str, format: Format) -> Result<()> {
         OpenMode::Normal,
     )
     .await?;
-    let login = svc.init_admin(admin, &crate::demo::incident()).await?;
+    let login = svc.init_admin(admin, incident.as_ref()).await?;
     tracing::info!(db = %url.display(), admin = %login, "database created");
+    let id = incident.as_ref().map(|i| i.id.clone());
     print(
         format,
         format!(
-            "created {} with the supervisor \"{}\"\n",
+            "created {} with the supervisor \"{}\"{}\n",
             url.display(),
-            login
+            login,
+            id.as_ref().map_or(
+                "; no incident yet (add one with `caredesk incident create FILE`)".to_string(),
+                |id| format!(" and the incident {id}")
+            )
         ),
-        json!({"db": url.display(), "admin": login}),
+        json!({"db": url.display(), "admin": login, "incident": id}),
     )
 }
 

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(
     name = "caredesk",
     version,
-    about = "Support console and bulk-credit tool for the October 2009 data-loss incident",
+    about = "Support console and bulk-credit tool for a cloud data-loss incident",
     long_about = "Support console and bulk-credit tool for a cloud data-loss incident.\n\n\
                   Run without a command to open the agents' screen; every command below is the\n\
                   scripted interface over the same rules."
@@ -64,7 +64,13 @@ pub enum Command {
         /// Login of the first supervisor (on PostgreSQL, your database login is used)
         #[arg(long, value_name = "LOGIN")]
         admin: String,
+        /// An incident file (TOML, docs/incidents.md) to store as the database's first incident
+        #[arg(long, value_name = "FILE")]
+        incident: Option<PathBuf>,
     },
+    /// Incidents: create one from a TOML file, list, show, edit its advisory, end or credit policy
+    #[command(subcommand)]
+    Incident(IncidentCommand),
     /// Database maintenance
     #[command(subcommand)]
     Db(DbCommand),
@@ -275,6 +281,47 @@ pub struct DemoArgs {
     /// Build the database only; do not open the screen
     #[arg(long)]
     pub no_tui: bool,
+    /// How many incidents: 1 (the October 2009 outage) or 2 (adds a smaller, still open
+    /// outage in March 2010 that touches some of the same accounts)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub incidents: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCommand {
+    /// Store the incident a TOML file describes (supervisor; the same file again changes nothing)
+    Create {
+        /// The incident file (docs/incidents.md; assets/incidents/ holds an example)
+        file: PathBuf,
+    },
+    /// Every incident: id, dates, open or ended, credits against it
+    List,
+    /// One incident in full: dates, categories, advisory, credit policy
+    Show {
+        /// The incident's id
+        id: String,
+    },
+    /// Change an incident (supervisor, audited): the title, advisory and end at any time; the
+    /// credit policy only until the first credit against it exists
+    Edit {
+        /// The incident's id
+        id: String,
+        /// A new title
+        #[arg(long, value_name = "TEXT")]
+        title: Option<String>,
+        /// The new advisory agents read out
+        #[arg(long, value_name = "TEXT")]
+        advisory: Option<String>,
+        /// When the incident ended (RFC 3339 with its offset, or YYYY-MM-DD)
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+        /// Months of data plan the incident credit pays
+        #[arg(long, value_name = "N")]
+        credit_months: Option<i64>,
+        /// The appreciation credit's amount, in cents
+        #[arg(long, value_name = "CENTS")]
+        appreciation_cents: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -474,11 +521,19 @@ pub struct RunArgs {
 
 /// Reads a `--since` value: RFC 3339 or YYYY-MM-DD.
 pub fn parse_since(since: Option<String>) -> crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
-    since
+    parse_time_option("--since", since)
+}
+
+/// Reads the time an option (`flag`) was given: RFC 3339 or YYYY-MM-DD.
+pub fn parse_time_option(
+    flag: &str,
+    value: Option<String>,
+) -> crate::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    value
         .map(|s| {
             crate::import::parse_time(&s).ok_or_else(|| {
                 crate::Error::invalid(format!(
-                    "--since \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)",
+                    "{flag} \"{}\" is not a time (RFC 3339 or YYYY-MM-DD)",
                     crate::domain::sanitize(&s)
                 ))
             })

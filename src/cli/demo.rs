@@ -50,7 +50,15 @@ pub async fn build(
         );
         bar
     });
-    let summary = crate::demo::build(&svc, args.accounts, args.seed, &admin, bar.as_ref()).await?;
+    let summary = crate::demo::build_with(
+        &svc,
+        args.accounts,
+        args.seed,
+        args.incidents,
+        &admin,
+        bar.as_ref(),
+    )
+    .await?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

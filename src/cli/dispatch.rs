@@ -90,9 +90,9 @@ async fn dispatch(
             let agent = matches!(url, DbUrl::Sqlite(_)).then_some(admin.as_str());
             open_tui(g, &url, agent).await
         }
-        Command::Init { admin } => {
+        Command::Init { admin, incident } => {
             direct_only(g, "init")?;
-            admin::init(url, &admin, g.format).await
+            admin::init(url, &admin, incident.as_deref(), g.format).await
         }
         #[cfg(feature = "bench")]
         Command::Bench(command) => super::bench::run(command, g, explicit_db).await,
@@ -182,6 +182,7 @@ async fn as_agent(desk: &Desk, format: Format, command: Command) -> Result<()> {
         Command::Agent(command) => agents::run(desk, format, command).await,
         Command::Credit(CreditCommand::Run(args)) => batch::run(desk, format, args).await,
         Command::Credit(command) => credit::run(desk, format, command).await,
+        Command::Incident(command) => super::incident::run(desk, format, command).await,
         Command::Restore(command) => restore::run(desk, format, command).await,
         Command::Resync {
             account,
@@ -220,6 +221,7 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Demo(_) => "demo",
         Command::Init { .. } => "init",
+        Command::Incident(_) => "incident",
         Command::Db(_) => "db",
         Command::Privacy { .. } => "privacy",
         Command::Import { .. } => "import",

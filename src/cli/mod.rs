@@ -14,6 +14,7 @@ mod credit;
 mod demo;
 pub mod dispatch;
 mod import;
+mod incident;
 pub mod print;
 mod privacy;
 mod restore;

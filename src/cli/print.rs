@@ -131,10 +131,11 @@ pub fn summaries_text(list: &[AccountSummary]) -> String {
 
 pub fn detail_json(d: &AccountDetail) -> Value {
     let plan_at_start = d
-        .incident
-        .as_ref()
+        .acting_incident(None, chrono::Utc::now())
+        .ok()
         .and_then(|i| d.plan_at(i.started_at))
         .map(|p| p.plan_code.clone());
+    let advisories = d.advisories();
     json!({
         "account_no": d.summary.account_no,
         "msisdn": d.summary.msisdn,
@@ -153,7 +154,13 @@ pub fn detail_json(d: &AccountDetail) -> Value {
         })),
         "plan_at_incident_start": plan_at_start,
         "plans": d.plans,
-        "advisory": if d.at_risk().is_empty() { None } else { d.incident.as_ref().map(|i| i.advisory.clone()) },
+        "advisory": advisories.first().map(|(i, _)| i.advisory.clone()),
+        "advisories": advisories.iter().map(|(i, cats)| json!({
+            "incident": i.id,
+            "categories": cats,
+            "advisory": i.advisory,
+        })).collect::<Vec<_>>(),
+        "incidents": d.touched_by().iter().map(|i| json!({"id": i.id, "title": i.title})).collect::<Vec<_>>(),
         "categories": d.categories.iter().map(|c| json!({
             "incident": c.incident,
             "category": c.category.as_str(),
@@ -239,37 +246,66 @@ pub fn detail_text(d: &AccountDetail) -> String {
             let _ = write!(o, "  no plan");
         }
     }
-    if let Some(inc) = &d.incident {
+    let touched = d.touched_by();
+    let several = touched.len() > 1;
+    for inc in &touched {
+        let named = if several {
+            format!(" {}", inc.id)
+        } else {
+            String::new()
+        };
         match d.plan_at(inc.started_at) {
             Some(p) if Some(p) != d.current_plan() => {
                 let _ = write!(
                     o,
-                    "   at the incident's start: {} {}",
+                    "   at the start of incident{named}: {} {}",
                     clean(&p.plan_code),
                     format_cents(p.price_cents, &p.currency)
                 );
             }
             None => {
-                let _ = write!(o, "   no plan at the incident's start");
+                let _ = write!(o, "   no plan at the start of incident{named}");
             }
             _ => {}
         }
     }
     o.push('\n');
-    let at_risk = d.at_risk();
-    if let (false, Some(inc)) = (at_risk.is_empty(), &d.incident) {
+    if several {
+        let ids: Vec<&str> = touched.iter().map(|i| i.id.as_str()).collect();
+        let _ = writeln!(
+            o,
+            "  touched by {} incidents: {}",
+            ids.len(),
+            ids.join(", ")
+        );
+    }
+    for (inc, at_risk) in d.advisories() {
         let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
         let _ = writeln!(
             o,
-            "\n  !! AT RISK ({}) — read this to the customer:\n  {}",
+            "\n  !! AT RISK ({}{}) — read this to the customer:\n  {}",
             cats.join(", "),
+            if several {
+                format!(", {}", inc.id)
+            } else {
+                String::new()
+            },
             clean(&inc.advisory)
         );
     }
     let _ = writeln!(
         o,
-        "\n  {:<9} {:<17} {:>7} {:>6} {:>7}  device",
-        "category", "status", "before", "live", "backup"
+        "\n  {:<9} {:<17} {:>7} {:>6} {:>7}  {}",
+        "category",
+        "status",
+        "before",
+        "live",
+        "backup",
+        if several {
+            "device      incident"
+        } else {
+            "device"
+        }
     );
     for c in &d.categories {
         let _ = writeln!(
@@ -282,7 +318,11 @@ pub fn detail_text(d: &AccountDetail) -> String {
             c.items_backup
                 .map(|n| n.to_string())
                 .unwrap_or_else(|| "-".to_string()),
-            c.device_state.as_str()
+            if several {
+                format!("{:<10}  {}", c.device_state.as_str(), c.incident)
+            } else {
+                c.device_state.as_str().to_string()
+            }
         );
     }
     if d.categories.is_empty() {

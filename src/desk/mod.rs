@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::batch::{RunRequest, RunSummary};
 use crate::service::credit::IncidentCredit;
+use crate::service::incident::{IncidentChange, IncidentView};
 use crate::store::{AuditRecord, AuditVerification, ImportCounts, IncidentTotals};
 pub use remote::Remote;
 
@@ -205,6 +206,14 @@ operations! {
     declare_loss / DeclareLoss(account: String, incident: Option<String>, category: Category, reason: String) -> bool
         = |svc, actor| svc.declare_loss(actor, &account, incident.as_deref(), category, &reason).await;
     incidents / Incidents() -> Vec<Incident> = |svc, actor| svc.incidents().await;
+    /// Every incident with whether it is open and how many credits it has.
+    incident_list / IncidentList() -> Vec<IncidentView> = |svc, actor| svc.incident_views(actor).await;
+    incident_show / IncidentShow(id: String) -> IncidentView = |svc, actor| svc.incident_show(actor, &id).await;
+    /// A definition read from an incident file by the caller; checked again by the service.
+    incident_create / IncidentCreate(incident: Incident) -> IncidentChange
+        = |svc, actor| svc.incident_create(actor, &incident).await;
+    incident_edit / IncidentEdit(id: String, edit: crate::domain::IncidentEdit) -> IncidentChange
+        = |svc, actor| svc.incident_edit(actor, &id, &edit).await;
     totals / Totals() -> IncidentTotals = |svc, actor| svc.totals(actor).await;
 
     credit_apply / CreditApply(account: String, incident: Option<String>, dry_run: bool) -> IncidentCredit

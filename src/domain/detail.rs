@@ -7,7 +7,7 @@ use super::account::{AccountSummary, Plan};
 use super::backup::Backup;
 use super::category::Category;
 use super::credit::{Credit, CreditKind, CreditRequest};
-use super::incident::Incident;
+use super::incident::{Incident, IncidentRefusal};
 use super::status::{CategoryStatus, DeviceState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -52,7 +52,8 @@ pub struct AccountDetail {
     pub requests: Vec<CreditRequest>,
     pub notes: Vec<Note>,
     pub timeline: Vec<TimelineEvent>,
-    pub incident: Option<Incident>,
+    /// The database's incidents, oldest first (the account's categories name theirs).
+    pub incidents: Vec<Incident>,
     /// The name, e-mail and phone number are masked (the viewer's role sees less).
     pub masked: bool,
 }
@@ -84,6 +85,49 @@ impl AccountDetail {
         self.categories.iter().any(|c| {
             c.status == CategoryStatus::PermanentLoss && incident.is_none_or(|i| c.incident == i)
         })
+    }
+
+    /// The incidents that touched this account (it has categories recorded for them).
+    pub fn touched_by(&self) -> Vec<&Incident> {
+        self.incidents
+            .iter()
+            .filter(|i| self.categories.iter().any(|c| c.incident == i.id))
+            .collect()
+    }
+
+    /// The incident an action on the account screen is about: the selected category's, else
+    /// the only incident that touched the account, else the one a command naming none gets.
+    pub fn acting_incident(
+        &self,
+        selected_category: Option<usize>,
+        now: DateTime<Utc>,
+    ) -> Result<&Incident, IncidentRefusal> {
+        let by_category = selected_category
+            .and_then(|i| self.categories.get(i))
+            .and_then(|c| self.incidents.iter().find(|i| i.id == c.incident));
+        if let Some(i) = by_category {
+            return Ok(i);
+        }
+        match self.touched_by().as_slice() {
+            [only] => Ok(only),
+            _ => super::incident::choose(&self.incidents, None, now),
+        }
+    }
+
+    /// The at-risk categories by incident, with the advisory to read out for each.
+    pub fn advisories(&self) -> Vec<(&Incident, Vec<Category>)> {
+        self.incidents
+            .iter()
+            .filter_map(|i| {
+                let cats: Vec<Category> = self
+                    .categories
+                    .iter()
+                    .filter(|c| c.incident == i.id && c.status == CategoryStatus::AtRisk)
+                    .map(|c| c.category)
+                    .collect();
+                (!cats.is_empty()).then_some((i, cats))
+            })
+            .collect()
     }
 
     /// The account's incident credit for `incident`, if it holds one.

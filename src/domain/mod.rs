@@ -35,7 +35,7 @@ pub use credit::{
     Ineligible, PlanPeriod, RequestOutcome, decide_incident_credit, incident_credit,
 };
 pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
-pub use incident::Incident;
+pub use incident::{CreateDecision, Incident, IncidentEdit, IncidentRefusal};
 pub use loss::{LossDecision, LossFacts, LossRefusal};
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;

@@ -98,10 +98,12 @@ pub enum Permission {
     RecordResync,
     /// Load accounts, impact rows and backups from files.
     Import,
+    /// Create incidents and edit their advisory, end and credit policy.
+    ManageIncidents,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::Read,
         Permission::ViewAccount,
         Permission::AddNote,
@@ -118,6 +120,7 @@ impl Permission {
         Permission::DeclareLoss,
         Permission::RecordResync,
         Permission::Import,
+        Permission::ManageIncidents,
     ];
 
     /// What the permission lets someone do, worded to finish "… may not ", so a refusal
@@ -140,6 +143,7 @@ impl Permission {
             Permission::DeclareLoss => "declare a permanent loss",
             Permission::RecordResync => "record a device re-sync",
             Permission::Import => "import data files",
+            Permission::ManageIncidents => "create or edit an incident",
         }
     }
 }

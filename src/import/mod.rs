@@ -18,11 +18,13 @@ mod accounts;
 mod backups;
 mod batch;
 mod impact;
+mod incident;
 
 pub use accounts::{parse_accounts, parse_accounts_chunks};
 pub use backups::{parse_backups, parse_backups_chunks, snapshot_checksum};
 pub use batch::{BatchFile, BatchRef, parse_batch_accounts};
 pub use impact::{parse_impact, parse_impact_chunks};
+pub use incident::parse_incident;
 
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;

@@ -43,28 +43,11 @@ fn reason_text(reason: &str) -> Result<String> {
 }
 
 impl Service {
-    /// The incident an `--incident` option names; left out, the database's only incident.
+    /// The incident an `--incident` option names; left out, the database's only incident or
+    /// its only open one (domain::incident::choose).
     pub async fn incident(&self, id: Option<&str>) -> Result<Incident> {
         let all = self.incidents().await?;
-        match id {
-            Some(id) => all.into_iter().find(|i| i.id == id).ok_or_else(|| {
-                Error::invalid(format!("there is no incident \"{}\"", sanitize(id)))
-            }),
-            None => match all.len() {
-                1 => all
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| Error::System("incident vanished".to_string())),
-                0 => Err(Error::invalid("this database has no incident yet")),
-                _ => Err(Error::invalid(format!(
-                    "this database has several incidents ({}); choose one with --incident",
-                    all.iter()
-                        .map(|i| i.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))),
-            },
-        }
+        Ok(crate::domain::incident::choose(&all, id, self.now())?.clone())
     }
 
     pub async fn credit_apply(

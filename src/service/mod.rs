@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod batch;
 pub mod credit;
+pub mod incident;
 pub mod restore;
 pub mod session;
 
@@ -173,9 +174,12 @@ impl Service {
 
     // ----- set-up -------------------------------------------------------------------------
 
-    /// `init --admin`: migrates a new database, registers its first supervisor and the
-    /// incident it is built for.
-    pub async fn init_admin(&self, requested: &str, incident: &Incident) -> Result<String> {
+    /// `init --admin [--incident FILE]`: migrates a new database, registers its first
+    /// supervisor and, when given, its first incident (checked as `incident create` checks).
+    pub async fn init_admin(&self, requested: &str, incident: Option<&Incident>) -> Result<String> {
+        if let Some(i) = incident {
+            i.check()?;
+        }
         let login = match with_store!(&self.store, s => s.session_user().await)? {
             Some(db_login) => db_login,
             None => requested.to_string(),
@@ -494,10 +498,6 @@ impl Service {
         let a = self.resolve_account(account).await?;
         let id = with_store!(&self.store, s => s.add_note(actor, a.id, &body, self.now()).await)?;
         Ok((a, id))
-    }
-
-    pub async fn incidents(&self) -> Result<Vec<Incident>> {
-        with_store!(&self.store, s => s.incidents().await)
     }
 
     pub async fn totals(&self, actor: &Actor) -> Result<IncidentTotals> {

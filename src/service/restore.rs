@@ -11,7 +11,7 @@ use crate::store::ImportRows;
 use crate::store::{ImportCounts, NewBackup};
 use crate::with_store;
 
-/// Most items a re-sync can report for one category (a Sidekick held a few thousand).
+/// Most items a re-sync can report for one category (a phone holds a few thousand).
 const MAX_RESYNC_ITEMS: i64 = 1_000_000;
 
 impl Service {

@@ -198,9 +198,10 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
         Command::ApplyCredit {
             account_id,
             account_no,
+            incident,
         } => {
             let r =
-                desk.credit_apply(account_no, None, false)
+                desk.credit_apply(account_no, Some(incident), false)
                     .await
                     .map(|o| match o {
                         IncidentCredit::Applied(o) => credit_text(&o),
@@ -212,10 +213,11 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
         Command::RequestAppreciation {
             account_id,
             account_no,
+            incident,
             reason,
         } => {
             let r = desk
-                .credit_request(account_no, None, reason)
+                .credit_request(account_no, Some(incident), reason)
                 .await
                 .map(|o| match o {
                     RequestOutcome::Requested(r) => format!(
@@ -302,10 +304,11 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
         Command::Resync {
             account_id,
             account_no,
+            incident,
             category,
         } => {
             let r = desk
-                .record_resync(account_no, None, category, None)
+                .record_resync(account_no, Some(incident), category, None)
                 .await
                 .map(|r| {
                     if r.changed {
@@ -322,11 +325,12 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
         Command::DeclareLoss {
             account_id,
             account_no,
+            incident,
             category,
             reason,
         } => {
             let r = desk
-                .declare_loss(account_no, None, category, reason)
+                .declare_loss(account_no, Some(incident), category, reason)
                 .await
                 .map(|changed| {
                     if changed {

@@ -50,9 +50,12 @@ impl World {
         let clock = clock();
         let mut svc = db.service(clock.clone() as Arc<dyn Clock>).await;
         svc.set_import_chunk(chunk);
-        svc.init_admin(admin, &caredesk::demo::incident())
-            .await
-            .expect("init");
+        svc.init_admin(
+            admin,
+            Some(&caredesk::demo::incident().expect("demo incident")),
+        )
+        .await
+        .expect("init");
         let sup = svc
             .actor(if db.is_postgres() { None } else { Some(admin) })
             .await

@@ -165,12 +165,12 @@ pub(super) async fn read_detail(
     timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
     timeline.truncate(50);
 
-    let incident = sqlx::query("SELECT * FROM incidents ORDER BY started_at DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
+    let incidents = sqlx::query("SELECT * FROM incidents ORDER BY started_at, id")
+        .fetch_all(&mut **tx)
         .await?
-        .as_ref()
+        .iter()
         .map(incident)
-        .transpose()?;
+        .collect::<Result<Vec<_>>>()?;
 
     Ok(AccountDetail {
         summary,
@@ -183,7 +183,7 @@ pub(super) async fn read_detail(
         requests,
         notes,
         timeline,
-        incident,
+        incidents,
         masked: false,
     })
 }

@@ -52,7 +52,7 @@ impl SqlStore {
     pub async fn bootstrap_admin(
         &self,
         login: &str,
-        incident: &Incident,
+        incident: Option<&Incident>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
@@ -65,21 +65,21 @@ impl SqlStore {
             ));
         }
         insert_agent(&mut tx, login, login, Role::Supervisor, now).await?;
-        insert_incident(&mut tx, incident).await?;
         let actor = Actor {
             login: login.to_string(),
             role: Role::Supervisor,
         };
-        append_audit(
-            &mut tx,
-            &actor,
-            now,
-            &[
-                AuditEntry::new("agent.init", "ok", format!("first supervisor {login}"))
-                    .object(login),
-            ],
-        )
-        .await?;
+        let mut entries = vec![
+            AuditEntry::new("agent.init", "ok", format!("first supervisor {login}")).object(login),
+        ];
+        if let Some(inc) = incident {
+            insert_incident(&mut tx, inc).await?;
+            entries.push(
+                AuditEntry::new("incident.create", "ok", super::incidents::definition(inc))
+                    .object(&inc.id),
+            );
+        }
+        append_audit(&mut tx, &actor, now, &entries).await?;
         tx.commit().await?;
         Ok(())
     }

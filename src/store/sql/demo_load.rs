@@ -123,10 +123,12 @@ impl SqlStore {
         Ok(elapsed)
     }
 
-    /// The demo's first transaction: the incident its rows refer to.
-    pub async fn demo_start(&self, inc: &Incident) -> Result<()> {
+    /// The demo's first transaction: the incidents its rows refer to.
+    pub async fn demo_start(&self, incidents: &[Incident]) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        insert_incident(&mut tx, inc).await?;
+        for inc in incidents {
+            insert_incident(&mut tx, inc).await?;
+        }
         if BACKEND == Backend::Sqlite {
             // While the bulk load runs, the search index does not merge its segments after
             // every chunk; one full merge at the end (`optimize`) is cheaper than many.

@@ -93,9 +93,12 @@ impl App {
         if !self.allowed(domain::Permission::ApplyIncidentCredit) {
             return Vec::new();
         }
-        let Some(inc) = &a.incident else {
-            self.error("this database has no incident");
-            return Vec::new();
+        let inc = match a.acting_incident(Some(self.category_selected), chrono::Utc::now()) {
+            Ok(inc) => inc.clone(),
+            Err(refused) => {
+                self.error(refused.to_string());
+                return Vec::new();
+            }
         };
         if let Some(c) = a.incident_credit(&inc.id) {
             self.info(format!(
@@ -125,6 +128,7 @@ impl App {
                 self.open_dialog(Confirm::Credit {
                     account_id: a.summary.id,
                     account_no: a.summary.account_no.clone(),
+                    incident: inc.id.clone(),
                     name: a.summary.name.clone(),
                     amount_cents,
                     currency,
@@ -142,9 +146,12 @@ impl App {
         if !self.allowed(domain::Permission::RequestAppreciation) {
             return Vec::new();
         }
-        let Some(inc) = &a.incident else {
-            self.error("this database has no incident");
-            return Vec::new();
+        let inc = match a.acting_incident(Some(self.category_selected), chrono::Utc::now()) {
+            Ok(inc) => inc.clone(),
+            Err(refused) => {
+                self.error(refused.to_string());
+                return Vec::new();
+            }
         };
         match domain::credit::rules::request_appreciation(
             &a.summary.account_no,
@@ -162,7 +169,10 @@ impl App {
             Err(refused) => self.error(refused.to_string()),
             Ok(domain::credit::RequestDecision::Request { .. }) => {
                 self.open(Overlay::Input(TextInput::new(
-                    InputPurpose::AppreciationReason,
+                    InputPurpose::AppreciationReason {
+                        incident: inc.id.clone(),
+                        amount_cents: inc.appreciation_cents,
+                    },
                 )));
             }
         }
@@ -210,9 +220,10 @@ impl App {
             self.error(refused.to_string());
             return Vec::new();
         }
-        self.open(Overlay::Input(TextInput::new(InputPurpose::LossReason(
-            c.category,
-        ))));
+        self.open(Overlay::Input(TextInput::new(InputPurpose::LossReason {
+            incident: c.incident.clone(),
+            category: c.category,
+        })));
         Vec::new()
     }
 
@@ -227,6 +238,7 @@ impl App {
         self.open_dialog(Confirm::Resync {
             account_id: a.summary.id,
             account_no: a.summary.account_no.clone(),
+            incident: c.incident.clone(),
             category: c.category,
             items_before: c.items_before,
         });

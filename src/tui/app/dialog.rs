@@ -24,6 +24,7 @@ pub enum Confirm {
     Credit {
         account_id: i64,
         account_no: String,
+        incident: String,
         name: String,
         amount_cents: i64,
         currency: String,
@@ -35,6 +36,7 @@ pub enum Confirm {
     Appreciation {
         account_id: i64,
         account_no: String,
+        incident: String,
         amount_cents: i64,
         reason: String,
     },
@@ -54,6 +56,7 @@ pub enum Confirm {
     DeclareLoss {
         account_id: i64,
         account_no: String,
+        incident: String,
         category: Category,
         reason: String,
     },
@@ -72,6 +75,7 @@ pub enum Confirm {
     Resync {
         account_id: i64,
         account_no: String,
+        incident: String,
         category: Category,
         items_before: i64,
     },
@@ -84,19 +88,23 @@ impl Confirm {
             Confirm::Credit {
                 account_id,
                 account_no,
+                incident,
                 ..
             } => Command::ApplyCredit {
                 account_id,
                 account_no,
+                incident,
             },
             Confirm::Appreciation {
                 account_id,
                 account_no,
+                incident,
                 reason,
                 ..
             } => Command::RequestAppreciation {
                 account_id,
                 account_no,
+                incident,
                 reason,
             },
             Confirm::Approve {
@@ -119,11 +127,13 @@ impl Confirm {
             Confirm::DeclareLoss {
                 account_id,
                 account_no,
+                incident,
                 category,
                 reason,
             } => Command::DeclareLoss {
                 account_id,
                 account_no,
+                incident,
                 category,
                 reason,
             },
@@ -148,11 +158,13 @@ impl Confirm {
             Confirm::Resync {
                 account_id,
                 account_no,
+                incident,
                 category,
                 ..
             } => Command::Resync {
                 account_id,
                 account_no,
+                incident,
                 category,
             },
         }
@@ -180,8 +192,15 @@ impl Dialog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputPurpose {
     Note,
-    AppreciationReason,
-    LossReason(Category),
+    /// The reason of an appreciation request for an incident, and its amount.
+    AppreciationReason {
+        incident: String,
+        amount_cents: i64,
+    },
+    LossReason {
+        incident: String,
+        category: Category,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,15 +252,20 @@ impl App {
                         account_no,
                         text,
                     },
-                    InputPurpose::AppreciationReason => Confirm::Appreciation {
+                    InputPurpose::AppreciationReason {
+                        incident,
+                        amount_cents,
+                    } => Confirm::Appreciation {
                         account_id,
                         account_no,
-                        amount_cents: a.incident.as_ref().map_or(10_000, |i| i.appreciation_cents),
+                        incident,
+                        amount_cents,
                         reason: text,
                     },
-                    InputPurpose::LossReason(category) => Confirm::DeclareLoss {
+                    InputPurpose::LossReason { incident, category } => Confirm::DeclareLoss {
                         account_id,
                         account_no,
+                        incident,
                         category,
                         reason: text,
                     },

@@ -48,10 +48,12 @@ pub enum Command {
     ApplyCredit {
         account_id: i64,
         account_no: String,
+        incident: String,
     },
     RequestAppreciation {
         account_id: i64,
         account_no: String,
+        incident: String,
         reason: String,
     },
     Approve {
@@ -66,6 +68,7 @@ pub enum Command {
     DeclareLoss {
         account_id: i64,
         account_no: String,
+        incident: String,
         category: Category,
         reason: String,
     },
@@ -83,6 +86,7 @@ pub enum Command {
     Resync {
         account_id: i64,
         account_no: String,
+        incident: String,
         category: Category,
     },
 }

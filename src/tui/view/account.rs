@@ -73,20 +73,22 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         )),
     ];
     let at_risk = a.at_risk();
-    let cats: Vec<&str> = at_risk.iter().map(|c| c.as_str()).collect();
-    let banner_text = vec![
-        format!(
-            " !! AT RISK ({}): the phone holds the only copy. Read this to the customer:",
-            cats.join(", ")
-        ),
-        format!(
-            " \"{}\"",
-            a.incident
-                .as_ref()
-                .map(|i| clean(&i.advisory))
-                .unwrap_or_default()
-        ),
-    ];
+    let several = a.touched_by().len() > 1;
+    // One warning per incident with categories at risk: its own words to read out.
+    let mut banner_text = Vec::new();
+    for (inc, cats) in a.advisories() {
+        let cats: Vec<&str> = cats.iter().map(|c| c.as_str()).collect();
+        banner_text.push(format!(
+            " !! AT RISK ({}{}): the phone holds the only copy. Read this to the customer:",
+            cats.join(", "),
+            if several {
+                format!(", {}", inc.id)
+            } else {
+                String::new()
+            }
+        ));
+        banner_text.push(format!(" \"{}\"", clean(&inc.advisory)));
+    }
     let banner_h = if at_risk.is_empty() {
         0
     } else {
@@ -105,10 +107,17 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
     .areas(area);
     f.render_widget(Paragraph::new(header), head);
     if !at_risk.is_empty() {
-        let text = vec![
-            Line::styled(banner_text[0].clone(), theme.banner()),
-            Line::from(banner_text[1].clone()),
-        ];
+        let text: Vec<Line> = banner_text
+            .iter()
+            .enumerate()
+            .map(|(n, t)| {
+                if n % 2 == 0 {
+                    Line::styled(t.clone(), theme.banner())
+                } else {
+                    Line::from(t.clone())
+                }
+            })
+            .collect();
         f.render_widget(
             Paragraph::new(text)
                 .wrap(Wrap { trim: false })
@@ -120,8 +129,18 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         .categories
         .iter()
         .map(|c| {
+            let name = if several {
+                // The incident's id without a prefix its incidents share ("2010-03").
+                format!(
+                    "{} {}",
+                    c.category.as_str(),
+                    short_id(&a.incidents, &c.incident)
+                )
+            } else {
+                c.category.as_str().to_string()
+            };
             Row::new(vec![
-                Span::raw(c.category.as_str().to_string()),
+                Span::raw(name),
                 Span::styled(badge(c.status), theme.status(c.status)),
                 Span::raw(c.items_before.to_string()),
                 Span::raw(c.items_live.to_string()),
@@ -133,7 +152,7 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
     let table = Table::new(
         cat_rows,
         [
-            Constraint::Length(9),
+            Constraint::Length(if several { 17 } else { 9 }),
             Constraint::Length(18),
             Constraint::Length(7),
             Constraint::Length(6),
@@ -226,4 +245,24 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         ),
         right,
     );
+}
+
+/// An incident's id without the prefix every incident's id shares, so a narrow column tells
+/// them apart (`danger-2009-10`, `danger-2010-03` → `2009-10`, `2010-03`).
+fn short_id<'a>(incidents: &[crate::domain::Incident], id: &'a str) -> &'a str {
+    let Some(first) = incidents.first() else {
+        return id;
+    };
+    let common = incidents.iter().fold(first.id.len(), |n, i| {
+        first
+            .id
+            .bytes()
+            .zip(i.id.bytes())
+            .take(n)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    // Cut at a dash, never inside a word.
+    let cut = first.id[..common].rfind('-').map_or(0, |p| p + 1);
+    id.get(cut..).filter(|s| !s.is_empty()).unwrap_or(id)
 }

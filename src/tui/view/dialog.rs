@@ -217,10 +217,12 @@ pub fn prose(c: &Confirm) -> Prose {
 pub fn input_title(purpose: &InputPurpose) -> String {
     match purpose {
         InputPurpose::Note => "Note for the timeline".to_string(),
-        InputPurpose::AppreciationReason => {
+        InputPurpose::AppreciationReason { .. } => {
             "Why this customer should get the appreciation credit".to_string()
         }
-        InputPurpose::LossReason(category) => format!("Why are {category} permanently lost?"),
+        InputPurpose::LossReason { category, .. } => {
+            format!("Why are {category} permanently lost?")
+        }
     }
 }
 

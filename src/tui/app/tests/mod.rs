@@ -86,7 +86,7 @@ pub(super) fn detail(status: AccountStatus) -> AccountDetail {
         requests: Vec::new(),
         notes: Vec::new(),
         timeline: Vec::new(),
-        incident: Some(crate::demo::incident()),
+        incidents: vec![crate::demo::incident().expect("demo incident")],
         masked: false,
     }
 }
@@ -211,7 +211,8 @@ fn the_credit_dialog_starts_on_cancel_shows_the_amount_and_why() {
         e,
         vec![Effect::Run(Command::ApplyCredit {
             account_id: 7,
-            account_no: "310000001".to_string()
+            account_no: "310000001".to_string(),
+            incident: "danger-2009-10".to_string(),
         })]
     );
     a.update(key('c'));
@@ -333,6 +334,7 @@ fn a_device_resync_is_recorded_for_the_selected_category_after_a_dialog() {
         vec![Effect::Run(Command::Resync {
             account_id: 7,
             account_no: "310000001".to_string(),
+            incident: "danger-2009-10".to_string(),
             category: Category::Contacts
         })]
     );
