@@ -2,7 +2,8 @@
 //! The library holds everything; `main.rs` only parses the command line and dispatches.
 
 pub mod audit;
-#[cfg(feature = "bench")]
+// The benchmarks ship behind the `bench` feature; their unit tests run with every `cargo test`.
+#[cfg(any(test, feature = "bench"))]
 pub mod bench;
 pub mod cli;
 pub mod demo;

@@ -3,6 +3,9 @@
 
 mod common;
 
+/// The incident an operator's database starts with in these tests.
+const INCIDENT_FILE: &str = "assets/incidents/danger-2009-10.toml";
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -277,7 +280,8 @@ fn imports_are_all_or_nothing_and_idempotent() {
     let path = dir.path().join("ops.db");
     let url = format!("sqlite:{}", path.display());
     cli(&url, None)
-        .args(["init", "--admin", "ops"])
+        .args(["init", "--admin", "ops", "--incident"])
+        .arg(INCIDENT_FILE)
         .assert()
         .success();
     let v = json_of(cli(&url, Some("ops")).args(["import", "accounts", "assets/accounts.csv"]));
@@ -439,7 +443,8 @@ fn a_demo_never_overwrites_a_real_database() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite:{}", dir.path().join("real.db").display());
     cli(&url, None)
-        .args(["init", "--admin", "ops"])
+        .args(["init", "--admin", "ops", "--incident"])
+        .arg(INCIDENT_FILE)
         .assert()
         .success();
     let err = stderr_of(

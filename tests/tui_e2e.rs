@@ -217,6 +217,8 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     }
     t.keys(&["Enter"]);
     t.wait_for(&format!("{target}  "));
+    // The account's details have arrived (not only the search result's summary).
+    t.wait_for("no credit yet");
     t.keys(&["c"]);
     let dialog = t.wait_for("Apply the incident credit");
     assert!(

@@ -358,3 +358,57 @@ async fn an_auditor_sees_the_customer_masked_until_revealing_it() {
     assert!(shown.contains(&full.name), "{shown}");
     assert!(!shown.contains("masked:"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_account_two_incidents_touched_shows_both_and_acts_on_the_selected_rows_incident() {
+    let db = common::TestDb::sqlite();
+    let svc = db.service(common::clock() as Arc<dyn Clock>).await;
+    caredesk::demo::build_with(&svc, 300, 2009, 2, "sofia", None)
+        .await
+        .expect("demo with two incidents");
+    let actor = svc.actor(Some("alice")).await.expect("alice");
+    let f = Fixture {
+        _db: db,
+        svc,
+        actor,
+    };
+    // An account at risk in both incidents: both advisories are read out.
+    let mut both = None;
+    for a in f
+        .svc
+        .worklist(
+            &f.actor,
+            Some(caredesk::domain::CategoryStatus::AtRisk),
+            300,
+        )
+        .await
+        .expect("worklist")
+    {
+        let d = f.svc.show(&f.actor, &a.account_no).await.expect("show");
+        if d.advisories().len() == 2 {
+            both = Some((a.account_no, d));
+            break;
+        }
+    }
+    let (account_no, detail) = both.expect("the demo has an account at risk in both incidents");
+    let mut app = account(&f, &account_no).await;
+    let screen = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("danger-2009-10") && screen.contains("danger-2010-03"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("account_two_incidents_80x24", screen);
+
+    // The credit key on a row of the March incident asks about that incident's credit.
+    let row = detail
+        .categories
+        .iter()
+        .position(|c| c.incident == "danger-2010-03")
+        .expect("a March row");
+    for _ in 0..row {
+        app.update(code(KeyCode::Down));
+    }
+    app.update(key('c'));
+    let dialog = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(dialog.contains("2010-03-15"), "{dialog}");
+}

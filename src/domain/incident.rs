@@ -91,7 +91,7 @@ pub enum IncidentRefusal {
 
 fn known_list(known: &[String]) -> String {
     if known.is_empty() {
-        "this database has none yet".to_string()
+        "this database has none yet; create it with `caredesk incident create FILE`".to_string()
     } else {
         format!("known: {}", known.join(", "))
     }

@@ -662,12 +662,11 @@ impl Service {
 }
 
 fn unknown_incident(source: &str, bad: &NewImpact, known: &[String]) -> Error {
-    Error::invalid(format!(
-        "{source} line {}: there is no incident \"{}\" (known: {})",
-        bad.line,
-        domain::sanitize(&bad.incident),
-        known.join(", ")
-    ))
+    let refusal = domain::IncidentRefusal::Unknown {
+        id: domain::sanitize(&bad.incident).into_owned(),
+        known: known.to_vec(),
+    };
+    Error::invalid(format!("{source} line {}: {refusal}", bad.line))
 }
 
 /// Runs `parse` on a thread of its own; it hands its chunks to the returned receiver, then

@@ -15,6 +15,7 @@ mod worklist;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::app::{App, Overlay, Screen};
@@ -68,17 +69,12 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
     }
 }
 
-/// Rows `lines` take when wrapped at `width` (by characters; words may wrap a little
-/// earlier, so one spare row is added per line that wraps).
+/// Rows `lines` take when a paragraph wraps them at `width`, as it will be drawn.
 fn wrapped_height(lines: &[String], width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    let rows: usize = lines
-        .iter()
-        .map(|l| {
-            let n = l.chars().count();
-            if n <= width { 1 } else { n.div_ceil(width) + 1 }
-        })
-        .sum();
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+    let rows = Paragraph::new(text)
+        .wrap(Wrap { trim: false })
+        .line_count(width.max(1));
     u16::try_from(rows).unwrap_or(u16::MAX)
 }
 
