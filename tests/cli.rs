@@ -230,6 +230,27 @@ fn bad_input_gets_one_sentence_an_exit_code_and_writes_nothing() {
         3,
     );
     assert!(err.contains("may not manage agents"), "{err}");
+    // Each permission refusal names its own action.
+    for (agent, args, says) in [
+        (
+            "bob",
+            vec!["credit", "goodwill-cap", "50"],
+            "bob (agent) may not set the goodwill cap",
+        ),
+        (
+            "alice",
+            vec!["agent", "password", "bob"],
+            "alice (agent) may not reset an agent's password",
+        ),
+        (
+            "audrey",
+            vec!["privacy", "mask", "none"],
+            "audrey (auditor) may not change which roles see customers masked",
+        ),
+    ] {
+        let err = stderr_of(cli(&d.url_text, Some(agent)).args(&args), 3);
+        assert_eq!(err.trim(), format!("caredesk: {says}"), "{args:?}");
+    }
     let err = stderr_of(
         cli(&d.url_text, Some("sofia")).args(["agent", "add", "eve", "--role", "king"]),
         2,
@@ -458,6 +479,89 @@ fn a_demo_never_overwrites_a_real_database() {
         .assert()
         .success();
     assert_eq!(counts(d.sqlite_path())[0], 7, "a demo database is rebuilt");
+}
+
+/// The binary as a newcomer runs it: no `--db`, nothing in the environment naming a
+/// database, agent or server, and a fresh home whose data directory starts empty.
+fn newcomer(home: &Path) -> Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_caredesk"));
+    cmd.env_remove("CAREDESK_DB")
+        .env_remove("CAREDESK_AGENT")
+        .env_remove("CAREDESK_SERVER")
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("NO_COLOR", "1");
+    Command::from_std(cmd)
+}
+
+#[test]
+fn a_newcomer_builds_the_demo_then_every_command_finds_it_without_db() {
+    let home = tempfile::tempdir().expect("home");
+    let data = home.path().join(".local/share/caredesk");
+    // Nothing there yet: one sentence says which command makes which file, and where.
+    let nothing = format!(
+        "caredesk: there is no caredesk database yet: `caredesk demo` builds a demo at {} (then `caredesk` opens it), or `caredesk init --admin LOGIN` creates an empty one at {} (or give --db)",
+        data.join("demo.db").display(),
+        data.join("caredesk.db").display()
+    );
+    let err = stderr_of(newcomer(home.path()).args(["lookup", "nunez"]), 2);
+    assert_eq!(err.trim(), nothing);
+    let err = stderr_of(&mut newcomer(home.path()), 2);
+    assert_eq!(err.trim(), nothing, "the screen says the same");
+    assert!(!data.join("caredesk.db").exists(), "nothing was created");
+
+    let out = newcomer(home.path())
+        .args(["demo", "--no-tui", "--accounts", "50"])
+        .output()
+        .expect("demo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&data.join("demo.db").display().to_string()),
+        "{said}"
+    );
+    assert!(said.contains("try: caredesk lookup nunez"), "{said}");
+
+    // Every command without --db, and the screen, now open the demo.
+    let found = json_of(newcomer(home.path()).args(["lookup", "nunez"]));
+    assert_eq!(found["results"][0]["account_no"], "310000001", "{found}");
+    let shown = json_of(newcomer(home.path()).args(["--agent", "alice", "show", "310000001"]));
+    assert_eq!(shown["account_no"], "310000001");
+    let err = stderr_of(&mut newcomer(home.path()), 2);
+    assert!(
+        err.contains("needs a terminal"),
+        "the screen found the demo: {err}"
+    );
+
+    // A real database made later becomes the default; the demo stays where it is.
+    newcomer(home.path())
+        .args(["init", "--admin", "ops"])
+        .assert()
+        .success();
+    assert!(data.join("caredesk.db").exists());
+    let found = json_of(newcomer(home.path()).args(["--agent", "ops", "lookup", "nunez"]));
+    assert_eq!(found["results"], serde_json::json!([]), "{found}");
+    assert!(data.join("demo.db").exists());
+}
+
+#[test]
+fn a_database_named_by_db_that_is_not_there_says_which_command_creates_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("ops.db");
+    let url = format!("sqlite:{}", path.display());
+    let err = stderr_of(cli(&url, None).args(["lookup", "nunez"]), 2);
+    assert_eq!(
+        err.trim(),
+        format!(
+            "caredesk: there is no database at {}: `caredesk --db {url} init --admin LOGIN` creates it (or `caredesk --db {url} demo` builds a demo there)",
+            path.display()
+        )
+    );
+    assert!(!path.exists());
 }
 
 #[test]

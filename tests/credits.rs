@@ -143,6 +143,54 @@ async fn a_changed_replay_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_dashboard_credits_net_of_reversals_and_the_timeline_says_each_credit_in_words() {
+    let w = World::demo(100, 2009).await;
+    let (svc, sup) = (&w.svc, &w.sup);
+    let (agent_svc, agent) = w.as_agent("ct_alice", Role::Agent).await;
+    let before = svc.totals(sup).await.expect("totals");
+    let account = w.eligible_account("720000003", "+12065550203").await;
+    let incident = match agent_svc
+        .credit_apply(&agent, &account, None, false)
+        .await
+        .expect("apply")
+    {
+        IncidentCredit::Applied(CreditOutcome::Credited(c)) => c,
+        other => panic!("expected a new credit, got {other:?}"),
+    };
+    let goodwill = svc
+        .credit_goodwill(sup, &account, None, Cents(2500), "Lost photos", None)
+        .await
+        .expect("goodwill");
+    let reversal = svc
+        .credit_reverse(sup, incident.id, "Credited in error")
+        .await
+        .expect("reverse");
+    let after = svc.totals(sup).await.expect("totals");
+    // Still one more incident credit counted; the amount is the ledger's net:
+    // $19.99 + $25.00 - $19.99.
+    assert_eq!(after.credited, before.credited + 1);
+    assert_eq!(after.net_credited_cents, before.net_credited_cents + 2500);
+
+    let d = svc.show(sup, &account).await.expect("show");
+    let words: Vec<String> = d.timeline.iter().map(|e| d.describe(e)).collect();
+    let (a, s) = (&agent.login, &sup.login);
+    assert_eq!(
+        words,
+        [
+            format!("viewed by {s}"),
+            format!(
+                "credit #{} reversed by {s}: -$19.99",
+                reversal.credit().reverses.expect("reverses")
+            ),
+            format!("$25.00 goodwill credit by {s}"),
+            format!("$19.99 incident credit by {a}"),
+        ]
+    );
+    assert!(goodwill.is_new());
+    w.finish().await;
+}
+
+#[tokio::test]
 async fn agents_cannot_apply_batches_approve_their_own_requests_or_pass_the_cap() {
     let w = World::demo(100, 2009).await;
     let (agent_svc, agent) = w.as_agent("ct_bob", Role::Agent).await;

@@ -569,3 +569,142 @@ async fn several_agents_restoring_the_same_backup_at_once_restore_it_once() {
     svc.close().await;
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn declare_loss_is_refused_while_recovery_is_not_exhausted_with_exit_3_and_nothing_written() {
+    let db = TestDb::new().await;
+    db.demo_by_binary(200);
+    let (svc, _) = db.supervisor(clock() as Arc<dyn Clock>).await;
+    let store = svc.store().clone();
+    let jose = "310000001";
+    let backup = "snap-310000001-20091001";
+    let at_risk: String = on_pool!(&store, pool => sqlx::query_scalar(
+        "SELECT a.account_no FROM impact i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.category = 'contacts' AND i.status = 'at-risk' ORDER BY a.account_no LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("an at-risk account"));
+    // Photos restored in full from José's snapshot (209 of 209).
+    ok_json(
+        db.process()
+            .args([
+                "--format",
+                "json",
+                "restore",
+                "apply",
+                jose,
+                "--backup",
+                backup,
+                "--category",
+                "photos",
+            ])
+            .output()
+            .expect("restore photos"),
+    );
+
+    let audit = count(&store, "SELECT COUNT(*) FROM audit").await;
+    let declared = "SELECT COUNT(*) FROM impact WHERE permanent_loss";
+    let before = statuses(&store, jose).await;
+    let cases: Vec<(&str, &str, String)> = vec![
+        (
+            jose,
+            "contacts",
+            format!(
+                "cannot declare account {jose}'s contacts permanently lost: verified backup {backup} still holds 64 of them; restore from it first"
+            ),
+        ),
+        (
+            jose,
+            "photos",
+            format!(
+                "cannot declare account {jose}'s photos permanently lost: the category was restored in full"
+            ),
+        ),
+        (
+            &at_risk,
+            "contacts",
+            format!(
+                "cannot declare account {at_risk}'s contacts permanently lost: the customer's device still holds a copy (have it re-synced and record the re-sync)"
+            ),
+        ),
+    ];
+    for (account, category, says) in &cases {
+        let (code, err) = refused(
+            db.process()
+                .args([
+                    "declare-loss",
+                    account,
+                    "--category",
+                    category,
+                    "--reason",
+                    "recovery exhausted",
+                ])
+                .output()
+                .expect("declare-loss"),
+        );
+        assert_eq!(code, 3, "{account} {category}: {err}");
+        assert!(err.ends_with(says.as_str()), "{account} {category}: {err}");
+        assert_eq!(err.lines().count(), 1, "one sentence: {err}");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM audit").await, audit);
+    assert_eq!(count(&store, declared).await, 0);
+    assert_eq!(statuses(&store, jose).await, before);
+    // No appreciation opened: a request for José is refused and nothing is queued.
+    let (code, err) = refused(
+        db.process()
+            .args(["credit", "request", jose, "--reason", "300 contacts gone"])
+            .output()
+            .expect("request"),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM credit_requests").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM credits WHERE kind = 'appreciation'"
+        )
+        .await,
+        0
+    );
+
+    // Once the snapshot is restored from, the rest of the contacts may be declared lost.
+    ok_json(
+        db.process()
+            .args([
+                "--format",
+                "json",
+                "restore",
+                "apply",
+                jose,
+                "--backup",
+                backup,
+                "--category",
+                "contacts",
+            ])
+            .output()
+            .expect("restore contacts"),
+    );
+    let done = ok_json(
+        db.process()
+            .args([
+                "--format",
+                "json",
+                "declare-loss",
+                jose,
+                "--category",
+                "contacts",
+                "--reason",
+                "236 contacts gone for good",
+            ])
+            .output()
+            .expect("declare"),
+    );
+    assert_eq!(done["changed"], true);
+    assert_eq!(count(&store, declared).await, 1);
+    svc.close().await;
+    db.cleanup().await;
+}

@@ -696,6 +696,133 @@ async fn a_permanent_loss_declared_after_a_partial_restore_opens_the_appreciatio
     finish_with_a_valid_chain(w).await;
 }
 
+/// What a refused declaration must leave as it was: the audit log, the impact row (still
+/// not declared), and no way to an appreciation credit.
+async fn nothing_declared(w: &World, account: &str, category: &str, audit_before: i64) {
+    assert_eq!(
+        audit_records(w).await,
+        audit_before,
+        "a refusal writes no record"
+    );
+    assert_eq!(
+        count_for(
+            w.store(),
+            "SELECT COUNT(*) FROM impact WHERE permanent_loss AND account_id = (SELECT id FROM accounts WHERE account_no = $1)",
+            account,
+        )
+        .await,
+        0,
+        "{category} of {account} is not declared"
+    );
+    assert_ne!(
+        status_of(&statuses(w.store(), account).await, category),
+        "permanent-loss"
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_loss_is_refused_while_recovery_is_not_exhausted_and_nothing_is_written() {
+    let w = demo().await;
+    let (sup, actor) = (&w.svc, &w.sup);
+    let (agent_svc, agent) = agent(&w).await;
+    let refused = |e: Error| {
+        assert_eq!(e.exit_code(), 3, "{e}");
+        e.to_string()
+    };
+
+    // José's contacts: a verified snapshot still holds 64 of them.
+    let audit = audit_records(&w).await;
+    let e = sup
+        .declare_loss(actor, JOSE, None, Category::Contacts, "300 contacts gone")
+        .await
+        .expect_err("a verified backup covers them");
+    assert_eq!(
+        refused(e),
+        format!(
+            "cannot declare account {JOSE}'s contacts permanently lost: verified backup {JOSE_BACKUP} still holds 64 of them; restore from it first"
+        )
+    );
+    nothing_declared(&w, JOSE, "contacts", audit).await;
+    let e = agent_svc
+        .credit_request(&agent, JOSE, None, "300 contacts gone")
+        .await
+        .expect_err("no appreciation without a permanent loss");
+    assert_eq!(e.exit_code(), 3, "{e}");
+    assert_eq!(
+        count(w.store(), "SELECT COUNT(*) FROM credit_requests").await,
+        0
+    );
+
+    // Photos restored in full from that snapshot: nothing is lost.
+    let r = sup
+        .restore_apply(actor, JOSE, JOSE_BACKUP, &[Category::Photos], Mode::Merge)
+        .await
+        .expect("restore photos");
+    assert_eq!(
+        status_of(&statuses(w.store(), JOSE).await, "photos"),
+        "restored-full"
+    );
+    let audit = audit_records(&w).await;
+    let e = sup
+        .declare_loss(actor, JOSE, None, Category::Photos, "photos gone")
+        .await
+        .expect_err("restored in full");
+    assert_eq!(
+        refused(e),
+        format!(
+            "cannot declare account {JOSE}'s photos permanently lost: the category was restored in full"
+        )
+    );
+    nothing_declared(&w, JOSE, "photos", audit).await;
+    // Undone, the snapshot covers the photos again.
+    sup.restore_undo(actor, r.restore_id.expect("restore id"))
+        .await
+        .expect("undo");
+    let e = sup
+        .declare_loss(actor, JOSE, None, Category::Photos, "photos gone")
+        .await
+        .expect_err("the backup covers them again");
+    assert!(refused(e).contains("still holds 209 of them"));
+
+    // A phone that still holds its copy: warn the customer, never declare it lost.
+    let at_risk: String = on_pool!(w.store(), pool => sqlx::query_scalar(
+        "SELECT a.account_no FROM impact i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.category = 'contacts' AND i.status = 'at-risk' ORDER BY a.account_no LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("an at-risk account"));
+    let audit = audit_records(&w).await;
+    let e = sup
+        .declare_loss(actor, &at_risk, None, Category::Contacts, "gone")
+        .await
+        .expect_err("the device holds a copy");
+    assert_eq!(
+        refused(e),
+        format!(
+            "cannot declare account {at_risk}'s contacts permanently lost: the customer's device still holds a copy (have it re-synced and record the re-sync)"
+        )
+    );
+    nothing_declared(&w, &at_risk, "contacts", audit).await;
+
+    // The screen asks the same rule of the account it shows, and gives the same reason.
+    let d = sup.show(actor, JOSE).await.expect("show");
+    let c = d
+        .categories
+        .iter()
+        .find(|c| c.category == Category::Contacts)
+        .expect("contacts");
+    let why = caredesk::domain::loss::declare_loss(
+        JOSE,
+        c.category,
+        &c.incident,
+        Some(&caredesk::domain::LossFacts::of(&d, c)),
+    )
+    .expect_err("the screen refuses it too");
+    assert!(why.to_string().contains("still holds 64 of them"), "{why}");
+    finish_with_a_valid_chain(w).await;
+}
+
 #[tokio::test]
 async fn backups_import_all_or_nothing_idempotent_and_complete_a_manifest() {
     let w = World::demo(260, 2009).await;

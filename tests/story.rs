@@ -68,6 +68,13 @@ async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
     assert_eq!(contacts.items_backup, Some(64));
     assert_eq!(contacts.status, CategoryStatus::Restorable);
     assert_eq!(detail.current_plan().map(|p| p.price_cents), Some(1999));
+    // The first view of the account shows itself on the timeline it returns, in words.
+    let me = actor.login.as_str();
+    let words = |d: &caredesk::domain::AccountDetail| -> Vec<String> {
+        d.timeline.iter().map(|e| d.describe(e)).collect()
+    };
+    assert_eq!(words(&detail), [format!("viewed by {me}")]);
+    assert_eq!(detail.timeline[0].at, clk.now());
 
     // A note lands on the timeline with its audit record.
     clk.advance(chrono::TimeDelta::minutes(3));
@@ -81,7 +88,14 @@ async fn the_foundation_story_holds_from_demo_to_a_verified_audit_chain() {
         .expect("note");
     let again = svc.show(&actor, "310000001").await.expect("show again");
     assert!(again.notes.iter().any(|n| n.id == note_id));
-    assert!(again.timeline.iter().any(|e| e.action == "account.view"));
+    assert_eq!(
+        words(&again),
+        [
+            format!("viewed by {me}"),
+            format!("note by {me}: Customer advised not to reset the device"),
+            format!("viewed by {me}"),
+        ]
+    );
 
     let log = svc
         .audit_log(&actor, Some("310000001"), None, 100)

@@ -137,6 +137,77 @@ async fn the_account_screen_shows_the_advisory_categories_backups_and_credits() 
 }
 
 #[tokio::test]
+async fn the_timeline_reads_as_words_an_agent_reads_aloud() {
+    let f = fixture().await;
+    let sofia = f.svc.actor(Some("sofia")).await.expect("sofia");
+    let jose = "310000001";
+    f.svc
+        .restore_apply(
+            &sofia,
+            jose,
+            "snap-310000001-20091001",
+            &[caredesk::domain::Category::Contacts],
+            caredesk::domain::restore::Mode::Merge,
+        )
+        .await
+        .expect("restore");
+    f.svc
+        .credit_apply(&f.actor, jose, None, false)
+        .await
+        .expect("credit");
+    let goodwill = f
+        .svc
+        .credit_goodwill(
+            &sofia,
+            jose,
+            None,
+            caredesk::domain::Cents(2500),
+            "Lost wedding photos",
+            None,
+        )
+        .await
+        .expect("goodwill");
+    f.svc
+        .credit_reverse(&sofia, goodwill.credit().id, "Granted twice")
+        .await
+        .expect("reverse");
+    f.svc
+        .declare_loss(
+            &sofia,
+            jose,
+            None,
+            caredesk::domain::Category::Calendar,
+            "no calendar snapshot",
+        )
+        .await
+        .expect("declare");
+    f.svc
+        .add_note(&f.actor, jose, "Advised: never a hard reset")
+        .await
+        .expect("note");
+    let app = account(&f, jose).await;
+    insta::assert_snapshot!(
+        "account_timeline_80x24",
+        draw(&app, 80, 24, COLOR).backend()
+    );
+    let tall = draw(&app, 200, 60, COLOR).backend().to_string();
+    for words in [
+        "viewed by alice",
+        "note by alice: Advised: never a hard reset",
+        "calendar declared permanently lost by sofia",
+        "reversed by sofia: -$25.00",
+        "$25.00 goodwill credit by sofia",
+        "$19.99 incident credit by alice",
+        "merge restore from backup snap-310000001-20091001 by sofia",
+    ] {
+        assert!(tall.contains(words), "{words:?} on the timeline: {tall}");
+    }
+    for raw in ["credit.incident", "cents", "account.view", "loss.declare"] {
+        assert!(!tall.contains(raw), "no internal name {raw:?}: {tall}");
+    }
+}
+
+#[tokio::test]
 async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
     let f = fixture().await;
     let mut app = account(&f, "310000001").await;

@@ -91,9 +91,14 @@ pub async fn build(
             .unwrap_or_default(),
         logins.join(", "),
     );
-    let db_arg = url.display();
+    // Without --db, the commands find the demo by themselves when it is the default database.
+    let db_arg = if url == super::default_db() && std::env::var_os("CAREDESK_DB").is_none() {
+        String::new()
+    } else {
+        format!("--db {} ", url.display())
+    };
     text.push_str(&format!(
-        "  try: caredesk --db {db_arg} lookup nunez   |   caredesk --db {db_arg} show 310000001\n"
+        "  try: caredesk {db_arg}lookup nunez   |   caredesk {db_arg}show 310000001   |   caredesk {db_arg}(the agents' screen)\n"
     ));
     print(
         format,

@@ -22,12 +22,83 @@ pub fn data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".caredesk"))
 }
 
-pub fn default_db() -> DbUrl {
+/// The file `caredesk init` creates when `--db` and `CAREDESK_DB` say nothing.
+pub fn default_init_db() -> DbUrl {
     DbUrl::Sqlite(data_dir().join("caredesk.db"))
 }
 
+/// The file `caredesk demo` (and `caredesk bench`) builds when `--db` says nothing.
 pub fn default_demo_db() -> DbUrl {
     DbUrl::Sqlite(data_dir().join("demo.db"))
+}
+
+/// The one database every command (and `caredesk` alone) opens when `--db` and `CAREDESK_DB`
+/// say nothing: `caredesk.db` in the data directory, else the demo when it is the only one
+/// there, so `caredesk demo` then `caredesk` open the same database. When neither exists it is
+/// `caredesk.db`, and opening it says which command makes which file (`no_database`).
+pub fn default_db() -> DbUrl {
+    let real = default_init_db();
+    let demo = default_demo_db();
+    match (&real, &demo) {
+        (DbUrl::Sqlite(r), DbUrl::Sqlite(d)) if !r.exists() && d.exists() => demo,
+        _ => real,
+    }
+}
+
+/// Refuses, before anything is opened, a command that needs a SQLite file that is not there,
+/// saying exactly which command makes it and where. `explicit`: the file was named by `--db`
+/// or `CAREDESK_DB`, else it is the default and nothing is in the data directory yet.
+fn no_database(url: &DbUrl, explicit: bool) -> Result<()> {
+    let DbUrl::Sqlite(path) = url else {
+        return Ok(());
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    if explicit {
+        let db = shell_word(&url.display());
+        return Err(Error::invalid(format!(
+            "there is no database at {}: `caredesk --db {db} init --admin LOGIN` creates it (or `caredesk --db {db} demo` builds a demo there)",
+            path.display()
+        )));
+    }
+    let (DbUrl::Sqlite(real), DbUrl::Sqlite(demo)) = (default_init_db(), default_demo_db()) else {
+        return Ok(());
+    };
+    Err(Error::invalid(format!(
+        "there is no caredesk database yet: `caredesk demo` builds a demo at {} (then `caredesk` opens it), or `caredesk init --admin LOGIN` creates an empty one at {} (or give --db)",
+        demo.display(),
+        real.display()
+    )))
+}
+
+/// `s` as one word a shell reads back unchanged: as it is when it holds nothing a shell
+/// would split or expand, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=~".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Whether the command opens the database named by `--db` (or the default) and needs it to
+/// exist: not `demo` or `init`, which make it, nor what goes through a server; `serve` checks
+/// its own arguments first (a server that may not listen says so before any database).
+fn opens_existing_db(command: Option<&Command>, g: &Global) -> bool {
+    match command {
+        Some(
+            Command::Demo(_)
+            | Command::Init { .. }
+            | Command::Login { .. }
+            | Command::Logout
+            | Command::Serve(_),
+        ) => false,
+        #[cfg(feature = "bench")]
+        Some(Command::Bench(_)) => false,
+        _ => g.server.is_none(),
+    }
 }
 
 /// Opens an existing database for one command (pool and timeouts as the environment says).
@@ -46,6 +117,9 @@ pub async fn run(cli: Cli) -> Result<()> {
     let g = cli.global.clone();
     let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
     let url = explicit_db.clone().unwrap_or_else(default_db);
+    if opens_existing_db(cli.command.as_ref(), &g) {
+        no_database(&url, explicit_db.is_some())?;
+    }
     let Some(command) = cli.command else {
         tracing::debug!(db = %url.display(), "opening the agents' screen");
         return open_tui(&g, &url, g.agent.as_deref()).await;
@@ -92,7 +166,13 @@ async fn dispatch(
         }
         Command::Init { admin, incident } => {
             direct_only(g, "init")?;
-            admin::init(url, &admin, incident.as_deref(), g.format).await
+            admin::init(
+                &explicit_db.unwrap_or_else(default_init_db),
+                &admin,
+                incident.as_deref(),
+                g.format,
+            )
+            .await
         }
         #[cfg(feature = "bench")]
         Command::Bench(command) => super::bench::run(command, g, explicit_db).await,
@@ -246,20 +326,14 @@ fn command_name(command: &Command) -> &'static str {
 /// Opens the agents' screen once the acting agent is known (unknown or disabled: exit 3
 /// before the screen opens).
 pub(super) async fn open_tui(g: &Global, url: &DbUrl, agent: Option<&str>) -> Result<()> {
-    if g.server.is_none()
-        && let DbUrl::Sqlite(path) = url
-        && !path.exists()
-    {
-        return Err(Error::invalid(format!(
-            "there is no database at {}; build a demo with `caredesk demo` or create one with `caredesk init --admin LOGIN`",
-            path.display()
-        )));
-    }
     let g = Global {
         agent: agent.map(str::to_string),
         ..g.clone()
     };
     let explicit = g.db.as_deref().map(DbUrl::parse).transpose()?;
+    if g.server.is_none() {
+        no_database(url, explicit.is_some())?;
+    }
     let desk = open_desk(&g, explicit.as_ref(), url).await?;
     let result = match desk.whoami().await {
         Ok(actor) => {

@@ -22,4 +22,4 @@ mod serve;
 mod session_file;
 
 pub use args::*;
-pub use dispatch::{data_dir, default_db, default_demo_db, run};
+pub use dispatch::{data_dir, default_db, default_demo_db, default_init_db, run};

@@ -400,11 +400,9 @@ pub fn detail_text(d: &AccountDetail) -> String {
     for e in d.timeline.iter().take(20) {
         let _ = writeln!(
             o,
-            "    {}  {:<10} {:<16} {}",
+            "    {}  {}",
             e.at.format("%Y-%m-%d %H:%M"),
-            clean(&e.agent),
-            clean(&e.action),
-            clean(&e.text)
+            clean(&d.describe(e))
         );
     }
     o

@@ -61,6 +61,9 @@ pub struct BackupCategory {
     pub category: Category,
     pub item_count: i64,
     pub bad_items: i64,
+    /// A restore from this backup into this category stands (applied, not undone).
+    #[serde(default)]
+    pub restored: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -147,6 +150,7 @@ mod tests {
                 category: Category::Contacts,
                 item_count: 10,
                 bad_items: if good { 0 } else { 10 },
+                restored: false,
             }],
         }
     }

@@ -9,6 +9,7 @@ use super::category::Category;
 use super::credit::{Credit, CreditKind, CreditRequest};
 use super::incident::{Incident, IncidentRefusal};
 use super::status::{CategoryStatus, DeviceState};
+use super::timeline;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CategoryState {
@@ -31,13 +32,17 @@ pub struct Note {
     pub created_at: DateTime<Utc>,
 }
 
-/// One event on an account's timeline, newest first.
+/// One event on an account's timeline, newest first: an audit record (its action and masked
+/// detail as written) or a note (action `note`, its text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TimelineEvent {
     pub at: DateTime<Utc>,
     pub agent: String,
     pub action: String,
     pub text: String,
+    /// What the record is about (a credit's id, "restore 4"), when it names something.
+    #[serde(default)]
+    pub object_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -135,6 +140,31 @@ impl AccountDetail {
         self.credits
             .iter()
             .find(|c| c.kind == CreditKind::Incident && c.incident == incident)
+    }
+
+    /// A timeline event as an agent reads it aloud ("$19.99 incident credit by alice"),
+    /// amounts in the currency of the credit it names, else of the incident that touched the account.
+    pub fn describe(&self, e: &TimelineEvent) -> String {
+        let credit = e
+            .object_id
+            .as_deref()
+            .and_then(|id| id.parse::<i64>().ok())
+            .filter(|_| e.action.starts_with("credit."))
+            .and_then(|id| self.credits.iter().find(|c| c.id == id));
+        let currency = credit
+            .map(|c| c.currency.as_str())
+            .or_else(|| self.touched_by().first().map(|i| i.currency.as_str()))
+            .or_else(|| self.incidents.last().map(|i| i.currency.as_str()))
+            .unwrap_or("USD");
+        timeline::sentence(
+            &timeline::Record {
+                action: &e.action,
+                agent: &e.agent,
+                object_id: e.object_id.as_deref(),
+                detail: &e.text,
+            },
+            currency,
+        )
     }
 
     /// The account's appreciation request for `incident`, if there is one.

@@ -23,6 +23,7 @@ pub mod restore;
 pub mod role;
 pub mod status;
 pub mod text;
+pub mod timeline;
 
 pub use account::{AccountStatus, AccountSummary, Plan, is_account_no};
 pub use agent::{Actor, Agent, AgentChange, AgentRefusal, AgentState, decide_change, recheck};
@@ -36,7 +37,7 @@ pub use credit::{
 };
 pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
 pub use incident::{CreateDecision, Incident, IncidentEdit, IncidentRefusal};
-pub use loss::{LossDecision, LossFacts, LossRefusal};
+pub use loss::{BackupHolding, LossDecision, LossFacts, LossRefusal};
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;
 pub use phone::{
@@ -47,7 +48,7 @@ pub use restore::{
     RestoreCategory, RestoreOutcome, RestoreRecord, RestoreRefusal, RestoreReport, ResyncReport,
     UndoCategory, UndoReport,
 };
-pub use role::{Permission, Role};
+pub use role::{NotPermitted, Permission, Role};
 pub use status::{
     CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,
 };

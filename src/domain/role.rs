@@ -100,10 +100,18 @@ pub enum Permission {
     Import,
     /// Create incidents and edit their advisory, end and credit policy.
     ManageIncidents,
+    /// Set the most a goodwill credit may be.
+    SetGoodwillCap,
+    /// Choose which roles see customers' names, e-mails and phone numbers masked.
+    SetMaskPolicy,
+    /// Give an agent a new one-time password (and end their sessions).
+    ResetPassword,
+    /// Set who holds which rights on a PostgreSQL database (`db grant`).
+    GrantRights,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 21] = [
         Permission::Read,
         Permission::ViewAccount,
         Permission::AddNote,
@@ -121,6 +129,10 @@ impl Permission {
         Permission::RecordResync,
         Permission::Import,
         Permission::ManageIncidents,
+        Permission::SetGoodwillCap,
+        Permission::SetMaskPolicy,
+        Permission::ResetPassword,
+        Permission::GrantRights,
     ];
 
     /// What the permission lets someone do, worded to finish "… may not ", so a refusal
@@ -144,6 +156,10 @@ impl Permission {
             Permission::RecordResync => "record a device re-sync",
             Permission::Import => "import data files",
             Permission::ManageIncidents => "create or edit an incident",
+            Permission::SetGoodwillCap => "set the goodwill cap",
+            Permission::SetMaskPolicy => "change which roles see customers masked",
+            Permission::ResetPassword => "reset an agent's password",
+            Permission::GrantRights => "grant rights on the database",
         }
     }
 }
@@ -151,6 +167,31 @@ impl Permission {
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.describe())
+    }
+}
+
+/// An action refused because the acting agent's role does not allow it. The one sentence
+/// every face says: "bob (agent) may not set the goodwill cap".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{login} ({role}) may not {permission}")]
+pub struct NotPermitted {
+    pub login: String,
+    pub role: Role,
+    pub permission: Permission,
+}
+
+impl Role {
+    /// `Ok` when this role may do what `p` guards, else the refusal naming `login`.
+    pub fn permit(self, login: &str, p: Permission) -> Result<(), NotPermitted> {
+        if self.allows(p) {
+            Ok(())
+        } else {
+            Err(NotPermitted {
+                login: login.to_string(),
+                role: self,
+                permission: p,
+            })
+        }
     }
 }
 
@@ -226,6 +267,25 @@ mod tests {
         assert_eq!(
             Permission::ApplyBatch.describe(),
             "apply a batch credit run"
+        );
+    }
+
+    #[test]
+    fn a_refusal_names_the_agent_their_role_and_the_action() {
+        let e = Role::Agent
+            .permit("bob", Permission::SetGoodwillCap)
+            .expect_err("agents do not set the cap");
+        assert_eq!(e.to_string(), "bob (agent) may not set the goodwill cap");
+        assert_eq!(
+            Role::Auditor
+                .permit("audrey", Permission::SetMaskPolicy)
+                .expect_err("auditors read")
+                .to_string(),
+            "audrey (auditor) may not change which roles see customers masked"
+        );
+        assert_eq!(
+            Role::Supervisor.permit("sofia", Permission::GrantRights),
+            Ok(())
         );
     }
 }

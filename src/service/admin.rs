@@ -70,7 +70,7 @@ impl Service {
         actor: &Actor,
         servers: &[String],
     ) -> Result<crate::store::postgres::GrantReport> {
-        Self::require(actor, Permission::ManageAgents)?;
+        Self::require(actor, Permission::GrantRights)?;
         let Store::Postgres(s) = self.store() else {
             return Err(Error::invalid(
                 "db grant applies to PostgreSQL only: a SQLite file has no logins, and who may open it is up to the file's permissions",

@@ -138,7 +138,7 @@ impl Service {
     }
 
     pub async fn set_goodwill_cap(&self, actor: &Actor, cap: Cents) -> Result<()> {
-        Self::require(actor, Permission::ManageAgents)?;
+        Self::require(actor, Permission::SetGoodwillCap)?;
         if cap.0 <= 0 {
             return Err(Error::invalid("the goodwill cap must be more than $0.00"));
         }

@@ -160,16 +160,10 @@ impl Service {
     }
 
     pub fn require(actor: &Actor, permission: Permission) -> Result<()> {
-        if actor.role.allows(permission) {
-            Ok(())
-        } else {
-            Err(Error::refused(format!(
-                "{} ({}) may not {}",
-                actor.login,
-                actor.role.as_str(),
-                permission.describe()
-            )))
-        }
+        actor
+            .role
+            .permit(&actor.login, permission)
+            .map_err(Error::refused)
     }
 
     // ----- set-up -------------------------------------------------------------------------
@@ -232,7 +226,7 @@ impl Service {
     /// PostgreSQL: creates this database's roles, sets their privileges and syncs every
     /// agent's login into its role's group (see `store::postgres::grants`).
     pub async fn grant_roles(&self, actor: &Actor) -> Result<crate::store::postgres::GrantReport> {
-        Self::require(actor, Permission::ManageAgents)?;
+        Self::require(actor, Permission::GrantRights)?;
         match &self.store {
             crate::store::Store::Postgres(s) => s.grant_roles(actor, self.now()).await,
             crate::store::Store::Sqlite(_) => Err(Error::invalid(
@@ -445,7 +439,7 @@ impl Service {
     /// Sets which roles see customers masked (supervisors only; audited). Services opened
     /// from now on follow it.
     pub async fn set_mask_policy(&self, actor: &Actor, policy: &MaskPolicy) -> Result<()> {
-        Self::require(actor, Permission::ManageAgents)?;
+        Self::require(actor, Permission::SetMaskPolicy)?;
         with_store!(&self.store, s => s.set_meta(actor, MASK_KEY, &policy.to_text(), self.now()).await)
     }
 

@@ -202,7 +202,7 @@ impl Service {
     /// A supervisor gives `login` a new one-time password (shown once, never stored) and ends
     /// its sessions.
     pub async fn reset_password(&self, actor: &Actor, login: &str) -> Result<String> {
-        Self::require(actor, Permission::ManageAgents)?;
+        Self::require(actor, Permission::ResetPassword)?;
         if login == actor.login {
             return Err(Error::refused(
                 "you cannot reset your own password this way; ask another supervisor",

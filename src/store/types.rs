@@ -144,8 +144,11 @@ pub struct IncidentTotals {
     pub accounts: i64,
     pub affected: i64,
     pub by_status: Vec<(CategoryStatus, i64)>,
+    /// Incident credits in the ledger (reversed ones included).
     pub credited: i64,
-    pub credited_cents: i64,
+    /// The ledger's net: every credit of the incident (incident, appreciation, goodwill) less
+    /// the reversals.
+    pub net_credited_cents: i64,
 }
 
 /// An account to import (from a CSV file or the demo generator).

@@ -17,7 +17,7 @@ use caredesk::domain::{
 use caredesk::error::Result;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{AuditRecord, AuditVerification};
+use caredesk::store::{AuditRecord, AuditVerification, IncidentTotals};
 use tokio::sync::Mutex;
 
 pub fn through_server() -> bool {
@@ -251,6 +251,13 @@ impl Svc {
                 key.map(str::to_string),
             )
             .await
+    }
+
+    pub async fn totals(&self, actor: &Actor) -> Result<IncidentTotals> {
+        if !through_server() {
+            return self.inner.totals(actor).await;
+        }
+        self.desk(actor).await.totals().await
     }
 
     pub async fn credit_reverse(

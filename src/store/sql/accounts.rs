@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, Transaction};
 
 use super::*;
-use crate::domain::Category;
+use crate::domain::{Category, LossFacts};
 use crate::error::Result;
 
 pub(super) async fn read_detail(
@@ -52,16 +52,33 @@ pub(super) async fn read_detail(
             categories: Vec::new(),
         });
     }
+    // The categories each backup was restored into (restores not undone): a backup whose
+    // items were tried no longer stands in the way of declaring the rest lost.
+    let mut restored: Vec<(String, Category)> = Vec::new();
+    for r in sqlx::query(
+        "SELECT backup_id, categories FROM restores WHERE account_id = $1 AND undone_at IS NULL",
+    )
+    .bind(account_id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let backup_id: String = r.try_get("backup_id")?;
+        for c in super::restore_facts::parse_cats(&r.try_get::<String, _>("categories")?)? {
+            restored.push((backup_id.clone(), c));
+        }
+    }
     for b in &mut backups {
         for r in sqlx::query("SELECT category, item_count, bad_items FROM backup_categories WHERE backup_id = $1 ORDER BY category")
             .bind(&b.id)
             .fetch_all(&mut **tx)
             .await?
         {
+            let category: Category = col(&r, "category")?;
             b.categories.push(BackupCategory {
-                category: col(&r, "category")?,
+                category,
                 item_count: r.try_get("item_count")?,
                 bad_items: r.try_get("bad_items")?,
+                restored: restored.iter().any(|(id, c)| *id == b.id && *c == category),
             });
         }
         b.categories.sort_by_key(|c| c.category);
@@ -142,28 +159,38 @@ pub(super) async fn read_detail(
     })
     .collect::<Result<Vec<_>>>()?;
 
-    let mut timeline: Vec<TimelineEvent> = sqlx::query("SELECT at, agent, action, detail FROM audit WHERE account_no = $1 AND action <> 'note.add' ORDER BY seq DESC LIMIT 50")
+    // The newest audit records of the account, in the order they were written; a note's
+    // record (which keeps only its size) shows as the note itself.
+    let timeline: Vec<TimelineEvent> = sqlx::query("SELECT at, agent, action, object_id, detail FROM audit WHERE account_no = $1 ORDER BY seq DESC LIMIT 50")
         .bind(&summary.account_no)
         .fetch_all(&mut **tx)
         .await?
         .iter()
         .map(|r| {
-            Ok(TimelineEvent {
-                at: r.try_get("at")?,
-                agent: r.try_get("agent")?,
-                action: r.try_get("action")?,
-                text: r.try_get("detail")?,
+            let action: String = r.try_get("action")?;
+            let object_id: Option<String> = r.try_get("object_id")?;
+            let note = (action == "note.add")
+                .then(|| object_id.as_deref().and_then(|id| id.parse::<i64>().ok()))
+                .flatten()
+                .and_then(|id| notes.iter().find(|n| n.id == id));
+            Ok(match note {
+                Some(n) => TimelineEvent {
+                    at: r.try_get("at")?,
+                    agent: n.agent.clone(),
+                    action: "note".to_string(),
+                    text: n.body.clone(),
+                    object_id,
+                },
+                None => TimelineEvent {
+                    at: r.try_get("at")?,
+                    agent: r.try_get("agent")?,
+                    action,
+                    text: r.try_get("detail")?,
+                    object_id,
+                },
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    timeline.extend(notes.iter().map(|n| TimelineEvent {
-        at: n.created_at,
-        agent: n.agent.clone(),
-        action: "note".to_string(),
-        text: n.body.clone(),
-    }));
-    timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
-    timeline.truncate(50);
 
     let incidents = sqlx::query("SELECT * FROM incidents ORDER BY started_at, id")
         .fetch_all(&mut **tx)
@@ -203,7 +230,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<AccountDetail> {
         let mut tx = self.begin_write().await?;
-        let detail = read_detail(&mut tx, account_id).await?;
+        let account_no = account_no_of(&mut tx, account_id).await?;
         let entry = if reveal {
             AuditEntry::new(
                 "account.reveal",
@@ -213,13 +240,10 @@ impl SqlStore {
         } else {
             AuditEntry::new("account.view", "ok", "")
         };
-        append_audit(
-            &mut tx,
-            actor,
-            now,
-            &[entry.account(&detail.summary.account_no)],
-        )
-        .await?;
+        append_audit(&mut tx, actor, now, &[entry.account(&account_no)]).await?;
+        // Read after the view's record, so the timeline shows this view too (the first view
+        // of an account shows itself).
+        let detail = read_detail(&mut tx, account_id).await?;
         tx.commit().await?;
         Ok(detail)
     }
@@ -274,22 +298,16 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let mut tx = self.begin_write().await?;
-        let account_no = account_no_of(&mut tx, account_id).await?;
-        let row = sqlx::query("SELECT server_lost, permanent_loss FROM impact WHERE account_id = $1 AND incident_id = $2 AND category = $3")
-            .bind(account_id)
-            .bind(incident)
-            .bind(category.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let facts = row
-            .map(|r| -> Result<crate::domain::LossFacts> {
-                Ok(crate::domain::LossFacts {
-                    server_lost: r.try_get("server_lost")?,
-                    permanent_loss: r.try_get("permanent_loss")?,
-                })
-            })
-            .transpose()?;
-        match crate::domain::loss::declare_loss(&account_no, category, incident, facts)? {
+        // Restores, undos and re-syncs of the account wait for this declaration (and it for
+        // them), so the facts it is decided on hold until it commits.
+        let account_no = super::restore_facts::lock_account(&mut tx, account_id).await?;
+        let detail = read_detail(&mut tx, account_id).await?;
+        let facts = detail
+            .categories
+            .iter()
+            .find(|c| c.incident == incident && c.category == category)
+            .map(|c| LossFacts::of(&detail, c));
+        match crate::domain::loss::declare_loss(&account_no, category, incident, facts.as_ref())? {
             crate::domain::LossDecision::AlreadyDeclared => {
                 recheck_actor(&mut tx, actor).await?;
                 return Ok(false);

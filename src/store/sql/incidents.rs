@@ -200,11 +200,16 @@ impl SqlStore {
                 t.by_status.push((s, n));
             }
         }
-        let row = sqlx::query("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS total FROM credits WHERE kind = 'incident'")
-            .fetch_one(&self.pool)
-            .await?;
+        // The count is of incident credits; the amount is the whole ledger's net: every
+        // credit of any kind, less the reversals (negative rows) that undo some of them.
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'incident' THEN 1 ELSE 0 END), 0) AS BIGINT) AS n, \
+                    CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS net FROM credits",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         t.credited = row.try_get("n")?;
-        t.credited_cents = row.try_get("total")?;
+        t.net_credited_cents = row.try_get("net")?;
         Ok(t)
     }
 }

@@ -210,12 +210,11 @@ impl App {
             self.error("this account has no categories");
             return Vec::new();
         };
-        let facts = domain::LossFacts {
-            server_lost: c.server_lost,
-            permanent_loss: c.status == domain::CategoryStatus::PermanentLoss,
-        };
+        // The service decides again on the facts in the database; asking the same rule here
+        // says at once why the declaration is unavailable.
+        let facts = domain::LossFacts::of(&a, c);
         if let Err(refused) =
-            domain::loss::declare_loss(&a.summary.account_no, c.category, &c.incident, Some(facts))
+            domain::loss::declare_loss(&a.summary.account_no, c.category, &c.incident, Some(&facts))
         {
             self.error(refused.to_string());
             return Vec::new();

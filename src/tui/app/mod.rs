@@ -387,16 +387,12 @@ impl App {
 
     /// Whether the agent's role allows `p`; if not, says so (the service checks again).
     fn allowed(&mut self, p: domain::Permission) -> bool {
-        if self.actor.role.allows(p) {
-            true
-        } else {
-            self.error(format!(
-                "{} ({}) may not {}",
-                self.actor.login,
-                self.actor.role,
-                p.describe()
-            ));
-            false
+        match self.actor.role.permit(&self.actor.login, p) {
+            Ok(()) => true,
+            Err(refused) => {
+                self.error(refused.to_string());
+                false
+            }
         }
     }
 

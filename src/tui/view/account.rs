@@ -229,11 +229,9 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         .iter()
         .map(|e| {
             Line::from(format!(
-                "{} {} {} {}",
+                "{} {}",
                 e.at.format("%m-%d %H:%M"),
-                clean(&e.agent),
-                clean(&e.action),
-                clean(&e.text)
+                clean(&a.describe(e))
             ))
         })
         .collect();

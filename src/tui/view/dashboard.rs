@@ -3,9 +3,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Gauge, Paragraph};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Gauge, Paragraph, Wrap};
 
-use super::Theme;
+use super::{Theme, wrapped_height};
 use crate::domain::{CategoryStatus, format_cents};
 use crate::tui::app::App;
 
@@ -35,28 +35,30 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
             0.0
         }
     };
+    let figures = [
+        format!(
+            "accounts {} · affected {} · at-risk {} · restored {}",
+            t.accounts,
+            t.affected,
+            count(CategoryStatus::AtRisk),
+            restored
+        ),
+        format!(
+            "incident credits {} · credited net of reversals {}",
+            t.credited,
+            format_cents(t.net_credited_cents, "USD")
+        ),
+    ];
+    // On a narrow screen the figures wrap rather than lose the amount off the edge.
     let [numbers, g1, g2, chart] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(wrapped_height(&figures, area.width).min(4)),
         Constraint::Length(2),
         Constraint::Length(2),
         Constraint::Min(0),
     ])
     .areas(area);
     f.render_widget(
-        Paragraph::new(vec![
-            Line::from(format!(
-                "accounts {} · affected {} · at-risk {} · restored {}",
-                t.accounts,
-                t.affected,
-                count(CategoryStatus::AtRisk),
-                restored
-            )),
-            Line::from(format!(
-                "incident credits {} · amount credited {}",
-                t.credited,
-                format_cents(t.credited_cents, "USD")
-            )),
-        ]),
+        Paragraph::new(figures.map(Line::from).to_vec()).wrap(Wrap { trim: true }),
         numbers,
     );
     f.render_widget(

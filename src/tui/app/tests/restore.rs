@@ -14,11 +14,13 @@ fn with_backup(verification: &str) -> AccountDetail {
                 category: Category::Contacts,
                 item_count: 64,
                 bad_items: 0,
+                restored: false,
             },
             crate::domain::BackupCategory {
                 category: Category::Photos,
                 item_count: 10,
                 bad_items: 10,
+                restored: false,
             },
         ],
     });
