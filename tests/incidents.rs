@@ -251,6 +251,18 @@ async fn with_several_incidents_a_command_names_one_or_is_told_which_there_are()
     assert_eq!(o.credit().incident, "photos-2009-12");
     assert_eq!(o.credit().amount_cents, 2 * 1999, "two months of the plan");
 
+    // The dashboard gives each incident its own credits.
+    let totals = w.svc.totals(&w.sup).await.expect("totals");
+    let per: Vec<(&str, i64, i64)> = totals
+        .by_incident
+        .iter()
+        .map(|i| (i.incident.as_str(), i.credited, i.net_credited_cents))
+        .collect();
+    assert_eq!(
+        per,
+        [("danger-2009-10", 1, 1999), ("photos-2009-12", 1, 2 * 1999)]
+    );
+
     // Once the October incident ends, no incident is open and the binary (with the real
     // clock) must be told which one.
     w.svc

@@ -149,6 +149,19 @@ pub struct IncidentTotals {
     /// The ledger's net: every credit of the incident (incident, appreciation, goodwill) less
     /// the reversals.
     pub net_credited_cents: i64,
+    /// The same two figures for each incident, oldest first.
+    pub by_incident: Vec<IncidentCredits>,
+}
+
+/// One incident's credits on the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct IncidentCredits {
+    pub incident: String,
+    pub currency: String,
+    /// Incident credits against it (reversed ones included).
+    pub credited: i64,
+    /// Its credits of every kind less their reversals.
+    pub net_credited_cents: i64,
 }
 
 /// An account to import (from a CSV file or the demo generator).

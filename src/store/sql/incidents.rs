@@ -200,16 +200,28 @@ impl SqlStore {
                 t.by_status.push((s, n));
             }
         }
-        // The count is of incident credits; the amount is the whole ledger's net: every
-        // credit of any kind, less the reversals (negative rows) that undo some of them.
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'incident' THEN 1 ELSE 0 END), 0) AS BIGINT) AS n, \
-                    CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) AS net FROM credits",
+        // Per incident, the count is of incident credits; the amount is the ledger's net:
+        // every credit of any kind, less the reversals (negative rows) that undo some of them.
+        let rows = sqlx::query(
+            "SELECT i.id, i.currency, \
+                    CAST(COALESCE(SUM(CASE WHEN c.kind = 'incident' THEN 1 ELSE 0 END), 0) AS BIGINT) AS n, \
+                    CAST(COALESCE(SUM(c.amount_cents), 0) AS BIGINT) AS net \
+             FROM incidents i LEFT JOIN credits c ON c.incident_id = i.id \
+             GROUP BY i.id, i.currency, i.started_at ORDER BY i.started_at, i.id",
         )
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        t.credited = row.try_get("n")?;
-        t.net_credited_cents = row.try_get("net")?;
+        for row in &rows {
+            let one = IncidentCredits {
+                incident: row.try_get("id")?,
+                currency: row.try_get("currency")?,
+                credited: row.try_get("n")?,
+                net_credited_cents: row.try_get("net")?,
+            };
+            t.credited += one.credited;
+            t.net_credited_cents += one.net_credited_cents;
+            t.by_incident.push(one);
+        }
         Ok(t)
     }
 }

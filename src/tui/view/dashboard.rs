@@ -35,30 +35,38 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
             0.0
         }
     };
-    let figures = [
-        format!(
-            "accounts {} · affected {} · at-risk {} · restored {}",
-            t.accounts,
-            t.affected,
-            count(CategoryStatus::AtRisk),
-            restored
-        ),
-        format!(
-            "incident credits {} · credited net of reversals {}",
-            t.credited,
-            format_cents(t.net_credited_cents, "USD")
-        ),
-    ];
+    let mut figures = vec![format!(
+        "accounts {} · affected {} · at-risk {} · restored {}",
+        t.accounts,
+        t.affected,
+        count(CategoryStatus::AtRisk),
+        restored
+    )];
+    // One line of credits per incident, in its own currency.
+    let several = t.by_incident.len() > 1;
+    for i in &t.by_incident {
+        figures.push(format!(
+            "{}incident credits {} · credited net of reversals {}",
+            if several {
+                format!("{}: ", i.incident)
+            } else {
+                String::new()
+            },
+            i.credited,
+            format_cents(i.net_credited_cents, &i.currency)
+        ));
+    }
     // On a narrow screen the figures wrap rather than lose the amount off the edge.
     let [numbers, g1, g2, chart] = Layout::vertical([
-        Constraint::Length(wrapped_height(&figures, area.width).min(4)),
+        Constraint::Length(wrapped_height(&figures, area.width).min(6)),
         Constraint::Length(2),
         Constraint::Length(2),
         Constraint::Min(0),
     ])
     .areas(area);
     f.render_widget(
-        Paragraph::new(figures.map(Line::from).to_vec()).wrap(Wrap { trim: true }),
+        Paragraph::new(figures.into_iter().map(Line::from).collect::<Vec<_>>())
+            .wrap(Wrap { trim: true }),
         numbers,
     );
     f.render_widget(
