@@ -1,12 +1,18 @@
 //! The caredesk binary: parse the command line, set up logging, dispatch, map errors to the
-//! exit codes of docs/commands.md.
+//! exit codes of docs/commands.md (as one sentence, or one JSON object under --format json).
 
 use std::process::ExitCode;
 
+use caredesk::cli::{Cli, failure};
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = caredesk::cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(failure::report_usage(&e, &args)),
+    };
+    let format = cli.global.format;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CAREDESK_LOG")
@@ -21,8 +27,8 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("caredesk: cannot start: {e}");
-            return ExitCode::from(1);
+            let e = caredesk::Error::io("cannot start", e);
+            return ExitCode::from(failure::report(&e, format));
         }
     };
     match runtime.block_on(caredesk::cli::run(cli)) {
@@ -33,13 +39,6 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            // Messages quote the input at fault; the input must not drive the terminal.
-            eprintln!(
-                "caredesk: {}",
-                caredesk::domain::text::terminal_text(&e.to_string())
-            );
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => ExitCode::from(failure::report(&e, format)),
     }
 }

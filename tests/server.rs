@@ -157,13 +157,23 @@ impl Seat {
         outcome(self.cmd().args(args))
     }
 
-    /// `login LOGIN --password-stdin` with `stdin`: (exit code, stdout, stderr).
+    /// `login LOGIN --password-stdin` with `stdin`, under `--format json`: (exit code, stdout,
+    /// stderr). A failure's stderr is one JSON error object (checked here, its code the exit
+    /// code), returned as the line the text format prints: `caredesk: SENTENCE`.
     fn login(&self, login: &str, stdin: &str) -> (i32, String, String) {
-        outcome(
+        let (code, out, err) = outcome(
             self.cmd()
                 .args(["--format", "json", "login", login, "--password-stdin"])
                 .write_stdin(stdin.to_string()),
-        )
+        );
+        if code == 0 {
+            return (code, out, err);
+        }
+        let v: serde_json::Value = serde_json::from_str(err.trim_end())
+            .unwrap_or_else(|e| panic!("one JSON error object on stderr ({e}): {err}"));
+        assert_eq!(v["code"], code, "{err}");
+        let sentence = v["error"].as_str().expect("a sentence");
+        (code, out, format!("caredesk: {sentence}\n"))
     }
 
     /// The command as a process to spawn and kill.

@@ -80,13 +80,14 @@ async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> 
 
 /// `db backup PATH`: a consistent copy, never over an existing file.
 async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
-    let svc = open(url, OpenMode::Raw).await?;
     if path.exists() {
         return Err(Error::invalid(format!(
             "{} already exists; choose a new file",
             path.display()
         )));
     }
+    super::paths::check_writable("the backup", path)?;
+    let svc = open(url, OpenMode::Raw).await?;
     with_store!(svc.store(), s => s.backup_to(path).await)?;
     tracing::info!(backup = %path.display(), "backup written");
     print(

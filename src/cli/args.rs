@@ -12,7 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Support console and bulk-credit tool for a cloud data-loss incident",
     long_about = "Support console and bulk-credit tool for a cloud data-loss incident.\n\n\
                   Run without a command to open the agents' screen; every command below is the\n\
-                  scripted interface over the same rules."
+                  scripted interface over the same rules.",
+    after_help = super::help::TOP_SHORT,
+    after_long_help = super::help::TOP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -39,7 +41,8 @@ pub struct Global {
     /// Act as this agent (SQLite only; on PostgreSQL you are your database login)
     #[arg(long, global = true, env = "CAREDESK_AGENT", value_name = "LOGIN")]
     pub agent: Option<String>,
-    /// Output format
+    /// Output format: text for people; json, one object on stdout (and an error as one object
+    /// on stderr); csv for credit export
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// No colour (also when NO_COLOR is set)
@@ -49,7 +52,9 @@ pub struct Global {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Sentences and tables for people
     Text,
+    /// One JSON object per result on stdout; an error as one JSON object on stderr
     Json,
     /// CSV (credit export; other commands print text)
     Csv,
@@ -75,9 +80,12 @@ pub enum Command {
     #[command(subcommand)]
     Db(DbCommand),
     /// Serve the agents' screens and commands: the only process that holds the database
+    #[command(after_help = super::help::SERVE)]
     Serve(ServeArgs),
     /// Log in to a server (--server URL) and keep the session for the next commands
+    #[command(after_help = super::help::LOGIN)]
     Login {
+        /// Your agent login
         login: String,
         /// Read the password from the first line of standard input (and, when it is a
         /// one-time password, the new password from the second)
@@ -93,7 +101,9 @@ pub enum Command {
         command: Option<PrivacyCommand>,
     },
     /// Import accounts or impact rows (CSV) or backups (JSON Lines) from a file (all or nothing)
+    #[command(after_help = super::help::IMPORT)]
     Import {
+        /// What the file holds
         #[arg(value_enum)]
         what: ImportKind,
         /// CSV file with a header, as spreadsheets save it, or for backups a JSON Lines file
@@ -101,9 +111,12 @@ pub enum Command {
         file: PathBuf,
     },
     /// Find accounts by account number, phone number, name or e-mail
+    #[command(after_help = super::help::LOOKUP)]
     Lookup {
-        /// What to look for; "-" reads one query per line from standard input
+        /// What to look for (at most 256 characters); "-" reads one query per line from
+        /// standard input
         query: String,
+        /// Most accounts to list for each query
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
@@ -121,11 +134,13 @@ pub enum Command {
         /// Only accounts in this status
         #[arg(long, value_name = "STATUS")]
         status: Option<String>,
+        /// Most accounts to list
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
     /// Add a note to an account's timeline
     Note {
+        /// Account number or phone number in any common format
         account: String,
         /// The note's text
         text: String,
@@ -135,26 +150,31 @@ pub enum Command {
     Credit(CreditCommand),
     /// Declare a category of an account permanently lost (supervisor)
     DeclareLoss {
+        /// Account number or phone number in any common format
         account: String,
-        #[arg(long)]
+        /// The category declared lost (contacts, calendar, notes, tasks, photos, email)
+        #[arg(long, value_name = "C")]
         category: String,
+        /// Why recovery is exhausted (kept in the audit)
         #[arg(long)]
         reason: String,
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
         incident: Option<String>,
     },
     /// Restore data from a backup: preview, apply, undo, list
-    #[command(subcommand)]
+    #[command(subcommand, after_help = super::help::RESTORE)]
     Restore(RestoreCommand),
     /// Record that the customer's device re-synced its copy of a category
     Resync {
+        /// Account number or phone number in any common format
         account: String,
-        #[arg(long)]
+        /// The category the device re-synced (contacts, calendar, notes, tasks, photos, email)
+        #[arg(long, value_name = "C")]
         category: String,
         /// Items the device brought back (default: as many as before the incident)
         #[arg(long, value_name = "N")]
         items: Option<i64>,
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
         incident: Option<String>,
     },
     /// The audit chain
@@ -163,6 +183,21 @@ pub enum Command {
     /// Agents and their roles
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Print a shell's completion script for caredesk on standard output
+    #[command(after_help = super::help::COMPLETIONS)]
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on standard output, or write one page per command and
+    /// subcommand into DIR (caredesk.1, caredesk-credit.1, caredesk-credit-run.1, …)
+    #[command(after_help = super::help::MAN)]
+    Man {
+        /// An existing directory to write the pages into, e.g. ~/.local/share/man/man1
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The project's benchmarks, each beside a baseline measured in the same run
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -209,8 +244,10 @@ pub enum BenchCommand {
     /// Many simulated agents at once (search, show, note, credit) on an existing database for
     /// a bounded time: throughput, latency percentiles, errors, double credits, audit chain
     Agents {
+        /// Simulated agents working at once
         #[arg(long, default_value_t = 50)]
         agents: usize,
+        /// How long they work
         #[arg(long, default_value_t = 20)]
         seconds: u64,
         /// Database connections shared by the agents
@@ -243,15 +280,23 @@ pub enum BenchCommand {
 pub enum RestoreCommand {
     /// What a restore would do, per category (in backup, to add, present, conflicting,
     /// corrupt); writes nothing
+    #[command(after_help = super::help::RESTORE)]
     Preview(RestoreArgs),
     /// Restore categories of an account from a backup, archiving the live items first
     /// (merge, keep-both: agent; replace: supervisor)
+    #[command(after_help = super::help::RESTORE)]
     Apply(RestoreArgs),
     /// Put the live items back exactly as they were before a restore (supervisor); refused
     /// when the customer's data changed since
-    Undo { restore_id: i64 },
+    Undo {
+        /// The restore's id, as `restore apply` and `restore list` print it
+        restore_id: i64,
+    },
     /// An account's restores, newest first
-    List { account: String },
+    List {
+        /// Account number or phone number in any common format
+        account: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -326,8 +371,11 @@ pub enum IncidentCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ImportKind {
+    /// Accounts and their data plans (CSV)
     Accounts,
+    /// What the incident did to each account's categories (CSV)
     Impact,
+    /// Backup snapshots with their items (JSON Lines)
     Backups,
 }
 
@@ -335,6 +383,7 @@ pub enum ImportKind {
 pub enum PrivacyCommand {
     /// Mask customers for exactly these roles ("none" for nobody); supervisors only
     Mask {
+        /// The roles that see customers masked (agent, supervisor, auditor), or "none"
         #[arg(required = true, value_name = "ROLE")]
         roles: Vec<String>,
     },
@@ -349,7 +398,10 @@ pub enum DbCommand {
         backup_taken: bool,
     },
     /// Write a consistent copy of the SQLite database to PATH
-    Backup { path: PathBuf },
+    Backup {
+        /// The new file to write (refused if it exists; its directory must exist)
+        path: PathBuf,
+    },
     /// Refresh the planner's statistics and compact the search index (after large imports)
     Optimize,
     /// PostgreSQL: create this database's two groups (`<db>_server`, `<db>_operator`), set
@@ -388,6 +440,7 @@ pub enum AuditCommand {
         /// Only records at or after this time (RFC 3339 or YYYY-MM-DD)
         #[arg(long)]
         since: Option<String>,
+        /// Most records to list
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
@@ -397,7 +450,9 @@ pub enum AuditCommand {
 pub enum AgentCommand {
     /// Register an agent
     Add {
+        /// The new agent's login
         login: String,
+        /// agent, supervisor or auditor
         #[arg(long)]
         role: String,
         /// Display name (default: the login)
@@ -408,15 +463,29 @@ pub enum AgentCommand {
     List,
     /// Disable an agent (agents are never deleted, so the audit can always name them); their
     /// next action is refused, even on a screen already open
-    Disable { login: String },
+    Disable {
+        /// The agent's login
+        login: String,
+    },
     /// Enable a disabled agent again
-    Enable { login: String },
+    Enable {
+        /// The agent's login
+        login: String,
+    },
     /// Change an agent's role (agent, supervisor, auditor); their next action under the old
     /// role is refused
-    Role { login: String, role: String },
+    Role {
+        /// The agent's login
+        login: String,
+        /// The new role: agent, supervisor or auditor
+        role: String,
+    },
     /// Give an agent a new one-time password for logging in to a server (printed once; it
     /// must be changed at the first login) and end the agent's sessions
-    Password { login: String },
+    Password {
+        /// The agent's login (not your own)
+        login: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -440,8 +509,9 @@ pub struct ServeArgs {
 pub enum CreditCommand {
     /// Apply the one-month data-plan credit to one account (once; a replay changes nothing)
     Apply {
+        /// Account number or phone number in any common format
         account: String,
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
         incident: Option<String>,
         /// Say what would be credited, write nothing
         #[arg(long)]
@@ -449,26 +519,33 @@ pub enum CreditCommand {
     },
     /// Request the appreciation credit for an account with a category in permanent loss
     Request {
+        /// Account number or phone number in any common format
         account: String,
+        /// Why the customer should have it (kept with the request)
         #[arg(long)]
         reason: String,
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
         incident: Option<String>,
     },
     /// Approve an appreciation request (a supervisor other than the requester)
-    Approve { request_id: i64 },
+    Approve {
+        /// The request's id, as `credit request` and `credit requests` print it
+        request_id: i64,
+    },
     /// Grant a goodwill credit up to the configured cap (supervisor)
     Goodwill {
+        /// Account number or phone number in any common format
         account: String,
         /// Amount, e.g. 25.00 or $25
         #[arg(long)]
         amount: String,
+        /// Why it is granted (kept with the credit)
         #[arg(long)]
         reason: String,
         /// Names the request for replays (default: the amount and reason)
         #[arg(long)]
         key: Option<String>,
-        #[arg(long)]
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
         incident: Option<String>,
     },
     /// Show or set (supervisor) the goodwill cap
@@ -478,11 +555,14 @@ pub enum CreditCommand {
     },
     /// Reverse a credit with a new negative ledger entry (supervisor)
     Reverse {
+        /// The credit's id, as `show` and `credit export` print it
         credit_id: i64,
+        /// Why it is reversed (kept with the reversal)
         #[arg(long)]
         reason: String,
     },
     /// Batch credit run over all accounts or a file of them: a plan unless --apply
+    #[command(after_help = super::help::CREDIT_RUN)]
     Run(RunArgs),
     /// Export the ledger for billing (CSV unless --format json)
     Export {
@@ -494,7 +574,7 @@ pub enum CreditCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
-    #[arg(long)]
+    #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
     pub incident: Option<String>,
     /// CSV with an account_no or msisdn column ("-" for standard input); default: all accounts
     #[arg(long, value_name = "FILE")]
@@ -539,4 +619,81 @@ pub fn parse_time_option(
             })
         })
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_definitions_pass_claps_own_checks() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every option, positional argument and command says what it is for, in `--help`, the
+    /// manual pages and the completions alike.
+    #[test]
+    fn every_option_argument_and_command_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    let name = arg
+                        .get_long()
+                        .map(|l| format!("--{l}"))
+                        .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+                    missing.push(format!("{path} {name}"));
+                }
+            }
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                let sub_path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(format!("{sub_path} (the command itself)"));
+                }
+                walk(sub, &sub_path, missing);
+            }
+        }
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&cmd, "caredesk", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "without help text:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_long_help_has_examples_and_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("Exit codes:"), "{help}");
+        for code in [
+            "0  success",
+            "1  the system",
+            "2  bad usage",
+            "3  refused",
+            "4  a batch",
+        ] {
+            assert!(help.contains(code), "{code} in {help}");
+        }
+        let mut cmd = Cli::command();
+        for path in [
+            &["lookup"][..],
+            &["import"],
+            &["restore"],
+            &["serve"],
+            &["login"],
+            &["credit", "run"],
+        ] {
+            let mut sub = &mut cmd;
+            for name in path {
+                sub = sub.find_subcommand_mut(name).expect("a subcommand");
+            }
+            let help = sub.render_long_help().to_string();
+            assert!(help.contains("Examples:\n  caredesk"), "{path:?}: {help}");
+        }
+    }
 }

@@ -17,8 +17,14 @@ pub async fn run(desk: &Desk, format: Format, args: RunArgs) -> Result<()> {
         .map(parse_shard)
         .transpose()?
         .unwrap_or((0, 1));
+    if let Some(path) = &args.report {
+        super::paths::check_writable("--report", path)?;
+    }
     let accounts = match &args.accounts {
-        Some(path) => Some((path.display().to_string(), crate::import::read_input(path)?)),
+        Some(path) => Some((
+            crate::import::source_name(path),
+            crate::import::read_input(path)?,
+        )),
         None => None,
     };
     let req = RunRequest {

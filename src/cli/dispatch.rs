@@ -115,6 +115,12 @@ pub(super) async fn open(url: &DbUrl, mode: OpenMode) -> Result<Service> {
 pub async fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     let g = cli.global.clone();
+    // Generated from the definitions alone: no database, no server, whatever --db says.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return super::manual::completions(*shell),
+        Some(Command::Man { dir }) => return super::manual::man(dir.as_deref()),
+        _ => {}
+    }
     let explicit_db = g.db.as_deref().map(DbUrl::parse).transpose()?;
     let url = explicit_db.clone().unwrap_or_else(default_db);
     if opens_existing_db(cli.command.as_ref(), &g) {
@@ -285,7 +291,9 @@ async fn as_agent(desk: &Desk, format: Format, command: Command) -> Result<()> {
         | Command::Db(_)
         | Command::Serve(_)
         | Command::Login { .. }
-        | Command::Logout => Err(Error::System(
+        | Command::Logout
+        | Command::Completions { .. }
+        | Command::Man { .. } => Err(Error::System(
             "this command is dispatched elsewhere".to_string(),
         )),
         #[cfg(feature = "bench")]
@@ -318,6 +326,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Serve(_) => "serve",
         Command::Login { .. } => "login",
         Command::Logout => "logout",
+        Command::Completions { .. } => "completions",
+        Command::Man { .. } => "man",
         #[cfg(feature = "bench")]
         Command::Bench(_) => "bench",
     }

@@ -44,7 +44,7 @@ pub async fn run(url: &DbUrl, g: &Global, what: ImportKind, file: &Path) -> Resu
 
 async fn import(svc: &Service, g: &Global, what: ImportKind, file: &Path) -> Result<()> {
     let actor = svc.actor(g.agent.as_deref()).await?;
-    let source = file.display().to_string();
+    let source = crate::import::source_name(file);
     let counts = svc.import_file(&actor, what.into(), file).await?;
     print(
         g.format,
@@ -64,7 +64,7 @@ pub async fn through(
     what: ImportKind,
     file: &Path,
 ) -> Result<()> {
-    let source = file.display().to_string();
+    let source = crate::import::source_name(file);
     let data = crate::import::read_input(file)?;
     let kind = match what {
         ImportKind::Accounts => crate::desk::ImportKind::Accounts,

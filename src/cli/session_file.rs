@@ -38,15 +38,26 @@ fn load_all() -> Result<BTreeMap<String, Kept>> {
             ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(Error::io(format!("cannot read {}", p.display()), e)),
+        Err(e) => Err(Error::io(
+            format!("cannot read the session file {}", p.display()),
+            e,
+        )),
     }
 }
 
 fn save_all(all: &BTreeMap<String, Kept>) -> Result<()> {
     let p = path();
     if let Some(dir) = p.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot create the folder {} of the session file {}",
+                    dir.display(),
+                    p.display()
+                ),
+                e,
+            )
+        })?;
     }
     let tmp = p.with_extension("json.tmp");
     let data = serde_json::to_vec_pretty(all)
@@ -58,7 +69,16 @@ fn save_all(all: &BTreeMap<String, Kept>) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let io = |e| Error::io(format!("cannot write {}", tmp.display()), e);
+    let io = |e| {
+        Error::io(
+            format!(
+                "cannot write the session file {} (its temporary copy {})",
+                p.display(),
+                tmp.display()
+            ),
+            e,
+        )
+    };
     let mut f = opts.open(&tmp).map_err(io)?;
     #[cfg(unix)]
     {
@@ -68,7 +88,8 @@ fn save_all(all: &BTreeMap<String, Kept>) -> Result<()> {
     }
     f.write_all(&data).map_err(io)?;
     f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, &p).map_err(|e| Error::io(format!("cannot write {}", p.display()), e))
+    std::fs::rename(&tmp, &p)
+        .map_err(|e| Error::io(format!("cannot write the session file {}", p.display()), e))
 }
 
 pub fn get(server: &str) -> Result<Option<Kept>> {

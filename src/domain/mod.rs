@@ -52,4 +52,7 @@ pub use role::{NotPermitted, Permission, Role};
 pub use status::{
     CategoryFacts, CategoryStatus, DeviceState, account_status, derive_category_status,
 };
-pub use text::{needs_sanitizing, normalize_email, normalize_name, sanitize, search_fold};
+pub use text::{
+    MAX_QUERY_CHARS, QueryTooLong, check_query, needs_sanitizing, normalize_email, normalize_name,
+    sanitize, search_fold,
+};

@@ -207,9 +207,52 @@ pub fn neutralise_cell(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// The longest query a search takes, in characters. Longer than any name, e-mail address
+/// (254) or phone number an agent types; a longer "query" is a file or a paste gone wrong,
+/// and searching (and echoing) it would only cost time and memory.
+pub const MAX_QUERY_CHARS: usize = 256;
+
+/// The one refusal of a query longer than [`MAX_QUERY_CHARS`]. The query itself is not
+/// quoted: it may be megabytes long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the query is longer than {MAX_QUERY_CHARS} characters, the most a lookup takes")]
+pub struct QueryTooLong;
+
+/// Refuses a query longer than [`MAX_QUERY_CHARS`] characters (surrounding whitespace does
+/// not count).
+pub fn check_query(query: &str) -> Result<(), QueryTooLong> {
+    // No UTF-8 character is longer than 4 bytes: a short byte length needs no counting.
+    let q = query.trim();
+    if q.len() <= MAX_QUERY_CHARS || q.chars().count() <= MAX_QUERY_CHARS {
+        Ok(())
+    } else {
+        Err(QueryTooLong)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_is_taken_up_to_the_limit_in_characters_not_bytes() {
+        assert_eq!(check_query(&"a".repeat(MAX_QUERY_CHARS)), Ok(()));
+        assert_eq!(
+            check_query(&"é".repeat(MAX_QUERY_CHARS)),
+            Ok(()),
+            "2 bytes each"
+        );
+        assert_eq!(
+            check_query(&format!("  {}  ", "a".repeat(MAX_QUERY_CHARS))),
+            Ok(()),
+            "surrounding spaces do not count"
+        );
+        assert_eq!(
+            check_query(&"a".repeat(MAX_QUERY_CHARS + 1)),
+            Err(QueryTooLong)
+        );
+        assert!(QueryTooLong.to_string().contains("256 characters"));
+    }
 
     #[test]
     fn search_fold_drops_diacritics_and_case() {

@@ -37,6 +37,15 @@ fn too_long(column: &str, value: &str, max: usize) -> Option<String> {
     (n > max).then(|| format!("the {column} is {n} characters long; at most {max} are allowed"))
 }
 
+/// How messages name an input file: its path, or "standard input" for "-".
+pub fn source_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
 /// Reads a whole input file ("-" is standard input).
 pub fn read_input(path: &Path) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
@@ -64,6 +73,26 @@ impl Header {
                 .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
                 .collect(),
         }
+    }
+
+    /// Refuses a header naming a column twice: which of the two a row's value came from
+    /// would be a guess (spreadsheets' blank trailing columns are not names, so they may
+    /// repeat).
+    fn refuse_repeats(&self, source: &str) -> Result<()> {
+        for (i, name) in self.names.iter().enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            if let Some(j) = self.names[i + 1..].iter().position(|n| n == name) {
+                return Err(Error::invalid(format!(
+                    "{source}: the header names the column \"{}\" twice (columns {} and {}); keep one",
+                    crate::domain::sanitize(name),
+                    i + 1,
+                    i + j + 2
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn require(&self, source: &str, columns: &[&str]) -> Result<()> {
@@ -204,6 +233,7 @@ impl<'a> Records<'a> {
                 csv_problem(&e)
             ))
         })?);
+        header.refuse_repeats(source)?;
         let mut records = Self {
             source,
             rdr,
@@ -389,6 +419,39 @@ fn parse_bool(s: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_header_naming_a_column_twice_is_refused_naming_the_column() {
+        let accounts = "account_no,msisdn,name,email,status,plan_code,plan_cents,Name\n\
+                        310000001,+12065550123,Ann,a@b.c,active,d5,2999,Ann\n";
+        let err = parse_accounts("a.csv", accounts.as_bytes())
+            .expect_err("name twice")
+            .to_string();
+        assert_eq!(
+            err,
+            "a.csv: the header names the column \"name\" twice (columns 3 and 8); keep one"
+        );
+        let impact = "account_no,incident,category,server_lost,device_state,items_before,category\n\
+                      310000001,danger-2009-10,contacts,yes,wiped,300,notes\n";
+        let err = parse_impact("i.csv", impact.as_bytes())
+            .expect_err("category twice")
+            .to_string();
+        assert!(
+            err.starts_with("i.csv: the header names the column \"category\" twice"),
+            "{err}"
+        );
+        let batch = "account_no, ACCOUNT_NO\n310000001,310000002\n";
+        let err = parse_batch_accounts("b.csv", batch.as_bytes())
+            .expect_err("account_no twice")
+            .to_string();
+        assert!(
+            err.contains("\"account_no\" twice (columns 1 and 2)"),
+            "{err}"
+        );
+        // A spreadsheet's blank trailing columns are not names.
+        let blank = "account_no,,\n310000001,,\n";
+        assert!(parse_batch_accounts("b.csv", blank.as_bytes()).is_ok());
+    }
 
     #[test]
     fn the_first_twenty_problems_by_line_are_named_wherever_they_were_found() {

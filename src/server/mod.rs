@@ -212,6 +212,7 @@ fn tls_acceptor(
 ) -> Result<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert_path, key_path) = (cert, key);
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<std::result::Result<_, _>>())
         .map_err(|e| {
@@ -239,7 +240,13 @@ fn tls_acceptor(
     .map_err(|e| Error::System(format!("cannot set up TLS: {e}")))?
     .with_no_client_auth()
     .with_single_cert(certs, key)
-    .map_err(|e| Error::invalid(format!("the TLS certificate and key do not fit: {e}")))?;
+    .map_err(|e| {
+        Error::invalid(format!(
+            "the TLS certificate {} and key {} do not fit: {e}",
+            cert_path.display(),
+            key_path.display()
+        ))
+    })?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 

@@ -105,7 +105,7 @@ impl Service {
         what: ImportFile,
         file: &Path,
     ) -> Result<ImportCounts> {
-        let source = file.display().to_string();
+        let source = crate::import::source_name(file);
         let data = crate::import::read_input(file)?;
         let counts = match what {
             ImportFile::Accounts => self.import_accounts_file(actor, &source, data).await,

@@ -409,10 +409,20 @@ impl Service {
         run: Option<i64>,
     ) -> Result<()> {
         let tmp = path.with_extension("partial");
-        let file = std::fs::File::create(&tmp)
-            .map_err(|e| Error::io(format!("cannot write the report {}", tmp.display()), e))?;
+        let file = std::fs::File::create(&tmp).map_err(|e| {
+            Error::io(
+                format!(
+                    "cannot write the report {} (its temporary file {})",
+                    path.display(),
+                    tmp.display()
+                ),
+                e,
+            )
+        })?;
         let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
-        let io = |e: csv::Error| Error::System(format!("cannot write the report: {e}"));
+        let io = |e: csv::Error| {
+            Error::System(format!("cannot write the report {}: {e}", path.display()))
+        };
         w.write_record([
             "account_no",
             "outcome",
@@ -471,12 +481,12 @@ impl Service {
             Ok(())
         })
         .await?;
-        let mut inner = w
-            .into_inner()
-            .map_err(|e| Error::System(format!("cannot write the report: {e}")))?;
+        let mut inner = w.into_inner().map_err(|e| {
+            Error::System(format!("cannot write the report {}: {e}", path.display()))
+        })?;
         inner
             .flush()
-            .map_err(|e| Error::io("cannot write the report", e))?;
+            .map_err(|e| Error::io(format!("cannot write the report {}", path.display()), e))?;
         drop(inner);
         std::fs::rename(&tmp, path)
             .map_err(|e| Error::io(format!("cannot write the report {}", path.display()), e))?;
