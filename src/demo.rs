@@ -582,11 +582,15 @@ pub fn chunk(seed: u64, from: u64, to: u64, incidents: u8, now: DateTime<Utc>) -
                 if i != 0 && rng2.random_range(0..100) >= share {
                     continue;
                 }
+                // The same snapshot covers it as the store's rule sees it (any verified
+                // backup with good items of the category).
+                let covered = matches!(verification, "verified" | "partial")
+                    && backup_cover.iter().any(|&(c, n, bad)| c == cat && n > bad);
                 let facts = CategoryFacts {
                     server_lost: true,
                     device_state,
                     items_before: rng2.random_range(lo..=hi),
-                    verified_backup: false,
+                    verified_backup: covered,
                     permanent_loss: false,
                     recovered_items: None,
                 };

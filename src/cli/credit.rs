@@ -36,15 +36,16 @@ fn outcome_print(format: Format, o: &CreditOutcome) -> Result<()> {
     let amount = crate::domain::format_cents(c.amount_cents, &c.currency);
     let text = if o.is_new() {
         format!(
-            "credited {amount} ({} credit #{}) to account {}\n",
-            c.kind, c.id, c.account_no
+            "credited {amount} ({} credit #{}, {}) to account {}\n",
+            c.kind, c.id, c.incident, c.account_no
         )
     } else {
         format!(
-            "already credited: account {} holds {} credit #{} of {amount} from {}; nothing changed\n",
+            "already credited: account {} holds {} credit #{} of {amount} ({}) from {}; nothing changed\n",
             c.account_no,
             c.kind,
             c.id,
+            c.incident,
             c.created_at.format("%Y-%m-%d %H:%M")
         )
     };
@@ -67,15 +68,16 @@ pub async fn run(desk: &Desk, format: Format, command: CreditCommand) -> Result<
             IncidentCredit::Applied(o) => outcome_print(format, &o),
             IncidentCredit::WouldCredit {
                 account_no,
+                incident,
                 amount_cents,
                 currency,
             } => print(
                 format,
                 format!(
-                    "would credit {} to account {account_no} (dry run: nothing written)\n",
+                    "would credit {} to account {account_no} for {incident} (dry run: nothing written)\n",
                     format_cents(amount_cents, &currency)
                 ),
-                json!({"result": "would-credit", "account_no": account_no, "amount_cents": amount_cents, "currency": currency, "dry_run": true}),
+                json!({"result": "would-credit", "account_no": account_no, "incident": incident, "amount_cents": amount_cents, "currency": currency, "dry_run": true}),
             ),
             IncidentCredit::WouldFindCredited(c) => {
                 let mut v = credit_json(&c);
@@ -84,8 +86,8 @@ pub async fn run(desk: &Desk, format: Format, command: CreditCommand) -> Result<
                 print(
                     format,
                     format!(
-                        "account {} already holds incident credit #{}; nothing to do\n",
-                        c.account_no, c.id
+                        "account {} already holds incident credit #{} ({}); nothing to do\n",
+                        c.account_no, c.id, c.incident
                     ),
                     v,
                 )

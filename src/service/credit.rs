@@ -23,6 +23,7 @@ pub enum IncidentCredit {
     Applied(CreditOutcome),
     WouldCredit {
         account_no: String,
+        incident: String,
         amount_cents: i64,
         currency: String,
     },
@@ -77,6 +78,7 @@ impl Service {
         match o.outcome {
             Outcome::Credited => Ok(IncidentCredit::WouldCredit {
                 account_no: o.account_no,
+                incident: inc.id,
                 amount_cents: o.amount_cents,
                 currency: o.currency,
             }),
