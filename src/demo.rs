@@ -308,6 +308,40 @@ fn item_payload(rng: &mut ChaCha8Rng, cat: Category, n: u64) -> Value {
     }
 }
 
+/// An impact row as the demo's bulk insert takes it.
+type ImpactRow = (
+    i64,
+    &'static str,
+    &'static str,
+    bool,
+    &'static str,
+    i64,
+    &'static str,
+    String,
+);
+
+/// One category's impact row, its status derived by the domain's rule.
+fn impact_row(
+    id: i64,
+    incident: &'static str,
+    cat: Category,
+    facts: &CategoryFacts,
+    now: &str,
+) -> (CategoryStatus, ImpactRow) {
+    let status = domain::derive_category_status(facts);
+    let row = (
+        id,
+        incident,
+        cat.as_str(),
+        facts.server_lost,
+        facts.device_state.as_str(),
+        facts.items_before,
+        status.as_str(),
+        now.to_string(),
+    );
+    (status, row)
+}
+
 /// Builds the rows of accounts `from..to`. Each account draws from its own generator seeded
 /// by (seed, index), so a chunk's content does not depend on how the work is split.
 ///
@@ -554,18 +588,9 @@ pub fn chunk(seed: u64, from: u64, to: u64, incidents: u8, now: DateTime<Utc>) -
                 permanent_loss: false,
                 recovered_items: None,
             };
-            let status = domain::derive_category_status(&facts);
+            let (status, row) = impact_row(id, FIRST_INCIDENT_ID, cat, &facts, &now_s);
             worst = worst.min(status);
-            impact.push((
-                id,
-                FIRST_INCIDENT_ID,
-                cat.as_str(),
-                facts.server_lost,
-                facts.device_state.as_str(),
-                before,
-                status.as_str(),
-                now_s.clone(),
-            ));
+            impact.push(row);
         }
         if incidents >= 2 && (i == 0 || i % 6 == 3) {
             let mut rng2 = ChaCha8Rng::seed_from_u64(
@@ -594,18 +619,9 @@ pub fn chunk(seed: u64, from: u64, to: u64, incidents: u8, now: DateTime<Utc>) -
                     permanent_loss: false,
                     recovered_items: None,
                 };
-                let status = domain::derive_category_status(&facts);
+                let (status, row) = impact_row(id, SECOND_INCIDENT_ID, cat, &facts, &now_s);
                 worst = worst.min(status);
-                impact.push((
-                    id,
-                    SECOND_INCIDENT_ID,
-                    cat.as_str(),
-                    facts.server_lost,
-                    facts.device_state.as_str(),
-                    facts.items_before,
-                    status.as_str(),
-                    now_s.clone(),
-                ));
+                impact.push(row);
             }
         }
         accounts.push((

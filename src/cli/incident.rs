@@ -45,10 +45,8 @@ pub async fn run(desk: &Desk, format: Format, command: IncidentCommand) -> Resul
                     "{}\t{}\t{} to {}\t{}\t{} credit(s)\n",
                     i.id,
                     clean(&i.title),
-                    i.started_at.format("%Y-%m-%d %H:%M UTC"),
-                    i.ended_at.map_or("(open)".to_string(), |e| e
-                        .format("%Y-%m-%d %H:%M UTC")
-                        .to_string()),
+                    when(i.started_at),
+                    i.ended_at.map_or("(open)".to_string(), when),
                     if v.open { "open" } else { "ended" },
                     v.credits
                 ));
@@ -86,6 +84,10 @@ pub async fn run(desk: &Desk, format: Format, command: IncidentCommand) -> Resul
     }
 }
 
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 fn show_text(v: &IncidentView) -> String {
     let i = &v.incident;
     let cats: Vec<&str> = i.categories.iter().map(|c| c.as_str()).collect();
@@ -94,11 +96,9 @@ fn show_text(v: &IncidentView) -> String {
         "{}: {}\n  started   {}\n  ended     {}\n  snapshot  {}\n  categories {}\n  credit    {} month(s) of the data plan at the start; appreciation {}\n  credits   {}{}\n  advisory  \"{}\"\n",
         i.id,
         clean(&i.title),
-        i.started_at.format("%Y-%m-%d %H:%M UTC"),
-        i.ended_at.map_or("not yet (open)".to_string(), |e| e
-            .format("%Y-%m-%d %H:%M UTC")
-            .to_string()),
-        i.snapshot_as_of.format("%Y-%m-%d %H:%M UTC"),
+        when(i.started_at),
+        i.ended_at.map_or("not yet (open)".to_string(), when),
+        when(i.snapshot_as_of),
         cats.join(", "),
         i.credit_months,
         money(i.appreciation_cents),
