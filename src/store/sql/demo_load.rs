@@ -123,12 +123,17 @@ impl SqlStore {
         Ok(elapsed)
     }
 
-    /// The demo's first transaction: the incidents its rows refer to.
+    /// The demo's first transaction: the incidents its rows refer to, and the mark of a demo
+    /// being built (`demo_building`): a build that fails half-way (a full disk) leaves a
+    /// database `demo` knows it may rebuild, never one that looks like someone's data.
     pub async fn demo_start(&self, incidents: &[Incident]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for inc in incidents {
             insert_incident(&mut tx, inc).await?;
         }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_building', 'started')")
+            .execute(&mut *tx)
+            .await?;
         if BACKEND == Backend::Sqlite {
             // While the bulk load runs, the search index does not merge its segments after
             // every chunk; one full merge at the end (`optimize`) is cheaper than many.
@@ -156,6 +161,9 @@ impl SqlStore {
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('demo', $1)")
             .bind(format!("seed={seed}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM meta WHERE key = 'demo_building'")
             .execute(&mut *tx)
             .await?;
         if BACKEND == Backend::Postgres {
