@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::faults::{files_in, run, sqlite_at_migration, starved, unprivileged};
+use common::faults::{Unprivileged, files_in, run, sqlite_at_migration, starved};
 use common::{TestDb, cli, json_of, outcome};
 
 /// Driver phrasing that must never reach an operator.
@@ -155,20 +155,18 @@ fn a_read_only_folder_still_serves_lookups_and_says_why_it_cannot_write() {
         .expect("chmod file");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).expect("chmod dir");
     let before = files_in(&dir);
+    let nobody = Unprivileged::new();
 
-    let (code, out, err) =
-        run(unprivileged(&d.url_text)
-            .args(["--agent", "alice", "--format", "json", "lookup", "nunez"]));
+    let (code, out, err) = run(nobody
+        .cli(&d.url_text)
+        .args(["--agent", "alice", "--format", "json", "lookup", "nunez"]));
     assert_eq!(code, 0, "a lookup needs no write: {err}");
     assert!(out.contains("310000001"), "{out}");
 
-    let (code, _, err) = run(unprivileged(&d.url_text).args([
-        "--agent",
-        "alice",
-        "note",
-        "310000001",
-        "called back",
-    ]));
+    let (code, _, err) =
+        run(nobody
+            .cli(&d.url_text)
+            .args(["--agent", "alice", "note", "310000001", "called back"]));
     assert_eq!(code, 1, "{err}");
     let sentence = err
         .lines()

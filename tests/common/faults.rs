@@ -55,21 +55,47 @@ pub fn is_root() -> bool {
 
 /// The binary as an unprivileged user (`nobody`) when the tests run as root, so that file
 /// permissions apply; as the current user otherwise.
-pub fn unprivileged(url: &str) -> Command {
-    let mut cmd = if is_root() {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_caredesk"));
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_caredesk"))
-    };
-    cmd.args(["--db", url])
-        .env_remove("CAREDESK_DB")
-        .env_remove("CAREDESK_AGENT")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    cmd
+pub struct Unprivileged {
+    /// As root: a copy of the binary any user may run (the build's own may sit in a folder
+    /// only root can enter, a clone under /root), removed with the value.
+    copy: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+impl Unprivileged {
+    pub fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        if !is_root() {
+            return Self { copy: None };
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+        let path = dir.path().join("caredesk");
+        std::fs::copy(env!("CARGO_BIN_EXE_caredesk"), &path).expect("copy the binary");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        Self {
+            copy: Some((dir, path)),
+        }
+    }
+
+    /// The binary on `url`.
+    pub fn cli(&self, url: &str) -> Command {
+        let mut cmd = match &self.copy {
+            Some((_, bin)) => {
+                let mut c = Command::new("setpriv");
+                c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                    .arg(bin);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_caredesk")),
+        };
+        cmd.args(["--db", url])
+            .env_remove("CAREDESK_DB")
+            .env_remove("CAREDESK_AGENT")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
 }
 
 /// The names of the files in `dir`, sorted.
