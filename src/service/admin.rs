@@ -50,6 +50,7 @@ impl Service {
         }
         let holds = with_store!(self.store(), s => s.holds_data().await)?;
         let mut backup = None;
+        let mut backup_checked = false;
         if holds {
             let stamp = self.now().format("%Y%m%dT%H%M%SZ");
             match (self.url(), backup_taken) {
@@ -59,6 +60,7 @@ impl Service {
                     blocking(move || backup::check_archive(&f, &name, now)).await?;
                     tracing::info!(backup = %file.display(), "migrating behind the operator's pg_dump archive");
                     backup = Some(file.to_path_buf());
+                    backup_checked = true;
                 }
                 (url, _) => {
                     let target = match url {
@@ -94,7 +96,7 @@ impl Service {
         Ok(Migration {
             applied: pending.len(),
             backup,
-            backup_checked: backup_taken.is_some(),
+            backup_checked,
         })
     }
 

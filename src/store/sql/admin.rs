@@ -134,6 +134,7 @@ impl SqlStore {
         }
         done
     }
+
     /// Planner statistics, and the search indexes made ready after bulk writes: on SQLite
     /// merged into one segment, on PostgreSQL their pending entries merged.
     pub async fn optimize(&self) -> Result<()> {
