@@ -476,3 +476,31 @@ fn a_database_with_the_first_search_index_is_migrated_to_one_sqlite3_reads() {
         assert_eq!(v["results"][0]["account_no"], "310000002", "{v}");
     }
 }
+
+#[test]
+fn a_postgres_demo_that_stopped_half_way_is_named_not_built_over() {
+    let Some(base) = common::pg_base() else {
+        eprintln!("skipped: CAREDESK_TEST_PG is not set (this test needs PostgreSQL)");
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let d = TestDb::postgres(&base).await;
+        // A build that stopped after its first transaction: the incident and the mark.
+        let svc = d.service(common::clock()).await;
+        let caredesk::store::Store::Postgres(s) = svc.store() else {
+            panic!("PostgreSQL")
+        };
+        s.demo_start(&[caredesk::demo::incident().expect("the demo's incident")])
+            .await
+            .expect("first transaction");
+        svc.close().await;
+        let (code, _, err) = outcome(d.cli().args(["demo", "--no-tui", "--accounts", "5"]));
+        assert_eq!(code, 3, "{err}");
+        assert!(
+            err.contains("stopped half-way") && err.contains("dropdb"),
+            "{err}"
+        );
+        d.cleanup().await;
+    });
+}

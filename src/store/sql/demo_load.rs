@@ -5,7 +5,7 @@ use sqlx::Transaction;
 
 use super::*;
 use crate::domain::Role;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::*;
 
 /// One chunk of demo rows (JSON arrays of row arrays), one statement per table. The JSON is
@@ -128,6 +128,16 @@ impl SqlStore {
     /// database `demo` knows it may rebuild, never one that looks like someone's data.
     pub async fn demo_start(&self, incidents: &[Incident]) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // SQLite: `demo` removed such a file before; PostgreSQL: caredesk never drops data.
+        let unfinished: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'demo_building'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if unfinished.is_some() {
+            return Err(Error::refused(
+                "this database holds a demo whose build stopped half-way; drop the database, create it again (dropdb, createdb) and run `caredesk demo` again",
+            ));
+        }
         for inc in incidents {
             insert_incident(&mut tx, inc).await?;
         }
