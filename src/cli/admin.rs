@@ -26,7 +26,11 @@ pub async fn init(url: &DbUrl, admin: &str, incident: Option<&Path>, format: For
         OpenMode::Normal,
     )
     .await?;
-    let login = svc.init_admin(admin, incident.as_ref()).await?;
+    let login = svc.init_admin(admin, incident.as_ref()).await;
+    // Closing checkpoints SQLite's WAL into the file, as every command does: a copy of the
+    // file alone then holds the first supervisor.
+    svc.close().await;
+    let login = login?;
     tracing::info!(db = %url.display(), admin = %login, "database created");
     let id = incident.as_ref().map(|i| i.id.clone());
     print(
@@ -46,11 +50,15 @@ pub async fn init(url: &DbUrl, admin: &str, incident: Option<&Path>, format: For
 
 pub async fn db(command: DbCommand, url: &DbUrl, g: &Global) -> Result<()> {
     match command {
-        DbCommand::Migrate { backup_taken } => migrate(url, backup_taken, g.format).await,
+        DbCommand::Migrate { backup_taken } => {
+            migrate(url, backup_taken.as_deref(), g.format).await
+        }
         DbCommand::Optimize => {
             let svc = open(url, OpenMode::Normal).await?;
             let started = Instant::now();
-            with_store!(svc.store(), s => s.optimize().await)?;
+            let done = with_store!(svc.store(), s => s.optimize().await);
+            svc.close().await;
+            done?;
             print(
                 g.format,
                 format!("optimized in {:.1} s\n", started.elapsed().as_secs_f64()),
@@ -62,23 +70,39 @@ pub async fn db(command: DbCommand, url: &DbUrl, g: &Global) -> Result<()> {
     }
 }
 
-/// `db migrate`: the service takes the backup the rule asks for; this says where.
-async fn migrate(url: &DbUrl, backup_taken: bool, format: Format) -> Result<()> {
+/// `db migrate`: the service takes the backup the rule asks for (a PostgreSQL dump goes in
+/// the data folder's `backups/`); this says where.
+async fn migrate(url: &DbUrl, backup_taken: Option<&Path>, format: Format) -> Result<()> {
     let svc = open(url, OpenMode::Raw).await?;
-    let m = svc.migrate_with_backup(backup_taken).await?;
+    let dump_dir = super::dispatch::data_dir().join("backups");
+    if matches!(url, DbUrl::Postgres(_)) && backup_taken.is_none() {
+        std::fs::create_dir_all(&dump_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the folder {}", dump_dir.display()),
+                e,
+            )
+        })?;
+    }
+    let m = svc.migrate_with_backup(backup_taken, &dump_dir).await;
+    svc.close().await;
+    let m = m?;
     let text = match (&m.backup, m.applied) {
         (_, 0) => "the database is up to date\n".to_string(),
+        (Some(b), n) if m.backup_checked => format!(
+            "checked the pg_dump archive {}; applied {n} migration(s)\n",
+            b.display()
+        ),
         (Some(b), n) => format!("backed up to {}; applied {n} migration(s)\n", b.display()),
         (None, n) => format!("applied {n} migration(s)\n"),
     };
     print(
         format,
         text,
-        json!({"applied": m.applied, "backup": m.backup}),
+        json!({"applied": m.applied, "backup": m.backup, "backup_checked": m.backup_checked}),
     )
 }
 
-/// `db backup PATH`: a consistent copy, never over an existing file.
+/// `db backup PATH`: a consistent copy, whole or not at all, never over an existing file.
 async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
     if path.exists() {
         return Err(Error::invalid(format!(
@@ -88,11 +112,19 @@ async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
     }
     super::paths::check_writable("the backup", path)?;
     let svc = open(url, OpenMode::Raw).await?;
-    with_store!(svc.store(), s => s.backup_to(path).await)?;
+    let done = svc.backup_to(path).await;
+    svc.close().await;
+    done?;
     tracing::info!(backup = %path.display(), "backup written");
+    let how = match url {
+        DbUrl::Sqlite(_) => "",
+        DbUrl::Postgres(_) => {
+            " (a pg_dump custom-format archive: restore it with pg_restore, docs/operations.md)"
+        }
+    };
     print(
         format,
-        format!("backed up to {}\n", path.display()),
+        format!("backed up to {}{how}\n", path.display()),
         json!({"backup": path}),
     )
 }

@@ -393,11 +393,13 @@ pub enum PrivacyCommand {
 pub enum DbCommand {
     /// Apply pending migrations (backing up a database that holds data first)
     Migrate {
-        /// PostgreSQL: confirm that a backup (pg_dump) of this database exists
-        #[arg(long)]
-        backup_taken: bool,
+        /// PostgreSQL without pg_dump here: the pg_dump custom-format archive of this database
+        /// you took (checked: a dump of this database, written in the last 24 hours)
+        #[arg(long, value_name = "FILE")]
+        backup_taken: Option<PathBuf>,
     },
-    /// Write a consistent copy of the SQLite database to PATH
+    /// Write a consistent copy of the database to PATH (PostgreSQL: a pg_dump custom-format
+    /// archive, when pg_dump is installed)
     Backup {
         /// The new file to write (refused if it exists; its directory must exist)
         path: PathBuf,

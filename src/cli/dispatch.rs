@@ -132,7 +132,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     let name = command_name(&command);
     tracing::debug!(command = name, "command started");
-    let result = dispatch(command, &g, explicit_db, &url).await;
+    // A driver error that reached here unnamed (a statement failed after the database was
+    // opened) names the database it happened on.
+    let result = dispatch(command, &g, explicit_db, &url)
+        .await
+        .map_err(|e| e.on_database(&url.display()));
     tracing::info!(
         command = name,
         seconds = started.elapsed().as_secs_f64(),
@@ -163,7 +167,9 @@ async fn dispatch(
             direct_only(g, "demo")?;
             let url = explicit_db.unwrap_or_else(default_demo_db);
             let no_tui = args.no_tui;
-            let admin = demo::build(url.clone(), g.agent.as_deref(), g.format, args).await?;
+            let admin = demo::build(url.clone(), g.agent.as_deref(), g.format, args)
+                .await
+                .map_err(|e| e.on_database(&url.display()))?;
             if no_tui {
                 return Ok(());
             }

@@ -158,8 +158,8 @@ pub fn normalize_name(s: &str) -> String {
 }
 
 /// The form names are searched by: `normalize_name` without diacritics, so "nunez" finds
-/// "Núñez" on both backends (SQLite's trigram index folds diacritics itself; PostgreSQL's
-/// search column is built from this form).
+/// "Núñez" on both backends (SQLite's trigram index and PostgreSQL's search column are both
+/// built from this form, stored as `name_norm`).
 pub fn search_fold(s: &str) -> String {
     normalize_name(s)
         .nfd()

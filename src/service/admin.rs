@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::Service;
 use crate::domain::{Actor, Permission};
 use crate::error::{Error, Result};
-use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store};
+use crate::store::{ConnectOptions, DbUrl, ImportCounts, Store, backup};
 use crate::with_store;
 
 /// What `db migrate` did.
@@ -15,51 +15,110 @@ use crate::with_store;
 pub struct Migration {
     /// Migrations applied (0: the database was up to date).
     pub applied: usize,
-    /// Where the data was copied before migrating (SQLite with data only).
+    /// Where the data was copied before migrating (a database with data only): the SQLite
+    /// copy or the pg_dump archive caredesk wrote, or the archive `--backup-taken` named.
     pub backup: Option<PathBuf>,
+    /// Whether `backup` is the operator's own archive (`--backup-taken`), checked, not taken.
+    pub backup_checked: bool,
 }
 
 impl Service {
     /// Applies the pending migrations. A database that holds data is never migrated without a
     /// backup: a SQLite file is copied beside itself first (`PATH.pre-migrate-STAMP.bak`); a
-    /// PostgreSQL database is refused unless the operator says a backup (pg_dump) exists.
-    /// Open the service with `OpenMode::Raw` to call this.
-    pub async fn migrate_with_backup(&self, backup_taken: bool) -> Result<Migration> {
+    /// PostgreSQL database is dumped with pg_dump into `dump_dir`
+    /// (`DB.pre-migrate-STAMP.dump`), or, when pg_dump is not installed, refused with the
+    /// command to run unless `backup_taken` names a pg_dump archive of it (checked:
+    /// `store::backup::check_archive`). Open the service with `OpenMode::Raw` to call this.
+    pub async fn migrate_with_backup(
+        &self,
+        backup_taken: Option<&Path>,
+        dump_dir: &Path,
+    ) -> Result<Migration> {
+        if backup_taken.is_some() && matches!(self.url(), DbUrl::Sqlite(_)) {
+            return Err(Error::invalid(
+                "--backup-taken applies to PostgreSQL; caredesk copies a SQLite database beside itself before migrating it",
+            ));
+        }
         let pending = with_store!(self.store(), s => s.pending_migrations().await)?;
         if pending.is_empty() {
             tracing::debug!("no pending migration");
             return Ok(Migration {
                 applied: 0,
                 backup: None,
+                backup_checked: false,
             });
         }
         let holds = with_store!(self.store(), s => s.holds_data().await)?;
         let mut backup = None;
+        let mut backup_checked = false;
         if holds {
-            match self.url() {
-                DbUrl::Sqlite(path) => {
-                    let stamp = self.now().format("%Y%m%dT%H%M%SZ");
-                    let mut target = path.as_os_str().to_owned();
-                    target.push(format!(".pre-migrate-{stamp}.bak"));
-                    let target = PathBuf::from(target);
-                    with_store!(self.store(), s => s.backup_to(&target).await)?;
+            let stamp = self.now().format("%Y%m%dT%H%M%SZ");
+            match (self.url(), backup_taken) {
+                (DbUrl::Postgres(_), Some(file)) => {
+                    let (f, name, now) =
+                        (file.to_path_buf(), self.database_name().await?, self.now());
+                    blocking(move || backup::check_archive(&f, &name, now)).await?;
+                    tracing::info!(backup = %file.display(), "migrating behind the operator's pg_dump archive");
+                    backup = Some(file.to_path_buf());
+                    backup_checked = true;
+                }
+                (url, _) => {
+                    let target = match url {
+                        DbUrl::Sqlite(path) => {
+                            let mut target = path.as_os_str().to_owned();
+                            target.push(format!(".pre-migrate-{stamp}.bak"));
+                            PathBuf::from(target)
+                        }
+                        DbUrl::Postgres(_) => dump_dir.join(format!(
+                            "{}.pre-migrate-{stamp}.dump",
+                            self.database_name().await?
+                        )),
+                    };
+                    self.backup_to(&target).await.map_err(|e| {
+                        if e.exit_code() == 3 {
+                            // pg_dump is not installed: the command to run, then how to say so.
+                            Error::refused(format!(
+                                "{e}; then: caredesk db migrate --backup-taken {}",
+                                target.display()
+                            ))
+                        } else {
+                            Error::System(format!("the backup failed; nothing was migrated ({e})"))
+                        }
+                    })?;
                     tracing::info!(backup = %target.display(), "backup written before migrating");
                     backup = Some(target);
                 }
-                DbUrl::Postgres(_) if !backup_taken => {
-                    return Err(Error::refused(
-                        "this PostgreSQL database holds data; back it up (pg_dump) and run again with --backup-taken",
-                    ));
-                }
-                DbUrl::Postgres(_) => {}
             }
         }
-        with_store!(self.store(), s => s.migrate().await)?;
+        with_store!(self.store(), s => s.migrate().await)
+            .map_err(|e| e.on_database(&self.url().display()))?;
         tracing::info!(applied = pending.len(), "migrations applied");
         Ok(Migration {
             applied: pending.len(),
             backup,
+            backup_checked,
         })
+    }
+
+    /// `db backup PATH`: a consistent copy of the database, whole or not at all, never over an
+    /// existing file nor into a missing folder. SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump
+    /// --format=custom` (refused with the command to run when pg_dump is not installed).
+    pub async fn backup_to(&self, path: &Path) -> Result<()> {
+        match self.url() {
+            DbUrl::Sqlite(_) => with_store!(self.store(), s => s.backup_to(path).await),
+            DbUrl::Postgres(url) => {
+                let (url, path) = (url.clone(), path.to_path_buf());
+                blocking(move || backup::dump(&url, &path)).await
+            }
+        }
+    }
+
+    /// The PostgreSQL database's own name (what pg_dump records in an archive).
+    async fn database_name(&self) -> Result<String> {
+        match self.store() {
+            Store::Postgres(s) => s.current_database().await,
+            Store::Sqlite(_) => Ok(String::new()),
+        }
     }
 
     /// `db grant` (PostgreSQL): this database's two groups, their privileges, the logins of
@@ -140,7 +199,9 @@ pub fn import_connect_options() -> ConnectOptions {
     }
 }
 
-/// A SQLite demo file may be rebuilt; anything else is never deleted.
+/// A SQLite demo file may be rebuilt, finished or not (a build that failed half-way left its
+/// `demo_building` mark), as may a file with nothing in it yet; anything else is never
+/// deleted.
 pub async fn clear_old_demo(path: &Path) -> Result<()> {
     if !path.exists() {
         return Ok(());
@@ -155,10 +216,14 @@ pub async fn clear_old_demo(path: &Path) -> Result<()> {
         },
     )
     .await?;
-    let is_demo = with_store!(&store, s => s.meta("demo").await)
-        .ok()
-        .flatten()
-        .is_some();
+    let mut is_demo = false;
+    for key in ["demo", "demo_building"] {
+        is_demo |= with_store!(&store, s => s.meta(key).await)
+            .ok()
+            .flatten()
+            .is_some();
+    }
+    let is_demo = is_demo || !with_store!(&store, s => s.holds_anything().await)?;
     with_store!(&store, s => s.close().await);
     if !is_demo {
         return Err(Error::refused(format!(
@@ -176,4 +241,11 @@ pub async fn clear_old_demo(path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs blocking work (a child process, file checks) off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::System(format!("a backup task stopped: {e}")))?
 }

@@ -343,52 +343,62 @@ impl Service {
 
         let (run, resumed) = with_store!(&self.store, s => s.batch_open(
             actor, &inc, &params_hash, &selection_name, req.shard, req.max_total_cents, invalid, self.now()).await)?;
-        let mut cursor = run.cursor;
-        let mut done = run.tally.selected.saturating_sub(run.tally.invalid).max(0) as u64;
-        progress(done, size);
-        loop {
-            if cancel.load(Ordering::SeqCst) {
-                return Err(Error::System(format!(
-                    "interrupted; run {} stopped after a whole chunk: run the same command again to resume it",
-                    run.id
-                )));
-            }
-            let Some(spec) = self.next_chunk(&sel, req.shard, cursor, req.chunk).await? else {
-                break;
-            };
-            match with_store!(&self.store, s => s.batch_chunk(actor, run.id, &spec, &inc, self.now()).await)?
-            {
-                Some(t) => {
-                    cursor = spec.to;
-                    done += t.selected as u64;
+        // A failure of the database or the disk from here on leaves the run with its whole
+        // chunks committed: say so, and how to go on.
+        let advice = format!(
+            "run {} kept every chunk it finished: running the same command again resumes it",
+            run.id
+        );
+        async {
+            let mut cursor = run.cursor;
+            let mut done = run.tally.selected.saturating_sub(run.tally.invalid).max(0) as u64;
+            progress(done, size);
+            loop {
+                if cancel.load(Ordering::SeqCst) {
+                    return Err(Error::System(format!(
+                        "interrupted; run {} stopped after a whole chunk: run the same command again to resume it",
+                        run.id
+                    )));
                 }
-                None => {
-                    // Another worker on the same run took this chunk: continue after its cursor.
-                    let now = with_store!(&self.store, s => s.batch_run(run.id).await)?;
-                    if now.state != crate::domain::RunState::Running {
-                        break;
+                let Some(spec) = self.next_chunk(&sel, req.shard, cursor, req.chunk).await? else {
+                    break;
+                };
+                match with_store!(&self.store, s => s.batch_chunk(actor, run.id, &spec, &inc, self.now()).await)?
+                {
+                    Some(t) => {
+                        cursor = spec.to;
+                        done += t.selected as u64;
                     }
-                    cursor = now.cursor;
-                    done = now.tally.selected.saturating_sub(now.tally.invalid).max(0) as u64;
+                    None => {
+                        // Another worker on the same run took this chunk: continue after its cursor.
+                        let now = with_store!(&self.store, s => s.batch_run(run.id).await)?;
+                        if now.state != crate::domain::RunState::Running {
+                            break;
+                        }
+                        cursor = now.cursor;
+                        done = now.tally.selected.saturating_sub(now.tally.invalid).max(0) as u64;
+                    }
                 }
+                progress(done.min(size), size);
             }
-            progress(done.min(size), size);
+            let finished =
+                with_store!(&self.store, s => s.batch_finish(actor, run.id, self.now()).await)?;
+            let (_, ledger_total) = with_store!(&self.store, s => s.ledger_for_run(run.id).await)?;
+            if let Some(path) = report {
+                self.write_report(path, &sel, req, &inc, Some(run.id))
+                    .await?;
+            }
+            Ok(RunSummary {
+                run_id: Some(run.id),
+                incident: inc.id,
+                applied: true,
+                resumed,
+                tally: finished.tally,
+                ledger_total_cents: Some(ledger_total),
+            })
         }
-        let finished =
-            with_store!(&self.store, s => s.batch_finish(actor, run.id, self.now()).await)?;
-        let (_, ledger_total) = with_store!(&self.store, s => s.ledger_for_run(run.id).await)?;
-        if let Some(path) = report {
-            self.write_report(path, &sel, req, &inc, Some(run.id))
-                .await?;
-        }
-        Ok(RunSummary {
-            run_id: Some(run.id),
-            incident: inc.id,
-            applied: true,
-            resumed,
-            tally: finished.tally,
-            ledger_total_cents: Some(ledger_total),
-        })
+        .await
+        .map_err(|e: Error| e.on_database(&self.url().display()).with_advice(&advice))
     }
 
     /// What an unfinished run with these parameters has credited so far.

@@ -54,7 +54,7 @@ impl Service {
         mode: OpenMode,
     ) -> Result<Self> {
         let store = Store::connect(url, opts).await?;
-        let mut svc = Self {
+        let svc = Self {
             store,
             url: url.clone(),
             clock,
@@ -62,25 +62,43 @@ impl Service {
             import_chunk: crate::store::IMPORT_CHUNK,
         };
         if mode == OpenMode::Normal {
-            let pending = with_store!(&svc.store, s => s.pending_migrations().await)?;
-            if !pending.is_empty() {
-                let holds_data = with_store!(&svc.store, s => s.holds_data().await)?;
-                if holds_data {
-                    return Err(Error::refused(format!(
-                        "the database {} needs {} migration(s); run `caredesk db migrate`, which backs it up first",
-                        url.display(),
-                        pending.len()
-                    )));
-                }
-                with_store!(&svc.store, s => s.migrate().await)?;
-            }
-            if let Some(text) = with_store!(&svc.store, s => s.meta(MASK_KEY).await)? {
-                svc.mask = MaskPolicy::from_text(&text).map_err(|e| {
-                    Error::System(format!("the database's masking policy is unreadable: {e}"))
-                })?;
-            }
+            // A file that is not a database, or is damaged, locked or read-only, fails on
+            // these first reads: named here, where the URL is known.
+            return svc
+                .check_schema()
+                .await
+                .map_err(|e| e.on_database(&url.display()));
         }
         Ok(svc)
+    }
+
+    /// Migrates an empty database, refuses one with data that is behind this binary, and
+    /// reads the masking policy.
+    async fn check_schema(mut self) -> Result<Self> {
+        let pending = with_store!(&self.store, s => s.pending_migrations().await)?;
+        if !pending.is_empty() {
+            let holds_data = with_store!(&self.store, s => s.holds_data().await)?;
+            if holds_data {
+                let how = match self.url {
+                    DbUrl::Sqlite(_) => "which copies it beside itself first",
+                    DbUrl::Postgres(_) => {
+                        "which first backs it up with pg_dump when pg_dump is installed here (else it gives the pg_dump command to run, and --backup-taken FILE to say you did)"
+                    }
+                };
+                return Err(Error::refused(format!(
+                    "the database {} needs {} migration(s); run `caredesk db migrate`, {how}",
+                    self.url.display(),
+                    pending.len()
+                )));
+            }
+            with_store!(&self.store, s => s.migrate().await)?;
+        }
+        if let Some(text) = with_store!(&self.store, s => s.meta(MASK_KEY).await)? {
+            self.mask = MaskPolicy::from_text(&text).map_err(|e| {
+                Error::System(format!("the database's masking policy is unreadable: {e}"))
+            })?;
+        }
+        Ok(self)
     }
 
     /// Rows per chunk of the imports (default `store::IMPORT_CHUNK`): what one query reads and

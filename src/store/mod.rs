@@ -6,6 +6,7 @@
 //! generic bounds; dialect differences are explicit `pick(sqlite, postgres)` choices between
 //! static SQL strings. All SQL is static text with bound parameters.
 
+pub mod backup;
 pub mod postgres;
 pub mod restore_types;
 pub mod sqlite;
@@ -176,15 +177,17 @@ macro_rules! with_store {
 
 impl Store {
     /// Opens (and for SQLite creates) the database, without migrating it.
+    /// Errors name the database (`Error::on_database`).
     pub async fn connect(url: &DbUrl, opts: &ConnectOptions) -> Result<Self> {
-        Ok(match url {
-            DbUrl::Sqlite(path) => {
-                Self::Sqlite(sqlite::SqlStore::connect_sqlite(path, opts).await?)
-            }
-            DbUrl::Postgres(u) => {
-                Self::Postgres(postgres::SqlStore::connect_postgres(u, opts).await?)
-            }
-        })
+        let store = match url {
+            DbUrl::Sqlite(path) => sqlite::SqlStore::connect_sqlite(path, opts)
+                .await
+                .map(Self::Sqlite),
+            DbUrl::Postgres(u) => postgres::SqlStore::connect_postgres(u, opts)
+                .await
+                .map(Self::Postgres),
+        };
+        store.map_err(|e| e.on_database(&url.display()))
     }
 
     pub fn backend(&self) -> Backend {

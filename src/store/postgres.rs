@@ -54,7 +54,7 @@ impl SqlStore {
             Error::System(format!(
                 "cannot connect to the database {}: {}",
                 super::redact_url(url),
-                super::redact_url(&e.to_string())
+                super::redact_url(&crate::error::driver_text(&e))
             ))
         };
         let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)

@@ -42,11 +42,48 @@ impl SqlStore {
             .busy_timeout(opts.lock_timeout)
             .pragma("cache_size", format!("-{}", opts.cache_kib))
             .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
+        let pool_options = SqlitePoolOptions::new()
             .max_connections(opts.max_connections)
-            .acquire_timeout(opts.acquire_timeout)
-            .connect_with(options)
-            .await?;
+            .acquire_timeout(opts.acquire_timeout);
+        let pool = match pool_options.clone().connect_with(options.clone()).await {
+            Ok(pool) => pool,
+            Err(e) if read_only_folder(path, &e) => {
+                // SQLite in WAL mode creates `-wal` and `-shm` files beside the database even
+                // to read it; in a folder this user cannot write, only an immutable read-only
+                // open reads it (writes then fail, saying why).
+                tracing::warn!(
+                    db = %path.display(),
+                    "the database's folder is read-only for this user: opened read-only"
+                );
+                pool_options
+                    .connect_with(options.read_only(true).immutable(true))
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Self::from_pool(pool, &MIGRATOR))
     }
+}
+
+/// Whether opening `path` failed because its folder cannot be written (SQLITE_READONLY or
+/// SQLITE_CANTOPEN on an existing file whose folder refuses a new file).
+fn read_only_folder(path: &Path, e: &sqlx::Error) -> bool {
+    let code = match e {
+        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    if !matches!(code.map(|c| c & 0xff), Some(8 | 14)) || !path.is_file() {
+        return false;
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    matches!(
+        tempfile::tempfile_in(dir),
+        Err(e) if matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    )
 }

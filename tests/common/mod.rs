@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod binary;
+pub mod faults;
 pub mod restore;
 pub mod through;
 pub mod world;

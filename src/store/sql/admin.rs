@@ -85,21 +85,54 @@ impl SqlStore {
             .await?)
     }
 
-    /// A consistent copy of a SQLite database in one file (`VACUUM INTO`).
-    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
-        match BACKEND {
-            Backend::Sqlite => {
-                let target = path.to_string_lossy().to_string();
-                sqlx::query("VACUUM INTO $1")
-                    .bind(target)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-            Backend::Postgres => Err(Error::refused(
-                "caredesk does not copy a PostgreSQL database; back it up with pg_dump",
-            )),
+    /// Whether the database holds any agent or account (a demo that failed half-way holds
+    /// accounts and no agent yet).
+    pub async fn holds_anything(&self) -> Result<bool> {
+        let exists: bool = sqlx::query_scalar(pick(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts')",
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'accounts')",
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        if !exists {
+            return Ok(false);
         }
+        Ok(self.holds_data().await?
+            || sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts)")
+                .fetch_one(&self.pool)
+                .await?)
+    }
+
+    /// A consistent copy of a SQLite database in one file (`VACUUM INTO`), never over an
+    /// existing file nor into a missing folder, written as `PATH.partial` and renamed only once
+    /// whole: a copy cut short (a full disk, `kill -9`) never looks like a backup. PostgreSQL
+    /// is backed up by pg_dump (`store::backup::dump`).
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        use crate::store::backup;
+        if BACKEND == Backend::Postgres {
+            return Err(Error::refused(
+                "a PostgreSQL database is backed up with pg_dump (caredesk db backup PATH runs it)",
+            ));
+        }
+        backup::check_folder(path)?;
+        let partial = backup::partial_path(path);
+        backup::discard(&partial);
+        let copied = sqlx::query("VACUUM INTO $1")
+            .bind(partial.to_string_lossy().to_string())
+            .execute(&self.pool)
+            .await;
+        let done = match copied {
+            Ok(_) => backup::publish(&partial, path),
+            Err(e) => Err(Error::System(format!(
+                "cannot write the backup {}: {}",
+                path.display(),
+                backup_failure(&e)
+            ))),
+        };
+        if done.is_err() {
+            backup::discard(&partial);
+        }
+        done
     }
 
     /// Planner statistics, and the search indexes made ready after bulk writes: on SQLite
@@ -127,6 +160,16 @@ impl SqlStore {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// The PostgreSQL database's name (what pg_dump records in an archive); "main" on SQLite.
+    pub async fn current_database(&self) -> Result<String> {
+        Ok(sqlx::query_scalar(pick(
+            "SELECT 'main'",
+            "SELECT CAST(current_database() AS TEXT)",
+        ))
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// The login of the PostgreSQL connection (the only identity an agent has there).
@@ -167,5 +210,23 @@ impl SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Why SQLite could not write a copy, in words (the copy's disk, not the database's).
+fn backup_failure(e: &sqlx::Error) -> String {
+    let code = match e {
+        sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    match code.map(|c| c & 0xff) {
+        Some(13) => "the disk is full".to_string(),
+        Some(10) => {
+            "a write failed (a disk error, or a limit on the size of files this process may write)"
+                .to_string()
+        }
+        Some(14) => "the file cannot be created there".to_string(),
+        Some(8) => "its folder is read-only".to_string(),
+        _ => crate::error::db_sentence(e, None),
     }
 }

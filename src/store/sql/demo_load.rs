@@ -5,7 +5,7 @@ use sqlx::Transaction;
 
 use super::*;
 use crate::domain::Role;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::*;
 
 /// One chunk of demo rows (JSON arrays of row arrays), one statement per table. The JSON is
@@ -123,12 +123,27 @@ impl SqlStore {
         Ok(elapsed)
     }
 
-    /// The demo's first transaction: the incidents its rows refer to.
+    /// The demo's first transaction: the incidents its rows refer to, and the mark of a demo
+    /// being built (`demo_building`): a build that fails half-way (a full disk) leaves a
+    /// database `demo` knows it may rebuild, never one that looks like someone's data.
     pub async fn demo_start(&self, incidents: &[Incident]) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        // SQLite: `demo` removed such a file before; PostgreSQL: caredesk never drops data.
+        let unfinished: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'demo_building'")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if unfinished.is_some() {
+            return Err(Error::refused(
+                "this database holds a demo whose build stopped half-way; drop the database, create it again (dropdb, createdb) and run `caredesk demo` again",
+            ));
+        }
         for inc in incidents {
             insert_incident(&mut tx, inc).await?;
         }
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('demo_building', 'started')")
+            .execute(&mut *tx)
+            .await?;
         if BACKEND == Backend::Sqlite {
             // While the bulk load runs, the search index does not merge its segments after
             // every chunk; one full merge at the end (`optimize`) is cheaper than many.
@@ -156,6 +171,9 @@ impl SqlStore {
         }
         sqlx::query("INSERT INTO meta (key, value) VALUES ('demo', $1)")
             .bind(format!("seed={seed}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM meta WHERE key = 'demo_building'")
             .execute(&mut *tx)
             .await?;
         if BACKEND == Backend::Postgres {

@@ -93,9 +93,9 @@ impl SqlStore {
             Backend::Sqlite => {
                 let quoted = format!("\"{}\"", needle.replace('"', "\"\""));
                 let expr = if digits {
-                    format!("digits : {quoted}")
+                    format!("msisdn : {quoted}")
                 } else {
-                    format!("{{name email}} : {quoted}")
+                    format!("{{name_norm email}} : {quoted}")
                 };
                 sqlx::query_scalar(SQL_SUBSTRING)
                     .bind(expr)
@@ -152,7 +152,7 @@ impl SqlStore {
                 .await?;
         }
         let fts_or_like = match BACKEND {
-            Backend::Sqlite => "{name email} : \"ann\"".to_string(),
+            Backend::Sqlite => "{name_norm email} : \"ann\"".to_string(),
             Backend::Postgres => "%ann%".to_string(),
         };
         let plans = [
@@ -202,7 +202,7 @@ impl SqlStore {
                 "phone digits",
                 sqlx::query(EXPLAIN_DIGITS)
                     .bind(match BACKEND {
-                        Backend::Sqlite => "digits : \"555\"",
+                        Backend::Sqlite => "msisdn : \"555\"",
                         Backend::Postgres => "%555%",
                     })
                     .bind(SEARCH_CANDIDATES)
