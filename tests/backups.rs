@@ -33,7 +33,10 @@ fn a_backup_into_a_missing_folder_names_the_folder() {
         );
         assert_eq!(code, 2, "{err}");
         assert!(
-            err.contains(&format!("the directory {} does not exist", missing.display())),
+            err.contains(&format!(
+                "the directory {} does not exist",
+                missing.display()
+            )),
             "{err}"
         );
         assert!(!missing.exists(), "no folder was made");
