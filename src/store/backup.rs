@@ -123,9 +123,9 @@ pub fn check_folder(path: &Path) -> Result<()> {
     };
     if !dir.is_dir() {
         return Err(Error::invalid(format!(
-            "the folder {} does not exist; create it or choose another place for the backup {}",
-            dir.display(),
-            path.display()
+            "the backup {}: the directory {} does not exist; create it first",
+            path.display(),
+            dir.display()
         )));
     }
     if path.exists() {
