@@ -378,6 +378,8 @@ fn disabled_while_open(through_server: bool) {
     t.wait_for("Dee Abled");
     t.keys(&["Enter"]);
     t.wait_for(&format!("{target}  "));
+    // The account's details have arrived (not only the search result's summary).
+    t.wait_for("no credit yet");
 
     // Meanwhile a supervisor disables her from the command line.
     let v = sofia(&["agent", "disable", "alice"]);
