@@ -378,6 +378,11 @@ impl App {
                 let a = a.clone();
                 f(self, a)
             }
+            // Keys arrive faster than the account's details: say so, not that none is open.
+            (Screen::Account, None) if self.loading_account() => {
+                self.info("the account is still loading; press the key again once it shows");
+                Vec::new()
+            }
             _ => {
                 self.error("open an account first (search, then Enter)");
                 Vec::new()

@@ -100,6 +100,24 @@ pub(super) fn opened(role: Role, d: AccountDetail) -> App {
 }
 
 #[test]
+fn a_key_pressed_while_the_account_loads_says_it_is_loading() {
+    let mut a = app(Role::Agent);
+    let d = detail(AccountStatus::Active);
+    a.results = vec![d.summary.clone()];
+    a.update(code(KeyCode::Enter));
+    assert!(a.loading_account());
+    assert!(a.update(key('c')).is_empty(), "nothing runs yet");
+    assert!(
+        matches!(&a.message, Some((Level::Info, m)) if m.contains("still loading")),
+        "{:?}",
+        a.message
+    );
+    a.update(Msg::AccountLoaded(Ok(Box::new(d))));
+    a.update(key('c'));
+    assert!(a.dialog().is_some(), "once it shows, the key works");
+}
+
+#[test]
 fn typing_in_the_search_field_searches_and_never_triggers_an_action() {
     let mut a = app(Role::Agent);
     assert!(a.search_focus && a.screen == Screen::Search);
