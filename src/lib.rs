@@ -11,6 +11,7 @@ pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod paths;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use caredesk::domain::Clock;
 use caredesk::service::Service;
 use common::batch::{assert_everyone_credited_once, scalar};
-use common::{TestDb, clock, outcome};
+use common::{TestDb, clock, json_of, outcome};
 use serde_json::Value;
 
 /// The binary with none of the caller's caredesk settings (database, agent, server, sessions,
@@ -196,17 +196,6 @@ fn direct(db: &TestDb) -> assert_cmd::Command {
     cmd
 }
 
-/// Runs `cmd` with `--format json`; checks it succeeded; its JSON.
-fn json_ok(cmd: &mut assert_cmd::Command) -> Value {
-    let out = cmd.args(["--format", "json"]).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
-
 /// A demo of `accounts` accounts (seed 2009) built by the binary as the supervisor.
 async fn demo_db(accounts: u32) -> TestDb {
     let db = TestDb::new().await;
@@ -221,7 +210,7 @@ fn password_of(login: &str) -> String {
 
 /// A supervisor, on the database itself, gives `login` a one-time password.
 fn one_time_password(db: &TestDb, login: &str) -> String {
-    let v = json_ok(direct(db).args(["agent", "password", login]));
+    let v = json_of(direct(db).args(["agent", "password", login]));
     assert_eq!(v["login"], login);
     v["one_time_password"]
         .as_str()
@@ -395,7 +384,7 @@ async fn a_login_with_a_one_time_password_then_commands_print_and_exit_as_direct
         }
     }
     // The credit is in the ledger through the server, once.
-    let shown = json_ok(seat.cmd().args(["show", "310000001"]));
+    let shown = json_of(seat.cmd().args(["show", "310000001"]));
     let credits = shown["credits"].as_array().expect("credits");
     assert_eq!(credits.len(), 1);
     assert_eq!(credits[0]["kind"], "incident");
@@ -495,7 +484,7 @@ async fn wrong_passwords_are_refused_alike_audited_and_slowed() {
     assert!(!guesser.sessions.exists());
 
     // Audited: four refused logins of alice; the unknown login typed is not written anywhere.
-    let log = json_ok(direct(&db).args(["audit", "log", "--limit", "100000"]));
+    let log = json_of(direct(&db).args(["audit", "log", "--limit", "100000"]));
     let records = log["results"].as_array().expect("results");
     let refused = records
         .iter()
@@ -671,7 +660,7 @@ async fn tls_with_a_certificate_the_client_is_told_to_trust() {
 
     let alice = Seat::new(&server.url, dir.path(), "alice").env("CAREDESK_CA_FILE", &cert_path);
     first_login(&db, &alice, "alice");
-    let shown = json_ok(alice.cmd().args(["show", "310000001"]));
+    let shown = json_of(alice.cmd().args(["show", "310000001"]));
     assert_eq!(shown["account_no"], "310000001");
 
     // Without the certificate authority: the system's roots do not know it.
@@ -776,7 +765,7 @@ async fn a_unix_socket_peer_is_its_os_login() {
     assert_eq!(server.url, format!("unix:{}", socket.display()));
     let me = os_login();
     let seat = Seat::new(&server.url, dir.path(), "me");
-    let agents = json_ok(direct(&db).args(["agent", "list"]));
+    let agents = json_of(direct(&db).args(["agent", "list"]));
     let registered = agents["results"]
         .as_array()
         .expect("results")
@@ -791,13 +780,13 @@ async fn a_unix_socket_peer_is_its_os_login() {
         let (code, _, err) = outcome(direct(&db).args(["agent", "add", &me, "--role", "agent"]));
         assert_eq!(code, 0, "{err}");
     }
-    let shown = json_ok(seat.cmd().args(["show", "310000001"]));
+    let shown = json_of(seat.cmd().args(["show", "310000001"]));
     assert_eq!(shown["account_no"], "310000001");
     let (code, _, err) = seat.run(&["note", "310000001", "called through the socket"]);
     assert_eq!(code, 0, "{err}");
     assert!(!seat.sessions.exists(), "no session needed");
 
-    let log = json_ok(direct(&db).args(["audit", "log", "--account", "310000001"]));
+    let log = json_of(direct(&db).args(["audit", "log", "--account", "310000001"]));
     let records = log["results"].as_array().expect("results");
     for action in ["account.view", "note.add"] {
         assert!(

@@ -110,7 +110,7 @@ async fn backup(url: &DbUrl, path: &Path, format: Format) -> Result<()> {
             path.display()
         )));
     }
-    super::paths::check_writable("the backup", path)?;
+    crate::paths::check_writable("the backup", path)?;
     let svc = open(url, OpenMode::Raw).await?;
     let done = svc.backup_to(path).await;
     svc.close().await;

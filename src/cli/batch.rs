@@ -18,7 +18,7 @@ pub async fn run(desk: &Desk, format: Format, args: RunArgs) -> Result<()> {
         .transpose()?
         .unwrap_or((0, 1));
     if let Some(path) = &args.report {
-        super::paths::check_writable("--report", path)?;
+        crate::paths::check_writable("--report", path)?;
     }
     let accounts = match &args.accounts {
         Some(path) => Some((

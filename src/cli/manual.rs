@@ -54,7 +54,7 @@ pub fn man(dir: Option<&Path>) -> Result<()> {
     let Some(dir) = dir else {
         return to_stdout(&page(&cmd)?);
     };
-    super::paths::check_directory("the manual pages' directory", dir)?;
+    crate::paths::check_directory("the manual pages' directory", dir)?;
     let mut written = Vec::new();
     write_pages(&cmd, dir, &mut written)?;
     to_stdout(

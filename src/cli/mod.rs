@@ -18,7 +18,6 @@ mod help;
 mod import;
 mod incident;
 mod manual;
-mod paths;
 pub mod print;
 mod privacy;
 mod restore;

@@ -41,8 +41,8 @@ pub async fn serve(url: &DbUrl, args: ServeArgs) -> Result<()> {
     // Refused before the database is even opened.
     crate::server::check(&listen)?;
     if let Some((cert, key)) = &listen.tls {
-        super::paths::check_readable("--tls-cert", cert)?;
-        super::paths::check_readable("--tls-key", key)?;
+        crate::paths::check_readable("--tls-cert", cert)?;
+        crate::paths::check_readable("--tls-key", key)?;
     }
     let svc = super::dispatch::open(url, OpenMode::Normal).await?;
     tracing::info!(db = %url.display(), "serving");

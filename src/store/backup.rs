@@ -117,17 +117,7 @@ pub fn on_path(program: &str) -> bool {
 /// The folder `path` goes in, which must exist: a backup never creates folders, so a mistyped
 /// one is named rather than made.
 pub fn check_folder(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::invalid(format!(
-            "the backup {}: the directory {} does not exist; create it first",
-            path.display(),
-            dir.display()
-        )));
-    }
+    crate::paths::check_writable("the backup", path)?;
     if path.exists() {
         return Err(Error::invalid(format!(
             "{} already exists; choose a new file",

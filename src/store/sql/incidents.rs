@@ -17,14 +17,15 @@ async fn incident_by_id(tx: &mut Transaction<'_, Db>, id: &str) -> Result<Option
     row.as_ref().map(incident).transpose()
 }
 
-/// How many credits exist against an incident (its credit policy is frozen from the first).
-async fn credits_against(tx: &mut Transaction<'_, Db>, id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM credits WHERE incident_id = $1 LIMIT 1) AS c",
+/// How many credits exist against an incident (its credit policy is frozen from the first),
+/// read on the pool or inside the transaction that decides about it.
+async fn credits_against<'e>(ex: impl sqlx::Executor<'e, Database = Db>, id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM credits WHERE incident_id = $1")
+            .bind(id)
+            .fetch_one(ex)
+            .await?,
     )
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?)
 }
 
 /// The audit detail of a definition: what it says, without any customer's data.
@@ -75,12 +76,7 @@ impl SqlStore {
     }
 
     pub async fn incident_credit_count(&self, id: &str) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM credits WHERE incident_id = $1")
-                .bind(id)
-                .fetch_one(&self.pool)
-                .await?,
-        )
+        credits_against(&self.pool, id).await
     }
 
     /// `incident create`: stores a new definition with its audit record; the same definition
@@ -145,7 +141,7 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let credits = credits_against(&mut tx, id).await?;
+        let credits = credits_against(&mut *tx, id).await?;
         let decided = decide_edit(&current, edit, credits);
         let Ok(Some((next, changed))) = decided else {
             recheck_actor(&mut tx, actor).await?;

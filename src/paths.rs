@@ -1,6 +1,6 @@
 //! The files a command is given to write or read, checked before any work is done, so a
 //! mistyped path is named at once (exit 2) instead of failing after a run was applied or a
-//! server was started.
+//! server was started. The store's backups check their target with the same function.
 
 use std::path::Path;
 
