@@ -351,3 +351,9 @@ impl From<crate::domain::AgentRefusal> for Error {
         }
     }
 }
+
+impl From<crate::domain::live::RefreshRefusal> for Error {
+    fn from(r: crate::domain::live::RefreshRefusal) -> Self {
+        Self::Refused(r.to_string())
+    }
+}

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use crate::audit::checkpoint::{Checkpoint, Entry, Mismatch};
 use crate::domain::restore::Mode;
 use crate::domain::{
-    AccountDetail, AccountSummary, Actor, Agent, Category, CategoryStatus, Credit, CreditOutcome,
-    Incident, MaskPolicy, RequestOutcome, RestoreRecord, RestoreReport, ResyncReport, Role,
-    UndoReport,
+    AccountDetail, AccountSummary, Actor, Agent, Category, CategoryStatus, Change, Credit,
+    CreditOutcome, Feed, Incident, MaskPolicy, PresenceReply, RequestOutcome, RestoreRecord,
+    RestoreReport, ResyncReport, Role, UndoReport,
 };
 use crate::error::{Error, Result};
 use crate::service::Service;
@@ -199,6 +199,12 @@ operations! {
     detail / Detail(id: i64, reveal: bool) -> AccountDetail = |svc, actor| {
         if reveal { svc.detail_revealed(actor, id).await } else { svc.detail(actor, id).await }
     };
+    /// A screen's heartbeat for the account it has open (`account` left out: none), answered
+    /// with who else has it open.
+    presence / Presence(screen: String, account: Option<i64>) -> PresenceReply
+        = |svc, actor| svc.presence_beat(actor, &screen, account).await;
+    /// The account on this agent's screen, re-read after it changed (not a new view).
+    refresh / Refresh(id: i64) -> AccountDetail = |svc, actor| svc.refresh(actor, id).await;
     worklist / Worklist(status: Option<CategoryStatus>, limit: usize) -> Vec<AccountSummary>
         = |svc, actor| svc.worklist(actor, status, limit).await;
     add_note / AddNote(account: String, text: String) -> (AccountSummary, i64)
@@ -284,6 +290,30 @@ impl Desk {
         match self {
             Desk::Local(l) => l.svc.url().display(),
             Desk::Remote(r) => r.display(),
+        }
+    }
+
+    /// What changes on the database, into `tx` until it closes: from this process's own
+    /// watcher of the database, or from the server's event stream, which reconnects by itself.
+    pub fn listen(&self, tx: tokio::sync::mpsc::UnboundedSender<Feed>) {
+        match self {
+            Desk::Local(local) => {
+                let mut rx = local.svc.feed();
+                tokio::spawn(async move {
+                    use tokio::sync::broadcast::error::RecvError;
+                    loop {
+                        let feed = match rx.recv().await {
+                            Ok(feed) => feed,
+                            Err(RecvError::Lagged(_)) => Feed::Change(Change::everything()),
+                            Err(RecvError::Closed) => return,
+                        };
+                        if tx.send(feed).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            Desk::Remote(remote) => remote.listen(tx),
         }
     }
 

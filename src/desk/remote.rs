@@ -15,10 +15,18 @@ use serde::de::DeserializeOwned;
 
 use super::Call;
 use super::wire::ErrorBody;
+use crate::domain::Feed;
 use crate::error::{Error, Result};
 
 /// Connections kept open for reuse.
 const IDLE_CONNECTIONS: usize = 4;
+/// The first wait before opening a lost event stream again, doubled up to the second.
+const RECONNECT_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+const RECONNECT_MAX: std::time::Duration = std::time::Duration::from_secs(2);
+/// The server says something (an event or a keep-alive) at least this often, else it is gone.
+const EVENTS_SILENCE: std::time::Duration = std::time::Duration::from_secs(45);
+/// The longest event the stream may hold unfinished.
+const MAX_EVENT_BYTES: usize = 1 << 20;
 
 #[derive(Clone)]
 enum Endpoint {
@@ -217,6 +225,109 @@ impl Remote {
                 None => break,
             }
         }
+        self.connect().await
+    }
+
+    /// What changes on the server's database, into `tx` until it closes, over a connection of
+    /// its own. When the server cannot be reached `Feed::Down` says so; the stream is opened
+    /// again by itself, and `Feed::Up` says it is back (changes made meanwhile were not told).
+    pub fn listen(&self, tx: tokio::sync::mpsc::UnboundedSender<Feed>) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut down = false;
+            let mut wait = RECONNECT_FIRST;
+            loop {
+                let lost = this.stream_events(&tx, &mut down).await;
+                if tx.is_closed() {
+                    return;
+                }
+                if let Err(e) = lost {
+                    if !down {
+                        down = true;
+                        if tx
+                            .send(Feed::Down {
+                                reason: e.to_string(),
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(RECONNECT_MAX);
+                } else {
+                    wait = RECONNECT_FIRST;
+                }
+            }
+        });
+    }
+
+    /// One event stream, read until it ends; `Ok` when `tx` closed.
+    async fn stream_events(
+        &self,
+        tx: &tokio::sync::mpsc::UnboundedSender<Feed>,
+        down: &mut bool,
+    ) -> Result<()> {
+        let mut sender = self.connect().await?;
+        let mut req = Request::builder()
+            .method(Method::GET)
+            .uri("/v1/events")
+            .header(hyper::header::HOST, "caredesk")
+            .header(hyper::header::ACCEPT, "text/event-stream");
+        if let Some(t) = &self.inner.token {
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| Error::System(format!("cannot build the request: {e}")))?;
+        let res = sender.send_request(req).await.map_err(|e| self.lost(e))?;
+        let status = res.status();
+        let mut body = res.into_body();
+        if !status.is_success() {
+            let bytes = body.collect().await.map_err(|e| self.lost(e))?.to_bytes();
+            return Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+                Ok(body) => body.into_error(),
+                Err(_) => Error::System(format!("the server {} answered {status}", self.inner.url)),
+            });
+        }
+        if std::mem::take(down) && tx.send(Feed::Up).is_err() {
+            return Ok(());
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(EVENTS_SILENCE, body.frame())
+                .await
+                .map_err(|_| Error::System(format!("the server {} went silent", self.inner.url)))?;
+            let Some(frame) = frame else {
+                return Err(Error::System(format!(
+                    "the server {} closed the event stream",
+                    self.inner.url
+                )));
+            };
+            let frame = frame.map_err(|e| self.lost(e))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buf.extend_from_slice(&data);
+            while let Some(end) = find_blank_line(&buf) {
+                let block: Vec<u8> = buf.drain(..end + 2).collect();
+                if let Some(feed) = parse_event(&block)
+                    && tx.send(feed).is_err()
+                {
+                    return Ok(());
+                }
+            }
+            if buf.len() > MAX_EVENT_BYTES {
+                return Err(Error::System(format!(
+                    "the server {} sent an event too large to be one",
+                    self.inner.url
+                )));
+            }
+        }
+    }
+
+    /// A new connection to the server.
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>> {
         let unreachable = |e: std::io::Error| {
             Error::System(format!("cannot reach the server {}: {e}", self.inner.url))
         };
@@ -313,4 +424,47 @@ fn tls_config() -> Result<rustls::ClientConfig> {
     .map_err(|e| Error::System(format!("cannot set up TLS: {e}")))?
     .with_root_certificates(roots)
     .with_no_client_auth())
+}
+
+/// Where the first event of `buf` ends: the index of its blank line's first newline.
+fn find_blank_line(buf: &[u8]) -> Option<usize> {
+    buf.windows(2).position(|w| w == b"\n\n")
+}
+
+/// One server-sent event's `data:` lines as a `Feed`; comments (keep-alives) and anything
+/// unreadable are none.
+fn parse_event(block: &[u8]) -> Option<Feed> {
+    let text = std::str::from_utf8(block).ok()?;
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    if data.is_empty() {
+        return None;
+    }
+    serde_json::from_str(&data.join("\n")).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Change;
+
+    #[test]
+    fn events_are_read_from_their_data_lines_and_keep_alives_are_skipped() {
+        let mut buf =
+            b":\n\ndata: {\"event\":\"change\",\"accounts\":[\"310000005\"]}\n\ndata: {\"ev"
+                .to_vec();
+        let mut got = Vec::new();
+        while let Some(end) = find_blank_line(&buf) {
+            let block: Vec<u8> = buf.drain(..end + 2).collect();
+            got.extend(parse_event(&block));
+        }
+        let mut change = Change::default();
+        change.add(Some("310000005"));
+        assert_eq!(got, vec![Feed::Change(change)]);
+        assert_eq!(buf, b"data: {\"ev");
+        assert_eq!(parse_event(b"data: {\"event\":\"up\"}\n\n"), Some(Feed::Up));
+    }
 }

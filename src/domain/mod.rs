@@ -13,6 +13,7 @@ pub mod credit;
 pub mod detail;
 pub mod incident;
 pub mod items;
+pub mod live;
 pub mod loss;
 pub mod money;
 pub mod parse;
@@ -37,6 +38,7 @@ pub use credit::{
 };
 pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
 pub use incident::{CreateDecision, Incident, IncidentEdit, IncidentRefusal};
+pub use live::{Change, Feed, Presence, PresenceReply};
 pub use loss::{BackupHolding, LossDecision, LossFacts, LossRefusal};
 pub use money::{Cents, MoneyError, MoneyErrorKind, format_cents};
 pub use parse::UnknownValue;

@@ -5,7 +5,8 @@
 //!
 //! The API is the `desk` interface on the wire: `POST /v1/call` carries one `desk::Call` and
 //! answers with the JSON of its result, or with the error object `--format json` prints.
-//! `POST /v1/login` and `/v1/logout` open and close sessions. Each call runs in a task of its
+//! `POST /v1/login` and `/v1/logout` open and close sessions; `GET /v1/events` streams what
+//! changes on the database (server-sent events) to the screens. Each call runs in a task of its
 //! own, so a batch run or an import goes on when the client that started it goes away.
 
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::desk::wire::ErrorBody;
 use crate::desk::{Call, dispatch};
+use crate::domain::{Change, Feed};
 use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::session::LoginOutcome;
@@ -77,6 +79,7 @@ fn router(svc: Service) -> Router {
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
         .route("/v1/call", post(call))
+        .route("/v1/events", get(events))
         .with_state(AppState { svc })
         .layer(axum::extract::DefaultBodyLimit::max(1 << 30))
 }
@@ -305,6 +308,37 @@ async fn call(
         .await
         .map_err(|e| Error::System(format!("the request failed inside the server: {e}")))??;
     Ok(Json(value))
+}
+
+/// How often an idle event stream says it is alive (a comment line), so a client notices a
+/// server that is gone.
+const EVENTS_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// `GET /v1/events`: what changes on the database, as server-sent events, for as long as the
+/// client stays (SPEC §5: one watcher per server, its events pushed to every screen).
+async fn events(
+    State(state): State<AppState>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+) -> std::result::Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let login = identity(&state.svc, &headers, &peer).await?;
+    let actor = state.svc.actor_for(&login).await?;
+    Service::require(&actor, crate::domain::Permission::ViewAccount)?;
+    let rx = state.svc.feed();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        let feed = match rx.recv().await {
+            Ok(feed) => feed,
+            Err(RecvError::Lagged(_)) => Feed::Change(Change::everything()),
+            Err(RecvError::Closed) => return None,
+        };
+        let event = Event::default().json_data(&feed).ok()?;
+        Some((Ok::<_, std::convert::Infallible>(event), rx))
+    });
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(EVENTS_KEEP_ALIVE))
+        .into_response())
 }
 
 #[derive(Serialize, Deserialize)]

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod batch;
 pub mod credit;
 pub mod incident;
+pub mod live;
 pub mod restore;
 pub mod session;
 
@@ -31,6 +32,10 @@ pub struct Service {
     mask: MaskPolicy,
     /// Rows per chunk of an import (all chunks in one transaction).
     import_chunk: usize,
+    /// The change feed of this process's screens or server, started at its first listener.
+    live: live::Hub,
+    /// How long an open account stays marked open after its screen's last heartbeat.
+    presence_lapse: chrono::TimeDelta,
 }
 
 /// The `meta` key of the masking policy.
@@ -60,6 +65,8 @@ impl Service {
             clock,
             mask: MaskPolicy::default(),
             import_chunk: crate::store::IMPORT_CHUNK,
+            live: live::Hub::default(),
+            presence_lapse: live::presence_lapse_from_env()?,
         };
         if mode == OpenMode::Normal {
             // A file that is not a database, or is damaged, locked or read-only, fails on

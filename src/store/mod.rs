@@ -11,6 +11,7 @@ pub mod postgres;
 pub mod restore_types;
 pub mod sqlite;
 pub mod types;
+pub mod watch;
 
 use std::path::PathBuf;
 

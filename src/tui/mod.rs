@@ -1,6 +1,7 @@
 //! The agents' terminal screen: state and update (`app`), the worker that runs effects off the
 //! render path (`worker`), pure views (`view`), keys (`keymap`). The loop waits on terminal
-//! input, worker answers and, only while something is in flight, a spinner tick.
+//! input, worker answers, what other agents change (the desk's feed), a tick each second
+//! (heartbeats, the slow re-check) and, only while something is in flight, a spinner tick.
 
 pub mod app;
 pub mod keymap;
@@ -15,7 +16,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::desk::Desk;
-use crate::domain::Actor;
+use crate::domain::{Actor, Feed};
 use crate::error::{Error, Result};
 use app::{App, Msg};
 use view::Theme;
@@ -31,7 +32,10 @@ pub async fn run(desk: Desk, actor: Actor, opts: Options) -> Result<()> {
     let theme = Theme::from_env(opts.no_color);
     let mut app = App::new(actor.clone(), desk.display(), keymap);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let worker = worker::Worker::spawn(desk, tx);
+    let worker = worker::Worker::spawn(desk.clone(), tx);
+    // What other agents change, as it happens.
+    let (feed_tx, mut feed) = mpsc::unbounded_channel::<Feed>();
+    desk.listen(feed_tx);
 
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -47,6 +51,8 @@ pub async fn run(desk: Desk, actor: Actor, opts: Options) -> Result<()> {
     let result = async {
         let mut events = EventStream::new();
         let mut tick = tokio::time::interval(Duration::from_millis(120));
+        let mut second = tokio::time::interval(Duration::from_secs(1));
+        second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             terminal
                 .draw(|f| view::render(f, &app, theme))
@@ -64,6 +70,8 @@ pub async fn run(desk: Desk, actor: Actor, opts: Options) -> Result<()> {
                     None => return Ok(()),
                 },
                 Some(m) = rx.recv() => m,
+                Some(f) = feed.recv() => Msg::Live(f),
+                _ = second.tick() => Msg::Second(chrono::Utc::now()),
                 _ = tick.tick(), if app.busy() => Msg::Tick,
             };
             for effect in app.update(msg) {
@@ -76,5 +84,11 @@ pub async fn run(desk: Desk, actor: Actor, opts: Options) -> Result<()> {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
     ratatui::restore();
+    // Others stop seeing this screen on its account now rather than at the lapse.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        desk.presence(app.live.screen_id.clone(), None),
+    )
+    .await;
     result
 }

@@ -42,8 +42,13 @@ impl Lane {
     pub fn of(effect: &Effect) -> Self {
         match effect {
             Effect::Search { .. } => Lane::Search,
-            Effect::LoadWorklist { .. } | Effect::LoadDashboard => Lane::Counts,
+            Effect::LoadWorklist { .. }
+            | Effect::LoadDashboard
+            | Effect::LoadRuns
+            | Effect::CheckMe => Lane::Counts,
             Effect::LoadAccount { .. }
+            | Effect::RefreshAccount { .. }
+            | Effect::Beat { .. }
             | Effect::RevealAccount { .. }
             | Effect::RestorePreview { .. }
             | Effect::FindUndo { .. }
@@ -145,6 +150,30 @@ async fn run(desk: &Desk, effect: Effect) -> Msg {
         Effect::LoadDashboard => {
             Msg::DashboardLoaded(desk.totals().await.map_err(|e| e.to_string()))
         }
+        Effect::LoadRuns => Msg::RunsLoaded(desk.running_runs().await.map_err(|e| e.to_string())),
+        Effect::RefreshAccount { id } => {
+            let mut result = desk.refresh(id).await;
+            // The screen's presence lapsed (a laptop asleep): hold it again, then re-read.
+            if result.as_ref().is_err_and(|e| e.exit_code() == 3) {
+                result = desk.detail(id, false).await;
+            }
+            Msg::AccountAnswer {
+                id,
+                result: result.map(Box::new).map_err(|e| e.to_string()),
+            }
+        }
+        Effect::Beat { screen, account } => Msg::Presence {
+            account,
+            result: desk
+                .presence(screen, account)
+                .await
+                .map_err(|e| e.to_string()),
+        },
+        Effect::CheckMe => Msg::Me(
+            desk.whoami()
+                .await
+                .map_err(|e| (e.to_string(), e.exit_code() == 3)),
+        ),
         Effect::RestorePreview {
             seq,
             account_no,

@@ -135,6 +135,7 @@ mod eligibility;
 mod import_backups;
 mod imports;
 mod incidents;
+mod live;
 mod restore_facts;
 mod restores;
 mod resync;

@@ -127,6 +127,7 @@ pub(crate) async fn append_audit(
         .bind(&hash)
         .execute(&mut **tx)
         .await?;
+    super::live::notify_change(tx, entries).await?;
     Ok(seq)
 }
 

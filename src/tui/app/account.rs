@@ -65,7 +65,8 @@ impl App {
             }
             Err(e) => self.error(e),
         }
-        Vec::new()
+        // Others see this agent on the account from now on, and this agent them.
+        self.beat_if_moved()
     }
 
     /// A command finished: say how, and reload the account it changed if it is on screen.

@@ -1,12 +1,20 @@
 //! The dashboard screen: the incident's figures, loaded in the counts lane.
 
 use super::{App, Effect};
+use crate::domain::BatchRun;
 use crate::store::IncidentTotals;
 
 impl App {
     pub(super) fn load_dashboard(&mut self) -> Vec<Effect> {
         self.loading_dashboard = true;
-        vec![Effect::LoadDashboard]
+        vec![Effect::LoadDashboard, Effect::LoadRuns]
+    }
+
+    pub(super) fn on_runs_loaded(&mut self, r: Result<Vec<BatchRun>, String>) -> Vec<Effect> {
+        if let Ok(runs) = r {
+            self.runs = runs;
+        }
+        Vec::new()
     }
 
     pub(super) fn on_dashboard_loaded(&mut self, r: Result<IncidentTotals, String>) -> Vec<Effect> {
@@ -15,6 +23,6 @@ impl App {
             Ok(t) => self.totals = Some(t),
             Err(e) => self.error(e),
         }
-        Vec::new()
+        self.counts_answered()
     }
 }

@@ -7,6 +7,7 @@ mod account;
 mod dashboard;
 mod dialog;
 mod help;
+mod live;
 mod msg;
 mod restore;
 mod search;
@@ -24,6 +25,7 @@ use crate::store::IncidentTotals;
 
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
 pub use msg::{Command, Effect, Msg};
+pub use live::{Live, RECHECK_SECS};
 pub use restore::RestorePanel;
 
 /// Results the search asks for.
@@ -93,6 +95,8 @@ pub struct App {
 
     pub totals: Option<IncidentTotals>,
     pub loading_dashboard: bool,
+    /// The batch runs going now, as last read with the dashboard.
+    pub runs: Vec<domain::BatchRun>,
 
     /// Open overlays, the topmost last (an undo dialog can arrive over another one).
     overlays: Vec<Overlay>,
@@ -100,6 +104,8 @@ pub struct App {
     pub running: usize,
     pub spinner: usize,
     pub quit: bool,
+    /// Presence and the change feed.
+    pub live: Live,
 }
 
 impl App {
@@ -127,11 +133,13 @@ impl App {
             loading_worklist: false,
             totals: None,
             loading_dashboard: false,
+            runs: Vec::new(),
             overlays: Vec::new(),
             message: None,
             running: 0,
             spinner: 0,
             quit: false,
+            live: Live::default(),
         }
     }
 
@@ -236,6 +244,10 @@ impl App {
                 self.spinner = self.spinner.wrapping_add(1);
                 Vec::new()
             }
+            Msg::Second(now) => self.on_second(now),
+            Msg::Live(feed) => self.on_feed(feed),
+            Msg::Presence { account, result } => self.on_presence(account, result),
+            Msg::Me(result) => self.on_me(result),
             Msg::SearchDone { seq, query, result } => self.on_search_done(seq, query, result),
             Msg::AccountAnswer { id, result } => self.on_account_answer(id, result),
             Msg::AccountLoaded(result) => {
@@ -250,6 +262,7 @@ impl App {
             }
             Msg::WorklistLoaded(r) => self.on_worklist_loaded(r),
             Msg::DashboardLoaded(r) => self.on_dashboard_loaded(r),
+            Msg::RunsLoaded(r) => self.on_runs_loaded(r),
             Msg::RestorePreviewed { seq, result } => self.on_restore_previewed(seq, result),
             Msg::UndoCandidate { account_id, result } => self.on_undo_candidate(account_id, result),
             Msg::Done { result, reload } => self.on_done(result, reload),
@@ -261,7 +274,16 @@ impl App {
             self.quit = true;
             return Vec::new();
         }
-        match self.mode() {
+        if let Some(reason) = &self.live.stopped {
+            if self.keymap.action(&k) == Some(Action::Quit) {
+                self.quit = true;
+            } else {
+                let text = format!("{reason}; this screen can do nothing more (q quits)");
+                self.error(text);
+            }
+            return Vec::new();
+        }
+        let mut effects = match self.mode() {
             UiMode::Dialog => self.on_dialog_key(k),
             UiMode::Input => self.on_input_key(k),
             UiMode::Restore => self.on_restore_key(k),
@@ -271,7 +293,12 @@ impl App {
                 Some(action) => self.on_action(action),
                 None => Vec::new(),
             },
+        };
+        // Leaving an account lets go of its presence at once.
+        if self.present_on().is_none() {
+            effects.extend(self.beat_if_moved());
         }
+        effects
     }
 
     fn on_action(&mut self, action: Action) -> Vec<Effect> {

@@ -4,7 +4,8 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::domain::restore::Mode;
-use crate::domain::{AccountDetail, AccountSummary, RestoreRecord, RestoreReport};
+use crate::domain::{AccountDetail, AccountSummary, Actor, RestoreRecord, RestoreReport};
+use crate::domain::{BatchRun, Feed, PresenceReply};
 use crate::domain::{Category, CategoryStatus};
 use crate::store::IncidentTotals;
 
@@ -26,6 +27,8 @@ pub enum Effect {
         status: Option<CategoryStatus>,
     },
     LoadDashboard,
+    /// The batch runs going now (the dashboard shows how far each is).
+    LoadRuns,
     /// What restoring would do (writes nothing).
     RestorePreview {
         seq: u64,
@@ -40,6 +43,17 @@ pub enum Effect {
         account_no: String,
     },
     Run(Command),
+    /// The account on screen, re-read after another agent changed it (not a new view).
+    RefreshAccount {
+        id: i64,
+    },
+    /// This screen's heartbeat: the account it has open, or none.
+    Beat {
+        screen: String,
+        account: Option<i64>,
+    },
+    /// Who this agent is now (disabled? another role?).
+    CheckMe,
 }
 
 /// A change the agent confirmed.
@@ -98,6 +112,17 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize,
     Tick,
+    /// A second passed (heartbeats, the slow re-check, "2 min").
+    Second(chrono::DateTime<chrono::Utc>),
+    /// What changed on the database, or that the link to it dropped or came back.
+    Live(Feed),
+    /// Who else has the account open, as a heartbeat answered.
+    Presence {
+        account: Option<i64>,
+        result: Result<PresenceReply, String>,
+    },
+    /// Who this agent is now; the error says whether the agent was refused.
+    Me(Result<Actor, (String, bool)>),
     SearchDone {
         seq: u64,
         query: String,
@@ -114,6 +139,7 @@ pub enum Msg {
     AccountLoaded(Result<Box<AccountDetail>, String>),
     WorklistLoaded(Result<Vec<AccountSummary>, String>),
     DashboardLoaded(Result<IncidentTotals, String>),
+    RunsLoaded(Result<Vec<BatchRun>, String>),
     /// A command finished: what to tell the agent, and the account to reload.
     Done {
         result: Result<String, String>,

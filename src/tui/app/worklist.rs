@@ -35,12 +35,17 @@ impl App {
         self.loading_worklist = false;
         match r {
             Ok(list) => {
-                self.worklist_selected = self.worklist_selected.min(list.len().saturating_sub(1));
+                // The selection stays on its account when the list changes under it.
+                let selected = self.worklist.get(self.worklist_selected).map(|a| a.id);
+                self.worklist_selected = selected
+                    .and_then(|id| list.iter().position(|a| a.id == id))
+                    .unwrap_or(self.worklist_selected)
+                    .min(list.len().saturating_sub(1));
                 self.worklist = list;
             }
             Err(e) => self.error(e),
         }
-        Vec::new()
+        self.counts_answered()
     }
 }
 

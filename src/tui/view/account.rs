@@ -72,6 +72,17 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
             plan
         )),
     ];
+    // Who else has the account open: a warning, not a lock.
+    let mut header = header;
+    let others: Vec<String> = app
+        .others_here()
+        .iter()
+        .map(|p| p.describe(app.live.now))
+        .collect();
+    if !others.is_empty() {
+        header.push(Line::styled(format!(" {}", others.join(" · ")), theme.banner()));
+    }
+    let head_h = u16::try_from(header.len()).unwrap_or(2);
     let at_risk = a.at_risk();
     let several = a.touched_by().len() > 1;
     // One warning per incident with categories at risk: its own words to read out.
@@ -96,10 +107,10 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
     };
     let rows = u16::try_from(a.categories.len()).unwrap_or(6).max(1);
     // On a short screen the words to read out come first, then the categories.
-    let banner_h = banner_h.min(area.height.saturating_sub(2));
-    let cats_h = (rows + 2).min(area.height.saturating_sub(2 + banner_h));
+    let banner_h = banner_h.min(area.height.saturating_sub(head_h));
+    let cats_h = (rows + 2).min(area.height.saturating_sub(head_h + banner_h));
     let [head, banner, cats, bottom] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(head_h),
         Constraint::Length(banner_h),
         Constraint::Length(cats_h),
         Constraint::Min(0),

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Gauge, Paragraph, Wrap};
 
-use super::{Theme, wrapped_height};
+use super::{Theme, clean, wrapped_height};
 use crate::domain::{CategoryStatus, format_cents};
 use crate::tui::app::App;
 
@@ -56,9 +56,22 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
             format_cents(i.net_credited_cents, &i.currency)
         ));
     }
+    // Batch runs going now, with how fast they go.
+    for r in &app.runs {
+        let secs = (app.live.now - r.started_at).num_seconds().max(1);
+        figures.push(format!(
+            "batch run #{} ({}) by {}: {} accounts done, {} credited, {}/s",
+            r.id,
+            r.incident,
+            clean(&r.started_by),
+            r.tally.selected,
+            r.tally.credited,
+            r.tally.selected / secs
+        ));
+    }
     // On a narrow screen the figures wrap rather than lose the amount off the edge.
     let [numbers, g1, g2, chart] = Layout::vertical([
-        Constraint::Length(wrapped_height(&figures, area.width).min(6)),
+        Constraint::Length(wrapped_height(&figures, area.width).min(8)),
         Constraint::Length(2),
         Constraint::Length(2),
         Constraint::Min(0),

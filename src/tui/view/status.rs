@@ -90,10 +90,15 @@ pub(super) fn render_status(f: &mut Frame, app: &App, theme: Theme, area: Rect) 
         app.actor.role,
         clean(&app.db_label)
     );
-    let line = Line::from(vec![
-        Span::styled(who, theme.selected()),
-        Span::raw(" "),
-        Span::styled(hints, theme.dim()),
-    ]);
+    let mut spans = vec![Span::styled(who, theme.selected()), Span::raw(" ")];
+    // A dropped link says so first: what is on screen may be out of date.
+    if let Some(reason) = &app.live.down {
+        spans.push(Span::styled(
+            format!("! not live, reconnecting ({}) ", clean(reason)),
+            theme.error(),
+        ));
+    }
+    spans.push(Span::styled(hints, theme.dim()));
+    let line = Line::from(spans);
     f.render_widget(Paragraph::new(line), area);
 }
