@@ -22,8 +22,11 @@ const MAX_SCREEN_ID: usize = 64;
 /// and stopped after the last one goes.
 #[derive(Clone, Default)]
 pub struct Hub {
-    inner: Arc<Mutex<Option<(broadcast::Sender<Feed>, tokio::task::JoinHandle<()>)>>>,
+    inner: Arc<Mutex<Option<Watcher>>>,
 }
+
+/// The running watcher: where it sends, and its task.
+type Watcher = (broadcast::Sender<Feed>, tokio::task::JoinHandle<()>);
 
 /// `CAREDESK_PRESENCE_LAPSE` (seconds, 2 to 600) or the default of `domain::live`.
 pub fn presence_lapse_from_env() -> Result<TimeDelta> {

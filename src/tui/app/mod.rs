@@ -24,8 +24,8 @@ use crate::domain::{AccountDetail, AccountSummary, Actor};
 use crate::store::IncidentTotals;
 
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
-pub use msg::{Command, Effect, Msg};
 pub use live::{Live, RECHECK_SECS};
+pub use msg::{Command, Effect, Msg};
 pub use restore::RestorePanel;
 
 /// Results the search asks for.

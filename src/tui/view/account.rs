@@ -80,7 +80,10 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         .map(|p| p.describe(app.live.now))
         .collect();
     if !others.is_empty() {
-        header.push(Line::styled(format!(" {}", others.join(" · ")), theme.banner()));
+        header.push(Line::styled(
+            format!(" {}", others.join(" · ")),
+            theme.banner(),
+        ));
     }
     let head_h = u16::try_from(header.len()).unwrap_or(2);
     let at_risk = a.at_risk();
