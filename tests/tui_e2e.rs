@@ -1,7 +1,7 @@
 //! The real binary in a real terminal (tmux): type part of a name, resize while the search
 //! runs, open the account, apply the credit through the dialog; then check the screen and the
-//! database. And an agent disabled by a supervisor while their screen is open: their next
-//! note and credit are refused on the screen, naming who disabled them, and nothing is written. Needs tmux: without it a plain `cargo test` says so on stderr and skips the test,
+//! database. And an agent disabled by a supervisor while their screen is open: the screen is
+//! stopped at once, naming who disabled them, and nothing more is written. Needs tmux: without it a plain `cargo test` says so on stderr and skips the test,
 //! while `.ci/run` (which installs tmux and sets CAREDESK_REQUIRE_TMUX=1) fails rather than
 //! pass unseen.
 
@@ -11,146 +11,8 @@ use std::io::Write as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::tmux::{Server, Tmux, login, tmux_available};
 use common::{TestDb, cli, json_of};
-
-/// Whether tmux can run here. Without it the test is skipped with a line on stderr, unless
-/// CAREDESK_REQUIRE_TMUX is set (as `.ci/run` does), where a missing tmux fails the test.
-fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let required = std::env::var("CAREDESK_REQUIRE_TMUX").is_ok_and(|v| !v.is_empty() && v != "0");
-    assert!(
-        found || !required,
-        "CAREDESK_REQUIRE_TMUX is set but tmux is not installed (apt-get install tmux)"
-    );
-    if !found {
-        // Straight to stderr, past the test harness's capture, so a plain `cargo test` shows it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: the end-to-end test needs tmux (apt-get install tmux); \
-             set CAREDESK_REQUIRE_TMUX=1 to make its absence a failure"
-        );
-    }
-    found
-}
-
-struct Tmux {
-    socket: String,
-    session: String,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    /// A tmux server of this test's own (`name`: tests run at once in one process).
-    fn start(name: &str, command: &str) -> Self {
-        let t = Self {
-            socket: format!("caredesk-e2e-{}-{name}", std::process::id()),
-            session: "e2e".to_string(),
-        };
-        let status = t
-            .cmd()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &t.session,
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux must be installed for the end-to-end test (apt-get install tmux)");
-        assert!(status.success(), "tmux new-session failed");
-        t
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let status = self
-            .cmd()
-            .args(["send-keys", "-t", &self.session])
-            .args(keys)
-            .status()
-            .expect("send-keys");
-        assert!(status.success());
-    }
-
-    fn literal(&self, text: &str) {
-        let status = self
-            .cmd()
-            .args(["send-keys", "-t", &self.session, "-l", text])
-            .status()
-            .expect("send-keys");
-        assert!(status.success());
-    }
-
-    fn resize(&self, w: u16, h: u16) {
-        let status = self
-            .cmd()
-            .args([
-                "resize-window",
-                "-t",
-                &self.session,
-                "-x",
-                &w.to_string(),
-                "-y",
-                &h.to_string(),
-            ])
-            .status()
-            .expect("resize-window");
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn wait_for(&self, needle: &str) -> String {
-        self.wait_until(&format!("\"{needle}\""), |s| s.contains(needle))
-    }
-
-    /// Waits until the screen satisfies `done` (`what` names it in the failure).
-    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.screen();
-            if done(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what} never appeared; the screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self
-            .cmd()
-            .args(["kill-server"])
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
 
 /// The binary as `alice`, with JSON output.
 fn json_as_alice(url: &str, args: &[&str]) -> serde_json::Value {
@@ -261,7 +123,7 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
 }
 
 #[test]
-fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() {
+fn an_agent_disabled_while_their_screen_is_open_is_stopped_at_once() {
     if !tmux_available() {
         return;
     }
@@ -269,41 +131,11 @@ fn an_agent_disabled_while_their_screen_is_open_is_refused_at_the_next_action() 
 }
 
 #[test]
-fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_refused_at_the_next_action() {
+fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_stopped_at_once() {
     if !tmux_available() {
         return;
     }
     disabled_while_open(true);
-}
-
-/// A `caredesk serve` on 127.0.0.1 (a free port) for `url`, killed when dropped.
-struct Server(std::process::Child, String);
-
-impl Server {
-    fn start(url: &str) -> Self {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_caredesk"))
-            .args(["--db", url, "serve", "--listen", "127.0.0.1:0"])
-            .env_remove("CAREDESK_SERVER")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("serve");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the server's address");
-        let addr = line.trim().rsplit(' ').next().expect("address").to_string();
-        assert!(addr.starts_with("http://127.0.0.1:"), "{line}");
-        Self(child, addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn disabled_while_open(through_server: bool) {
@@ -348,27 +180,19 @@ fn disabled_while_open(through_server: bool) {
                 .expect("one-time password")
                 .to_string();
             let sessions = db.dir().join("sessions.json");
-            let out = Command::new(bin)
-                .args(["--server", &server.1, "login", "alice", "--password-stdin"])
-                .env("CAREDESK_SESSIONS", &sessions)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .and_then(|mut c| {
-                    c.stdin
-                        .take()
-                        .expect("stdin")
-                        .write_all(format!("{otp}\nalice-chose-this-one\n").as_bytes())?;
-                    c.wait_with_output()
-                })
-                .expect("login");
-            assert!(out.status.success(), "login: {out:?}");
+            login(
+                &server.url,
+                "alice",
+                &otp,
+                "alice-chose-this-one",
+                &sessions,
+            );
             Tmux::start(
                 "disabled-served",
                 &format!(
                     "CAREDESK_SESSIONS={} {bin} --server {}",
                     sessions.display(),
-                    server.1
+                    server.url
                 ),
             )
         }
@@ -388,31 +212,21 @@ fn disabled_while_open(through_server: bool) {
     // Wide enough for the whole sentence on the message line.
     t.resize(120, 24);
 
-    // Her next note is refused on the screen, naming who disabled her and when. (Until the
-    // answer comes, the dialog and then its "Add the note…" line are on screen.)
+    // Her screen is stopped at once, without a key press: it names who disabled her and
+    // when, and nothing of the customer stays on it.
     let refused = "! your login \"alice\" was disabled by sofia at ";
-    t.keys(&["n"]);
-    t.wait_for("Note for the timeline");
-    t.literal("called back about contacts");
-    t.keys(&["Enter"]);
-    t.wait_for("Add the note");
-    t.keys(&["y"]);
-    let s = t.wait_until("the note's refusal", |s| {
-        s.contains("; nothing was done") && !s.contains("Add the note") && !s.contains("working")
+    let s = t.wait_until("the screen stopped", |s| {
+        s.contains(refused) && s.contains("this screen can do nothing more")
     });
-    assert!(s.contains(refused), "{s}");
-    assert!(!s.contains("note #"), "{s}");
+    assert!(!s.contains("Dee Abled"), "{s}");
 
-    // So is the credit, through the dialog.
+    // Her keys do nothing more: no note dialog, no credit dialog.
+    t.keys(&["n"]);
     t.keys(&["c"]);
-    t.wait_for("Apply the incident credit");
     t.keys(&["y"]);
-    let s = t.wait_until("the credit's refusal", |s| {
-        s.contains("; nothing was done")
-            && !s.contains("Apply the incident credit")
-            && !s.contains("working")
-    });
-    assert!(s.contains(refused), "{s}");
+    let s = t.wait_for("(q quits)");
+    assert!(!s.contains("Note for the timeline"), "{s}");
+    assert!(!s.contains("Apply the incident credit"), "{s}");
     assert!(!s.contains("credited $"), "{s}");
 
     // Nothing was written: no credit, no note, no audit record since the disable.

@@ -11,6 +11,7 @@ pub mod binary;
 pub mod faults;
 pub mod restore;
 pub mod through;
+pub mod tmux;
 pub mod world;
 
 #[allow(unused_imports)]
