@@ -120,13 +120,14 @@ async fn two_screens_through_a_server_see_each_others_work_and_survive_its_resta
     let envs = [("CAREDESK_PRESENCE_LAPSE", LAPSE)];
     let server = Server::start_at(&url, "127.0.0.1:0", &envs);
     let bin = env!("CARGO_BIN_EXE_caredesk");
+    let dir = tempfile::tempdir().expect("a directory for the sessions");
     let mut screens = Vec::new();
     for who in ["bob", "alice"] {
         let otp = json_of(cli(&url, None).args(["agent", "password", who]))["one_time_password"]
             .as_str()
             .expect("one-time password")
             .to_string();
-        let sessions = db.dir().join(format!("{who}-sessions.json"));
+        let sessions = dir.path().join(format!("{who}-sessions.json"));
         login(
             &server.url,
             who,
