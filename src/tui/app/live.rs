@@ -215,7 +215,8 @@ impl App {
                 self.worklist.clear();
                 self.overlays.clear();
                 self.live.others.clear();
-                self.error(format!("{reason}; this screen can do nothing more"));
+                let reason = reason.trim_end_matches("; nothing was done").to_string();
+                self.error(format!("{reason}; this screen can do nothing more (q quits)"));
                 self.live.stopped = Some(reason);
             }
             Err(_) => {}
