@@ -216,7 +216,9 @@ impl App {
                 self.overlays.clear();
                 self.live.others.clear();
                 let reason = reason.trim_end_matches("; nothing was done").to_string();
-                self.error(format!("{reason}; this screen can do nothing more (q quits)"));
+                self.error(format!(
+                    "{reason}; this screen can do nothing more (q quits)"
+                ));
                 self.live.stopped = Some(reason);
             }
             Err(_) => {}

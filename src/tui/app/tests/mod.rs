@@ -9,6 +9,7 @@ use crate::domain::{RestoreRecord, RestoreReport};
 use crate::tui::view::dialog::prose;
 use chrono::{TimeZone, Utc};
 
+mod live;
 mod restore;
 
 pub(super) fn t(y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
