@@ -483,3 +483,34 @@ async fn an_account_two_incidents_touched_shows_both_and_acts_on_the_selected_ro
     let dialog = draw(&app, 80, 24, COLOR).backend().to_string();
     assert!(dialog.contains("2010-03-15"), "{dialog}");
 }
+
+#[tokio::test]
+async fn another_agent_on_the_account_and_a_dropped_link_show_on_the_account_screen() {
+    use caredesk::domain::{Feed, Presence, PresenceReply};
+    let f = fixture().await;
+    let mut app = account(&f, "310000001").await;
+    let id = app.account.as_ref().expect("account").summary.id;
+    let now = common::clock().now();
+    app.live.now = now;
+    app.update(Msg::Presence {
+        account: Some(id),
+        result: Ok(PresenceReply {
+            others: vec![Presence {
+                login: "omar".to_string(),
+                display_name: "Omar".to_string(),
+                since: now - chrono::TimeDelta::seconds(150),
+            }],
+            beat_secs: 10,
+        }),
+    });
+    app.update(Msg::Live(Feed::Down {
+        reason: "the server closed the event stream".to_string(),
+    }));
+    let screen = draw(&app, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("omar has this account open, 2 min"),
+        "{screen}"
+    );
+    assert!(screen.contains("not live, reconnecting"), "{screen}");
+    insta::assert_snapshot!("account_presence_link_down_80x24", screen);
+}
