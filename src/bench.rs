@@ -16,6 +16,7 @@ use crate::store::{ConnectOptions, DbUrl, Store};
 use crate::with_store;
 
 pub mod agents;
+mod idle;
 mod import;
 mod restore;
 pub use import::{ImportBench, import, import_table};
@@ -309,6 +310,9 @@ pub struct TuiBench {
     pub peak_rss_mb: f64,
     /// The slowest substring lookups: (query, ms).
     pub slowest: Vec<(String, f64)>,
+    /// CPU used by a screen left idle with an account open (watcher, heartbeat, redraws), in
+    /// percent of one core.
+    pub idle_cpu_percent: f64,
 }
 
 /// The queries an agent types, one keystroke at a time: name and e-mail fragments, phone
@@ -465,6 +469,8 @@ pub async fn tui(url: &DbUrl, login: Option<&str>) -> Result<TuiBench> {
         }
         like.push(t0.elapsed());
     }
+    let open = svc.resolve_account("310000001").await?;
+    let idle_cpu_percent = idle::idle_cpu_percent(&svc, &actor, open.id).await?;
     svc.close().await;
     Ok(TuiBench {
         backend: url.backend().as_str().to_string(),
@@ -476,6 +482,7 @@ pub async fn tui(url: &DbUrl, login: Option<&str>) -> Result<TuiBench> {
         like_scan_baseline: percentiles(like),
         peak_rss_mb: peak_rss_mb(),
         slowest: by_query,
+        idle_cpu_percent,
     })
 }
 
@@ -521,5 +528,10 @@ pub fn tui_table(b: &TuiBench) -> String {
         .map(|(q, ms)| format!("\"{q}\" {ms:.1} ms"))
         .collect();
     s.push_str(&format!("slowest substring lookups: {}\n", slow.join(", ")));
+    s.push_str(&format!(
+        "idle with an account open for {} s (change watcher, heartbeat, a redraw each second): {:.2}% of a core (target < 1%)\n",
+        idle::IDLE.as_secs(),
+        b.idle_cpu_percent
+    ));
     s
 }

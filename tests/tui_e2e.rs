@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::io::Write as _;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::tmux::{Server, Tmux, login, tmux_available};
