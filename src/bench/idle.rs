@@ -57,7 +57,10 @@ pub async fn idle_cpu_percent(svc: &Service, actor: &Actor, account_id: i64) -> 
             let msg = match e {
                 Effect::Beat { screen, account } => Msg::Presence {
                     account,
-                    result: desk.presence(screen, account).await.map_err(|e| e.to_string()),
+                    result: desk
+                        .presence(screen, account)
+                        .await
+                        .map_err(|e| e.to_string()),
                 },
                 Effect::RefreshAccount { id } => Msg::AccountAnswer {
                     id,
