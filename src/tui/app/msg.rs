@@ -4,7 +4,7 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::domain::restore::Mode;
-use crate::domain::{AccountDetail, AccountSummary, RestoreRecord, RestoreReport};
+use crate::domain::{AccountDetail, AccountSummary, RequestView, RestoreRecord, RestoreReport};
 use crate::domain::{Category, CategoryStatus};
 use crate::store::IncidentTotals;
 
@@ -26,6 +26,8 @@ pub enum Effect {
         status: Option<CategoryStatus>,
     },
     LoadDashboard,
+    /// The pending appreciation requests of every account (the approvals queue).
+    LoadApprovals,
     /// What restoring would do (writes nothing).
     RestorePreview {
         seq: u64,
@@ -59,6 +61,11 @@ pub enum Command {
     Approve {
         account_id: i64,
         request_id: i64,
+    },
+    Reject {
+        account_id: i64,
+        request_id: i64,
+        reason: String,
     },
     AddNote {
         account_id: i64,
@@ -114,6 +121,11 @@ pub enum Msg {
     AccountLoaded(Result<Box<AccountDetail>, String>),
     WorklistLoaded(Result<Vec<AccountSummary>, String>),
     DashboardLoaded(Result<IncidentTotals, String>),
+    /// The approvals queue, and when it was read (what the ages on screen count from).
+    ApprovalsLoaded {
+        at: chrono::DateTime<chrono::Utc>,
+        result: Result<Vec<RequestView>, String>,
+    },
     /// A command finished: what to tell the agent, and the account to reload.
     Done {
         result: Result<String, String>,
