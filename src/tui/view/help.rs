@@ -60,15 +60,21 @@ pub(super) fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
             .into_iter()
             .map(|(keys, words)| line(keys, words)),
     );
-    let screens = lines.len();
-    lines.push(Line::styled("In the restore panel:", theme.dim()));
-    lines.extend(Action::RESTORE.into_iter().map(row));
-    lines.push(Line::styled("In a dialog:", theme.dim()));
-    lines.extend(Action::DIALOG.into_iter().map(row));
-    // The screens' keys set the least height (as before the panel's and the dialogs' keys were
-    // listed); those follow when the terminal has the rows, above the status bar.
+    // The screens' keys set the least height; the panel's and the dialogs' keys follow, each
+    // section whole, when the terminal has the rows above the status bar.
     let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2);
-    let height = rows(lines.len()).min(rows(screens).max(area.height.saturating_sub(1)));
+    let room = area.height.saturating_sub(1);
+    for (heading, actions) in [
+        ("In the restore panel:", &Action::RESTORE[..]),
+        ("In a dialog:", &Action::DIALOG[..]),
+    ] {
+        if rows(lines.len() + 1 + actions.len()) > room {
+            break;
+        }
+        lines.push(Line::styled(heading, theme.dim()));
+        lines.extend(actions.iter().copied().map(row));
+    }
+    let height = rows(lines.len());
     let popup = centered(area, 70, height);
     f.render_widget(Clear, popup);
     f.render_widget(
