@@ -226,8 +226,8 @@ fn requests_text(status: RequestStatus, list: &[RequestView]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:>7}  {:<10} {:<14} {:>9}  {:<10} {:<16}  {}",
-        "request", "account", "customer", "amount", "by", "requested", "reason"
+        "{:>7}  {:<10} {:<14} {:>9}  {:<10} {:<16}  reason",
+        "request", "account", "customer", "amount", "by", "requested"
     );
     for v in list {
         let r = &v.request;
