@@ -418,3 +418,79 @@ async fn the_service_lists_each_status_and_a_rejection_in_words_on_the_timeline(
     }
     w.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_supervisors_deciding_one_request_at_once_decide_it_once() {
+    let w = World::empty("sofia").await;
+    let (agent_svc, alice) = w.as_agent("ap_alice", Role::Agent).await;
+    let (omar_svc, omar) = w.as_agent("ap_omar", Role::Supervisor).await;
+    let (sam_svc, sam) = w.as_agent("ap_sam", Role::Supervisor).await;
+    for round in 0..4 {
+        let account = lost_for_good(
+            &w,
+            &format!("72000003{round}"),
+            &format!("+1206555033{round}"),
+        )
+        .await;
+        let id = agent_svc
+            .credit_request(&alice, &account, None, "Lost 300 contacts")
+            .await
+            .expect("request")
+            .request()
+            .id;
+        // A rejection and an approval at once: one of them decides, the other is refused,
+        // and the ledger agrees with the request.
+        let (rejected, approved) = tokio::join!(
+            omar_svc.credit_reject(&omar, id, "Duplicate"),
+            sam_svc.credit_approve(&sam, id)
+        );
+        let d = w.svc.show(&w.sup, &account).await.expect("show");
+        match (rejected, approved) {
+            (Ok(r), Err(e)) => {
+                assert!(r.is_new());
+                assert_eq!(e.exit_code(), 3, "{e}");
+                assert!(d.credits.is_empty(), "a rejected request credits nothing");
+                assert_eq!(d.requests[0].status, RequestStatus::Rejected);
+            }
+            (Err(e), Ok(c)) => {
+                assert!(c.is_new());
+                assert_eq!(e.exit_code(), 3, "{e}");
+                assert_eq!(d.credits.len(), 1);
+                assert_eq!(d.requests[0].status, RequestStatus::Approved);
+            }
+            other => panic!("round {round}: one decision, not {other:?}"),
+        }
+        // Two rejections with the same reason at once: one rejects, the other is its replay.
+        let account = lost_for_good(
+            &w,
+            &format!("72000004{round}"),
+            &format!("+1206555034{round}"),
+        )
+        .await;
+        let id = agent_svc
+            .credit_request(&alice, &account, None, "Lost 300 contacts")
+            .await
+            .expect("request")
+            .request()
+            .id;
+        let (a, b) = tokio::join!(
+            omar_svc.credit_reject(&omar, id, "Duplicate"),
+            sam_svc.credit_reject(&sam, id, "Duplicate")
+        );
+        let (a, b) = (a.expect("omar's"), b.expect("sam's"));
+        assert_eq!(
+            [a.is_new(), b.is_new()].iter().filter(|n| **n).count(),
+            1,
+            "round {round}: rejected once"
+        );
+        assert_eq!(a.request(), b.request());
+    }
+    assert_eq!(
+        w.svc.audit_verify(&w.sup).await.expect("verify").first_bad,
+        None
+    );
+    for s in [agent_svc, omar_svc, sam_svc] {
+        s.close().await;
+    }
+    w.finish().await;
+}

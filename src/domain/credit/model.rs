@@ -137,6 +137,14 @@ pub enum RequestOutcome {
     AlreadyRequested(CreditRequest),
 }
 
+impl RequestOutcome {
+    pub fn request(&self) -> &CreditRequest {
+        match self {
+            Self::Requested(r) | Self::AlreadyRequested(r) => r,
+        }
+    }
+}
+
 /// What a rejection did: the request marked rejected now, or found rejected before with the
 /// same reason (a replay that changed nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
