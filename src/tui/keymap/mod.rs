@@ -458,6 +458,18 @@ mod tests {
     }
 
     #[test]
+    fn the_approvals_keys_are_rebound_like_the_others() {
+        let file: ConfigFile =
+            toml::from_str("[keys]\nreject = \"X\"\napprovals = \"F7\"\n").expect("toml");
+        let k = Keymap::default().with_overrides(&file.keys).expect("keys");
+        assert_eq!(k.action(&press(KeyCode::Char('X'))), Some(Action::Reject));
+        assert_eq!(k.action(&press(KeyCode::Char('x'))), None);
+        assert_eq!(k.action(&press(KeyCode::F(7))), Some(Action::Approvals));
+        assert_eq!(k.action(&press(KeyCode::Char('p'))), None);
+        assert_eq!(k.hint(Action::Reject), "X");
+    }
+
+    #[test]
     fn a_bad_config_names_what_is_wrong() {
         let file: ConfigFile = toml::from_str("[keys]\ncredit = \"Hyper-Z\"\n").expect("toml");
         let e = Keymap::default()
