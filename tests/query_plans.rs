@@ -1,6 +1,6 @@
-//! The hot queries (lookups, search as you type, worklists) are answered through indexes on
-//! both backends, never by scanning the accounts table (SQLite, or PostgreSQL when
-//! CAREDESK_TEST_PG is set).
+//! The hot queries (lookups, search as you type, worklists, the approvals queue) are answered
+//! through indexes on both backends, never by scanning the accounts table (SQLite, or
+//! PostgreSQL when CAREDESK_TEST_PG is set).
 
 mod common;
 
@@ -17,7 +17,7 @@ async fn every_hot_query_is_answered_through_an_index() {
         .await
         .expect("demo");
     let plans = with_store!(svc.store(), s => s.explain_hot_queries().await).expect("plans");
-    assert_eq!(plans.len(), 7);
+    assert_eq!(plans.len(), 8);
     for (name, plan) in &plans {
         if db.is_postgres() {
             assert!(!plan.contains("Seq Scan"), "{name} scans a table:\n{plan}");

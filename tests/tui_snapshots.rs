@@ -29,11 +29,13 @@ struct Fixture {
     _db: common::TestDb,
     svc: Service,
     actor: Actor,
+    clock: Arc<caredesk::domain::FixedClock>,
 }
 
 async fn fixture() -> Fixture {
     let db = common::TestDb::sqlite();
-    let svc = db.service(common::clock() as Arc<dyn Clock>).await;
+    let clock = common::clock();
+    let svc = db.service(clock.clone() as Arc<dyn Clock>).await;
     caredesk::demo::build(&svc, 300, 2009, "sofia", None)
         .await
         .expect("demo");
@@ -42,6 +44,7 @@ async fn fixture() -> Fixture {
         _db: db,
         svc,
         actor,
+        clock,
     }
 }
 
@@ -274,6 +277,87 @@ async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
 }
 
 #[tokio::test]
+async fn the_approvals_queue_shows_the_pending_requests_oldest_first_with_their_wait() {
+    use caredesk::domain::{CategoryStatus, RequestStatus};
+    let f = fixture().await;
+    let sofia = f.svc.actor(Some("sofia")).await.expect("sofia");
+    let omar = f.svc.actor(Some("omar")).await.expect("omar");
+    // Three accounts whose lost category is declared lost for good, each then requested by the
+    // agent, a while apart.
+    let lost = f
+        .svc
+        .worklist(&sofia, Some(CategoryStatus::Lost), 3)
+        .await
+        .expect("worklist");
+    assert_eq!(lost.len(), 3, "the demo has accounts with lost data");
+    for (i, a) in lost.iter().enumerate() {
+        let d = f.svc.detail(&sofia, a.id).await.expect("detail");
+        let c = d
+            .categories
+            .iter()
+            .find(|c| c.status == CategoryStatus::Lost)
+            .expect("a lost category");
+        f.svc
+            .declare_loss(
+                &sofia,
+                &a.account_no,
+                None,
+                c.category,
+                "no snapshot holds it",
+            )
+            .await
+            .expect("declare");
+        f.svc
+            .credit_request(
+                &f.actor,
+                &a.account_no,
+                None,
+                &format!("Lost {} {} for good", c.items_before, c.category),
+            )
+            .await
+            .expect("request");
+        f.clock
+            .advance(chrono::TimeDelta::minutes(if i == 0 { 95 } else { 12 }));
+    }
+    let mut app = new_app(&omar);
+    app.update(code(KeyCode::Esc));
+    app.update(key('p'));
+    assert_eq!(app.screen, Screen::Approvals);
+    app.update(Msg::ApprovalsLoaded {
+        at: f.clock.now(),
+        result: f
+            .svc
+            .credit_requests(&omar, Some(RequestStatus::Pending), 200)
+            .await
+            .map_err(|e| e.to_string()),
+    });
+    assert_eq!(app.approvals.len(), 3);
+    app.update(key('j'));
+    let screen = draw(&app, 80, 24, COLOR).backend().to_string();
+    for words in [
+        "approvals: 3 pending requests, oldest first",
+        "Approvals",
+        "1 h",
+        "24 min",
+        "12 min",
+        "x reject",
+    ] {
+        assert!(screen.contains(words), "{words:?}: {screen}");
+    }
+    insta::assert_snapshot!("approvals_80x24", screen);
+    insta::assert_snapshot!("approvals_50x14", draw(&app, 50, 14, COLOR).backend());
+    app.update(key('x'));
+    for c in "Contacts came back".chars() {
+        app.update(key(c));
+    }
+    app.update(code(KeyCode::Enter));
+    insta::assert_snapshot!(
+        "approvals_reject_dialog_80x24",
+        draw(&app, 80, 24, COLOR).backend()
+    );
+}
+
+#[tokio::test]
 async fn no_color_carries_meaning_by_text_and_modifiers_only() {
     let f = fixture().await;
     let mut app = account(&f, &at_risk_account(&f).await).await;
@@ -433,7 +517,8 @@ async fn an_auditor_sees_the_customer_masked_until_revealing_it() {
 #[tokio::test]
 async fn an_account_two_incidents_touched_shows_both_and_acts_on_the_selected_rows_incident() {
     let db = common::TestDb::sqlite();
-    let svc = db.service(common::clock() as Arc<dyn Clock>).await;
+    let clock = common::clock();
+    let svc = db.service(clock.clone() as Arc<dyn Clock>).await;
     caredesk::demo::build_with(&svc, 300, 2009, 2, "sofia", None)
         .await
         .expect("demo with two incidents");
@@ -442,6 +527,7 @@ async fn an_account_two_incidents_touched_shows_both_and_acts_on_the_selected_ro
         _db: db,
         svc,
         actor,
+        clock,
     };
     // An account at risk in both incidents: both advisories are read out.
     let mut both = None;

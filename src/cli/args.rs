@@ -534,6 +534,25 @@ pub enum CreditCommand {
         /// The request's id, as `credit request` and `credit requests` print it
         request_id: i64,
     },
+    /// Reject an appreciation request with a reason the requester reads on the account (a
+    /// supervisor other than the requester)
+    Reject {
+        /// The request's id, as `credit request` and `credit requests` print it
+        request_id: i64,
+        /// Why it is rejected (kept with the request, shown on the account)
+        #[arg(long)]
+        reason: String,
+    },
+    /// The appreciation requests of every account, oldest first: by default the pending ones,
+    /// the queue supervisors work from (supervisors and auditors)
+    Requests {
+        /// Which requests: pending, approved or rejected
+        #[arg(long, value_name = "STATUS", default_value = "pending")]
+        status: String,
+        /// Most requests to list
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
     /// Grant a goodwill credit up to the configured cap (supervisor)
     Goodwill {
         /// Account number or phone number in any common format

@@ -1,16 +1,19 @@
-//! `credit apply|request|approve|goodwill|goodwill-cap|reverse|export`: one account's credits
-//! and the ledger's export for billing (batch runs are in `batch`).
+//! `credit apply|request|approve|reject|requests|goodwill|goodwill-cap|reverse|export`: one
+//! account's credits, the queue of appreciation requests, and the ledger's export for billing
+//! (batch runs are in `batch`).
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use serde_json::json;
 
-use super::print::{json_text, print};
+use super::print::{clean, json_text, print};
 use super::{CreditCommand, Format, parse_since};
 use crate::desk::Desk;
 use crate::domain::text::neutralise_cell;
 use crate::domain::{Cents, format_cents};
-use crate::domain::{Credit, CreditOutcome, RequestOutcome};
+use crate::domain::{Credit, CreditOutcome, CreditRequest, RequestOutcome};
+use crate::domain::{RequestStatus, RequestView};
 use crate::error::{Error, Result};
 use crate::service::credit::IncidentCredit;
 
@@ -120,6 +123,40 @@ pub async fn run(desk: &Desk, format: Format, command: CreditCommand) -> Result<
         CreditCommand::Approve { request_id } => {
             outcome_print(format, &desk.credit_approve(request_id).await?)
         }
+        CreditCommand::Reject { request_id, reason } => {
+            let o = desk.credit_reject(request_id, reason).await?;
+            let r = o.request();
+            let by = r.decided_by.as_deref().map(clean).unwrap_or_default();
+            let text = if o.is_new() {
+                format!(
+                    "rejected request #{} ({} appreciation credit requested by {}); the requester reads the reason on the account\n",
+                    r.id,
+                    format_cents(r.amount_cents, "USD"),
+                    clean(&r.requested_by)
+                )
+            } else {
+                format!(
+                    "already rejected: request #{} was rejected by {by} with that reason; nothing changed\n",
+                    r.id
+                )
+            };
+            let mut v = request_json(r);
+            v["result"] = json!(if o.is_new() {
+                "rejected"
+            } else {
+                "already-rejected"
+            });
+            print(format, text, v)
+        }
+        CreditCommand::Requests { status, limit } => {
+            let status = status.parse::<RequestStatus>().map_err(Error::invalid)?;
+            let list = desk.credit_requests(Some(status), limit).await?;
+            print(
+                format,
+                requests_text(status, &list),
+                json!({ "results": list.iter().map(view_json).collect::<Vec<_>>() }),
+            )
+        }
         CreditCommand::Goodwill {
             account,
             amount,
@@ -153,6 +190,73 @@ pub async fn run(desk: &Desk, format: Format, command: CreditCommand) -> Result<
         CreditCommand::Export { since } => export(desk, format, since).await,
         CreditCommand::Run(args) => super::batch::run(desk, format, args).await,
     }
+}
+
+/// One request as the commands print it.
+fn request_json(r: &CreditRequest) -> serde_json::Value {
+    json!({
+        "request_id": r.id,
+        "incident": r.incident,
+        "kind": r.kind,
+        "amount_cents": r.amount_cents,
+        "reason": r.reason,
+        "requested_by": r.requested_by,
+        "requested_at": r.requested_at,
+        "status": r.status,
+        "decided_by": r.decided_by,
+        "decided_at": r.decided_at,
+        "rejection_reason": r.rejection_reason,
+        "credit_id": r.credit_id,
+    })
+}
+
+/// One row of `credit requests`: the request and the account it is for.
+fn view_json(v: &RequestView) -> serde_json::Value {
+    let mut j = request_json(&v.request);
+    j["account_no"] = json!(v.account_no);
+    j["customer"] = json!(v.customer);
+    j["currency"] = json!(v.currency);
+    j
+}
+
+fn requests_text(status: RequestStatus, list: &[RequestView]) -> String {
+    if list.is_empty() {
+        return format!("no {status} appreciation requests\n");
+    }
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{:>7}  {:<10} {:<14} {:>9}  {:<10} {:<16}  reason",
+        "request", "account", "customer", "amount", "by", "requested"
+    );
+    for v in list {
+        let r = &v.request;
+        let decided = match (r.status, &r.decided_by) {
+            (RequestStatus::Approved, Some(by)) => format!(
+                "  [approved by {}, credit #{}]",
+                clean(by),
+                r.credit_id.unwrap_or_default()
+            ),
+            (RequestStatus::Rejected, Some(by)) => format!(
+                "  [rejected by {}: {}]",
+                clean(by),
+                clean(r.rejection_reason.as_deref().unwrap_or(""))
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "{:>7}  {:<10} {:<14} {:>9}  {:<10} {:<16}  {}{decided}",
+            format!("#{}", r.id),
+            clean(&v.account_no),
+            clean(&v.customer),
+            format_cents(r.amount_cents, &v.currency),
+            clean(&r.requested_by),
+            r.requested_at.format("%Y-%m-%d %H:%M"),
+            clean(&r.reason)
+        );
+    }
+    o
 }
 
 /// `credit export`: the ledger for billing, streamed (CSV, or one JSON object).

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::Format;
 use crate::domain::text::terminal_text;
-use crate::domain::{AccountDetail, AccountSummary, Agent};
+use crate::domain::{AccountDetail, AccountSummary, Agent, RequestStatus};
 use crate::domain::{format_cents, sanitize};
 use crate::error::{Error, Result};
 use crate::store::{AuditRecord, AuditVerification};
@@ -378,10 +378,17 @@ pub fn detail_text(d: &AccountDetail) -> String {
         );
     }
     for r in &d.requests {
-        let state = match (&r.decided_by, r.credit_id) {
-            (Some(by), Some(id)) => format!("approved by {} (credit #{id})", clean(by)),
-            (Some(by), None) => format!("declined by {}", clean(by)),
-            _ => "pending approval".to_string(),
+        let by = r.decided_by.as_deref().map_or_else(String::new, clean);
+        let state = match r.status {
+            RequestStatus::Approved => format!(
+                "approved by {by} (credit #{})",
+                r.credit_id.unwrap_or_default()
+            ),
+            RequestStatus::Rejected => format!(
+                "rejected by {by}: {}",
+                clean(r.rejection_reason.as_deref().unwrap_or("no reason kept"))
+            ),
+            RequestStatus::Pending => "pending approval".to_string(),
         };
         let _ = writeln!(
             o,

@@ -18,8 +18,8 @@ use crate::audit::checkpoint::{Checkpoint, Entry, Mismatch};
 use crate::domain::restore::Mode;
 use crate::domain::{
     AccountDetail, AccountSummary, Actor, Agent, Category, CategoryStatus, Change, Credit,
-    CreditOutcome, Feed, Incident, MaskPolicy, PresenceReply, RequestOutcome, RestoreRecord,
-    RestoreReport, ResyncReport, Role, UndoReport,
+    CreditOutcome, Feed, Incident, MaskPolicy, PresenceReply, RejectOutcome, RequestOutcome,
+    RequestStatus, RequestView, RestoreRecord, RestoreReport, ResyncReport, Role, UndoReport,
 };
 use crate::error::{Error, Result};
 use crate::service::Service;
@@ -228,6 +228,11 @@ operations! {
         = |svc, actor| svc.credit_request(actor, &account, incident.as_deref(), &reason).await;
     credit_approve / CreditApprove(request_id: i64) -> CreditOutcome
         = |svc, actor| svc.credit_approve(actor, request_id).await;
+    credit_reject / CreditReject(request_id: i64, reason: String) -> RejectOutcome
+        = |svc, actor| svc.credit_reject(actor, request_id, &reason).await;
+    /// The requests of every account in a status (all when `None`), oldest first.
+    credit_requests / CreditRequests(status: Option<RequestStatus>, limit: usize) -> Vec<RequestView>
+        = |svc, actor| svc.credit_requests(actor, status, limit).await;
     goodwill_cap / GoodwillCap() -> i64 = |svc, actor| svc.goodwill_cap().await;
     set_goodwill_cap / SetGoodwillCap(cents: i64) -> ()
         = |svc, actor| svc.set_goodwill_cap(actor, crate::domain::Cents(cents)).await;

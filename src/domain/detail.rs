@@ -156,7 +156,7 @@ impl AccountDetail {
             .or_else(|| self.touched_by().first().map(|i| i.currency.as_str()))
             .or_else(|| self.incidents.last().map(|i| i.currency.as_str()))
             .unwrap_or("USD");
-        timeline::sentence(
+        let said = timeline::sentence(
             &timeline::Record {
                 action: &e.action,
                 agent: &e.agent,
@@ -164,7 +164,31 @@ impl AccountDetail {
                 detail: &e.text,
             },
             currency,
-        )
+        );
+        // A rejection's reason is kept with the request, not in the audit (it is typed by an
+        // agent and may name the customer): the requester reads it here, as a note's text.
+        match self.rejection_reason(e) {
+            Some(reason) => format!("{said}: {reason}"),
+            None => said,
+        }
+    }
+
+    /// The reason of the rejection `e` records, when the account's request holds one.
+    fn rejection_reason(&self, e: &TimelineEvent) -> Option<&str> {
+        if e.action != "credit.reject" {
+            return None;
+        }
+        let id: i64 = e
+            .object_id
+            .as_deref()?
+            .strip_prefix("request ")?
+            .parse()
+            .ok()?;
+        self.requests
+            .iter()
+            .find(|r| r.id == id)?
+            .rejection_reason
+            .as_deref()
     }
 
     /// The account's appreciation request for `incident`, if there is one.

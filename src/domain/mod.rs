@@ -34,7 +34,8 @@ pub use category::Category;
 pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
 pub use credit::{
     Credit, CreditKind, CreditOutcome, CreditRefusal, CreditRequest, IncidentCreditDecision,
-    Ineligible, PlanPeriod, RequestOutcome, decide_incident_credit, incident_credit,
+    Ineligible, PlanPeriod, RejectOutcome, RequestOutcome, RequestStatus, RequestView,
+    decide_incident_credit, incident_credit,
 };
 pub use detail::{AccountDetail, CategoryState, Note, TimelineEvent};
 pub use incident::{CreateDecision, Incident, IncidentEdit, IncidentRefusal};

@@ -40,7 +40,7 @@ impl Role {
     pub fn allows(self, p: Permission) -> bool {
         use Permission::{
             AddNote, ApplyIncidentCredit, Read, RecordResync, RequestAppreciation, RestoreMerge,
-            ViewAccount,
+            ViewAccount, ViewRequests,
         };
         match self {
             Role::Supervisor => true,
@@ -53,7 +53,7 @@ impl Role {
                     | RestoreMerge
                     | RecordResync
             ),
-            Role::Auditor => matches!(p, Read | ViewAccount),
+            Role::Auditor => matches!(p, Read | ViewAccount | ViewRequests),
         }
     }
 }
@@ -108,10 +108,13 @@ pub enum Permission {
     ResetPassword,
     /// Set who holds which rights on a PostgreSQL database (`db grant`).
     GrantRights,
+    /// List the appreciation requests of every account (the approvals queue): the work of
+    /// those who decide them and of those who check the decisions.
+    ViewRequests,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::Read,
         Permission::ViewAccount,
         Permission::AddNote,
@@ -133,6 +136,7 @@ impl Permission {
         Permission::SetMaskPolicy,
         Permission::ResetPassword,
         Permission::GrantRights,
+        Permission::ViewRequests,
     ];
 
     /// What the permission lets someone do, worded to finish "… may not ", so a refusal
@@ -160,6 +164,7 @@ impl Permission {
             Permission::SetMaskPolicy => "change which roles see customers masked",
             Permission::ResetPassword => "reset an agent's password",
             Permission::GrantRights => "grant rights on the database",
+            Permission::ViewRequests => "list the appreciation requests of every account",
         }
     }
 }
@@ -210,7 +215,11 @@ mod tests {
     fn an_auditor_only_reads() {
         assert_eq!(
             allowed(Role::Auditor),
-            [Permission::Read, Permission::ViewAccount]
+            [
+                Permission::Read,
+                Permission::ViewAccount,
+                Permission::ViewRequests
+            ]
         );
     }
 

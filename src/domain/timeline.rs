@@ -51,6 +51,13 @@ pub fn sentence(r: &Record<'_>, currency: &str) -> String {
             ),
             None => format!("{} appreciation credit approved by {by}", money(c)),
         }),
+        "credit.reject" => cents(d).map(|c| {
+            let kind = d.split_whitespace().next().unwrap_or("appreciation");
+            match number_after(d, "request ") {
+                Some(req) => format!("{} {kind} request #{req} rejected by {by}", money(c)),
+                None => format!("{} {kind} request rejected by {by}", money(c)),
+            }
+        }),
         "credit.goodwill" => cents(d).map(|c| format!("{} goodwill credit by {by}", money(c))),
         "credit.reverse" => cents(d).map(|c| match number_after(d, "reverses ") {
             Some(id) => format!("credit #{id} reversed by {by}: {}", money(c)),
@@ -288,6 +295,14 @@ mod tests {
         assert_eq!(
             say("credit.approve", Some("13"), "request 4, 10000 cents"),
             "$100.00 appreciation credit approved by alice (request #4)"
+        );
+        assert_eq!(
+            say(
+                "credit.reject",
+                Some("request 4"),
+                "appreciation request 4, 10000 cents; 23 characters of reason"
+            ),
+            "$100.00 appreciation request #4 rejected by alice"
         );
         assert_eq!(
             say("credit.goodwill", Some("14"), "2500 cents"),

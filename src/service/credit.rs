@@ -1,5 +1,5 @@
-//! Credits on a call: the incident credit, appreciation requests and approvals, goodwill and
-//! reversals, and the billing export. Roles are checked here; the ledger's rules live in the
+//! Credits on a call: the incident credit, appreciation requests with their approval or
+//! rejection and the queue of them, goodwill and reversals, and the billing export. Roles are checked here; the ledger's rules live in the
 //! domain and the database's constraints.
 
 use chrono::{DateTime, Utc};
@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Service;
 use crate::domain::{Actor, Credit, CreditOutcome, Incident, Outcome, RequestOutcome};
 use crate::domain::{Cents, Permission, sanitize};
+use crate::domain::{RejectOutcome, RequestStatus, RequestView};
 use crate::error::{Error, Result};
 use crate::with_store;
 
@@ -131,6 +132,36 @@ impl Service {
     pub async fn credit_approve(&self, actor: &Actor, request_id: i64) -> Result<CreditOutcome> {
         Self::require(actor, Permission::ApproveCredit)?;
         with_store!(&self.store, s => s.approve_request(actor, request_id, self.now()).await)
+    }
+
+    /// A supervisor other than the requester rejects a pending request with a reason.
+    pub async fn credit_reject(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        reason: &str,
+    ) -> Result<RejectOutcome> {
+        Self::require(actor, Permission::ApproveCredit)?;
+        let reason = reason_text(reason)?;
+        with_store!(&self.store, s => s.reject_request(actor, request_id, &reason, self.now()).await)
+    }
+
+    /// The requests of every account in `status` (all when `None`), oldest first: the
+    /// approvals queue is the pending ones. The customer's name is masked for the roles the
+    /// policy masks, as search results are.
+    pub async fn credit_requests(
+        &self,
+        actor: &Actor,
+        status: Option<RequestStatus>,
+        limit: usize,
+    ) -> Result<Vec<RequestView>> {
+        Self::require(actor, Permission::ViewRequests)?;
+        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(10_000);
+        let mut list = with_store!(&self.store, s => s.credit_requests(status, limit).await)?;
+        if self.masks(actor) {
+            list.iter_mut().for_each(RequestView::mask);
+        }
+        Ok(list)
     }
 
     pub async fn goodwill_cap(&self) -> Result<i64> {

@@ -2,16 +2,17 @@
 //! each its own task, so one slow lane never holds up another:
 //! - search: a watch channel, so while one query runs only the newest waits (type-ahead);
 //! - account: loads, previews and actions on the account on screen, in order;
-//! - counts: the worklist and the dashboard, which may be slow on a big incident.
+//! - counts: the worklist, the dashboard and the approvals queue, which may be slow on a big
+//!   incident.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
-use super::app::{Command, Effect, Msg, SEARCH_LIMIT};
+use super::app::{APPROVALS_LIMIT, Command, Effect, Msg, SEARCH_LIMIT};
 use crate::desk::Desk;
-use crate::domain::{CreditOutcome, RequestOutcome};
+use crate::domain::{CreditOutcome, RequestOutcome, RequestStatus};
 use crate::service::credit::IncidentCredit;
 
 /// What runs an effect; the desk (in process or through a server) in the product, a stand-in
@@ -45,6 +46,7 @@ impl Lane {
             Effect::LoadWorklist { .. }
             | Effect::LoadDashboard
             | Effect::LoadRuns
+            | Effect::LoadApprovals
             | Effect::CheckMe => Lane::Counts,
             Effect::LoadAccount { .. }
             | Effect::RefreshAccount { .. }
@@ -174,6 +176,16 @@ async fn run(desk: &Desk, effect: Effect) -> Msg {
                 .await
                 .map_err(|e| (e.to_string(), e.exit_code() == 3)),
         ),
+        Effect::LoadApprovals => {
+            let result = desk
+                .credit_requests(Some(RequestStatus::Pending), APPROVALS_LIMIT)
+                .await
+                .map_err(|e| e.to_string());
+            Msg::ApprovalsLoaded {
+                at: chrono::Utc::now(),
+                result,
+            }
+        }
         Effect::RestorePreview {
             seq,
             account_no,
@@ -267,6 +279,27 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
                 .credit_approve(request_id)
                 .await
                 .map(|o| credit_text(&o));
+            (r.map_err(|e| e.to_string()), account_id)
+        }
+        Command::Reject {
+            account_id,
+            request_id,
+            reason,
+        } => {
+            let r = desk.credit_reject(request_id, reason).await.map(|o| {
+                let r = o.request();
+                if o.is_new() {
+                    format!(
+                        "request #{} rejected; {} reads the reason on the account",
+                        r.id, r.requested_by
+                    )
+                } else {
+                    format!(
+                        "request #{} was already rejected with that reason; nothing changed",
+                        r.id
+                    )
+                }
+            });
             (r.map_err(|e| e.to_string()), account_id)
         }
         Command::AddNote {
@@ -444,6 +477,7 @@ mod tests {
             Lane::of(&Effect::LoadWorklist { status: None }),
             Lane::Counts
         );
+        assert_eq!(Lane::of(&Effect::LoadApprovals), Lane::Counts);
         assert_eq!(Lane::of(&Effect::LoadAccount { id: 1 }), Lane::Account);
         assert_eq!(Lane::of(&Effect::RevealAccount { id: 1 }), Lane::Account);
         assert_eq!(

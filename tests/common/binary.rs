@@ -15,6 +15,16 @@ fn bare() -> std::process::Command {
     cmd
 }
 
+/// The binary working through the server at `server` with the sessions kept in `sessions`
+/// (`CAREDESK_SESSIONS`), no database or server of the caller's.
+pub fn served(server: &str, sessions: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = bare();
+    cmd.env_remove("CAREDESK_SERVER")
+        .env("CAREDESK_SESSIONS", sessions)
+        .args(["--server", server]);
+    assert_cmd::Command::from_std(cmd)
+}
+
 /// The binary on `url` (`--db`), acting as `agent` when one is given (`--agent`), else as the
 /// OS login.
 pub fn cli(url: &str, agent: Option<&str>) -> assert_cmd::Command {

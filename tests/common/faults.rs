@@ -110,6 +110,21 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 
 /// A SQLite database at `path` as a release that knew only the migrations numbered up to
 /// `last` left it, with one supervisor (`ops`) in it: data, and migrations pending.
+/// How many SQLite migrations come after migration `last`: what `db migrate` applies to a
+/// database `sqlite_at_migration(…, last)` made.
+pub fn sqlite_migrations_after(last: u32) -> usize {
+    std::fs::read_dir("migrations/sqlite")
+        .expect("migrations")
+        .filter(|e| {
+            let name = e.as_ref().expect("entry").file_name();
+            name.to_string_lossy()[..4]
+                .parse::<u32>()
+                .expect("numbered migration")
+                > last
+        })
+        .count()
+}
+
 pub fn sqlite_at_migration(path: &Path, last: u32) -> PathBuf {
     let dir = tempfile::tempdir().expect("dir");
     for entry in std::fs::read_dir("migrations/sqlite").expect("migrations") {

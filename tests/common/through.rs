@@ -12,7 +12,8 @@ use caredesk::desk::{Desk, Remote};
 use caredesk::domain::restore::Mode;
 use caredesk::domain::{
     AccountDetail, AccountSummary, Actor, Category, CategoryStatus, Cents, CreditOutcome,
-    RequestOutcome, RestoreRecord, RestoreReport, ResyncReport, UndoReport,
+    RejectOutcome, RequestOutcome, RequestStatus, RequestView, RestoreRecord, RestoreReport,
+    ResyncReport, UndoReport,
 };
 use caredesk::error::Result;
 use caredesk::service::Service;
@@ -84,6 +85,20 @@ impl Svc {
         let desk = Desk::Remote(Remote::new(&url, Some(token)).expect("remote"));
         guard.1.insert(actor.login.clone(), desk.clone());
         desk
+    }
+
+    /// This service's server (started on first use) and a new session token for `actor`,
+    /// for the real binary to work through with `--server` (each call opens a session and
+    /// writes its audit record: take them before counting records).
+    pub async fn server_session(&self, actor: &Actor) -> (String, String) {
+        let url = {
+            let mut guard = self.remote.lock().await;
+            if guard.0.is_none() {
+                guard.0 = Some(start_server(self.inner.clone()).await);
+            }
+            guard.0.clone().expect("server")
+        };
+        (url, session(&self.inner, &actor.login).await)
     }
 
     pub async fn show(&self, actor: &Actor, account: &str) -> Result<AccountDetail> {
@@ -217,6 +232,33 @@ impl Svc {
             return self.inner.credit_approve(actor, request_id).await;
         }
         self.desk(actor).await.credit_approve(request_id).await
+    }
+
+    pub async fn credit_reject(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        reason: &str,
+    ) -> Result<RejectOutcome> {
+        if !through_server() {
+            return self.inner.credit_reject(actor, request_id, reason).await;
+        }
+        self.desk(actor)
+            .await
+            .credit_reject(request_id, reason.to_string())
+            .await
+    }
+
+    pub async fn credit_requests(
+        &self,
+        actor: &Actor,
+        status: Option<RequestStatus>,
+        limit: usize,
+    ) -> Result<Vec<RequestView>> {
+        if !through_server() {
+            return self.inner.credit_requests(actor, status, limit).await;
+        }
+        self.desk(actor).await.credit_requests(status, limit).await
     }
 
     pub async fn set_goodwill_cap(&self, actor: &Actor, cap: Cents) -> Result<()> {

@@ -13,9 +13,12 @@ use super::parse::{UnknownValue, parse_keyword};
 pub mod model;
 pub mod rules;
 
-pub use model::{Credit, CreditOutcome, CreditRequest, RequestOutcome};
+pub use model::{
+    Credit, CreditOutcome, CreditRequest, RejectOutcome, RequestOutcome, RequestStatus, RequestView,
+};
 pub use rules::{
-    ApprovalDecision, CreditRefusal, OVERLAPPING_PLANS, RequestDecision, ReversalDecision,
+    ApprovalDecision, CreditRefusal, OVERLAPPING_PLANS, RejectionDecision, RequestDecision,
+    ReversalDecision,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

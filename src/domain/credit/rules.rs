@@ -1,9 +1,9 @@
 //! The ledger's rules beyond "who is owed the incident credit": appreciation requests and
-//! their approval, goodwill, reversals. Each takes the facts the store read (inside the
+//! their approval or rejection, goodwill, reversals. Each takes the facts the store read (inside the
 //! transaction that will write) and returns what to write, a replay, or a typed refusal
 //! whose message is written here once for every face.
 
-use super::{Credit, CreditKind, CreditRequest, Ineligible};
+use super::{Credit, CreditKind, CreditRequest, Ineligible, RequestStatus};
 use crate::domain::money::Cents;
 
 /// Why a credit action is refused. `is_bad_input` tells a mistake in the request (exit 2)
@@ -24,6 +24,22 @@ pub enum CreditRefusal {
     RequestedWithAnotherReason { account_no: String, request_id: i64 },
     #[error("{approver} requested #{request_id} and cannot approve it; another supervisor must")]
     OwnRequest { approver: String, request_id: i64 },
+    #[error("{login} requested #{request_id} and cannot reject it; another supervisor must")]
+    RejectOwnRequest { login: String, request_id: i64 },
+    #[error(
+        "request #{request_id} was approved by {approver} (credit #{credit_id}) and cannot be rejected; a reversal undoes the credit"
+    )]
+    RejectApproved {
+        request_id: i64,
+        approver: String,
+        credit_id: i64,
+    },
+    #[error(
+        "request #{request_id} was already rejected by {by} with another reason; nothing changed"
+    )]
+    RejectedWithAnotherReason { request_id: i64, by: String },
+    #[error("request #{request_id} was rejected by {by} and cannot be approved; nothing changed")]
+    ApproveRejected { request_id: i64, by: String },
     #[error("account {account_no} already holds an {kind} credit for {incident}")]
     AlreadyHolds {
         account_no: String,
@@ -56,6 +72,7 @@ impl CreditRefusal {
             self,
             Self::RequestedWithAnotherReason { .. }
                 | Self::ReversedWithAnotherReason { .. }
+                | Self::RejectedWithAnotherReason { .. }
                 | Self::GoodwillNotPositive { .. }
                 | Self::GoodwillKeyReused { .. }
         )
@@ -111,13 +128,19 @@ pub enum ApprovalDecision {
 }
 
 /// The approval rule: a supervisor other than the requester approves; approving twice is a
-/// replay.
+/// replay; a rejected request stays rejected.
 pub fn approve_request(
     request: &CreditRequest,
     approver: &str,
 ) -> Result<ApprovalDecision, CreditRefusal> {
     if let Some(credit_id) = request.credit_id {
         return Ok(ApprovalDecision::AlreadyApproved { credit_id });
+    }
+    if request.status == RequestStatus::Rejected {
+        return Err(CreditRefusal::ApproveRejected {
+            request_id: request.id,
+            by: decider(request),
+        });
     }
     if request.requested_by == approver {
         return Err(CreditRefusal::OwnRequest {
@@ -126,6 +149,62 @@ pub fn approve_request(
         });
     }
     Ok(ApprovalDecision::Approve)
+}
+
+/// What rejecting a request leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionDecision {
+    /// Rejected before with the same reason: answer with the request, write nothing.
+    AlreadyRejected,
+    /// Mark the request rejected with the reason.
+    Reject,
+}
+
+/// The rejection rule: a supervisor other than the requester rejects a pending request with a
+/// reason; an approved request is not rejected (its credit stands until reversed); rejecting
+/// again with the same reason is a replay, with another reason a refusal. `reason` is `None`
+/// when a screen only asks whether the action is open (before the reason is typed).
+pub fn reject_request(
+    request: &CreditRequest,
+    supervisor: &str,
+    reason: Option<&str>,
+) -> Result<RejectionDecision, CreditRefusal> {
+    match request.status {
+        RequestStatus::Approved => {
+            return Err(CreditRefusal::RejectApproved {
+                request_id: request.id,
+                approver: decider(request),
+                credit_id: request.credit_id.unwrap_or_default(),
+            });
+        }
+        RequestStatus::Rejected => {
+            return match reason {
+                Some(reason) if request.rejection_reason.as_deref() != Some(reason) => {
+                    Err(CreditRefusal::RejectedWithAnotherReason {
+                        request_id: request.id,
+                        by: decider(request),
+                    })
+                }
+                _ => Ok(RejectionDecision::AlreadyRejected),
+            };
+        }
+        RequestStatus::Pending => {}
+    }
+    if request.requested_by == supervisor {
+        return Err(CreditRefusal::RejectOwnRequest {
+            login: supervisor.to_string(),
+            request_id: request.id,
+        });
+    }
+    Ok(RejectionDecision::Reject)
+}
+
+/// Who decided a request, for a refusal's sentence.
+fn decider(request: &CreditRequest) -> String {
+    request
+        .decided_by
+        .clone()
+        .unwrap_or_else(|| "a supervisor".to_string())
 }
 
 /// What a reversal leads to.
@@ -194,6 +273,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn request(by: &str, reason: &str, credit_id: Option<i64>) -> CreditRequest {
+        let at = Utc.timestamp_opt(0, 0).single().expect("time");
         CreditRequest {
             id: 7,
             incident: "i".into(),
@@ -201,10 +281,22 @@ mod tests {
             amount_cents: 10_000,
             reason: reason.into(),
             requested_by: by.into(),
-            requested_at: Utc.timestamp_opt(0, 0).single().expect("time"),
-            decided_by: None,
+            requested_at: at,
+            decided_by: credit_id.map(|_| "sofia".to_string()),
             credit_id,
+            status: RequestStatus::of(credit_id.map(|_| at), credit_id),
+            decided_at: credit_id.map(|_| at),
+            rejection_reason: None,
         }
+    }
+
+    fn rejected(by: &str, rejected_by: &str, why: &str) -> CreditRequest {
+        let mut r = request(by, "lost all", None);
+        r.status = RequestStatus::Rejected;
+        r.decided_by = Some(rejected_by.into());
+        r.decided_at = Some(r.requested_at);
+        r.rejection_reason = Some(why.into());
+        r
     }
 
     fn credit(id: i64, kind: CreditKind, amount: i64, reason: &str) -> Credit {
@@ -268,6 +360,99 @@ mod tests {
         assert_eq!(
             approve_request(&done, "omar"),
             Ok(ApprovalDecision::AlreadyApproved { credit_id: 42 })
+        );
+    }
+
+    #[test]
+    fn another_supervisor_rejects_a_pending_request_and_rejecting_again_is_a_replay() {
+        let r = request("alice", "lost all", None);
+        assert_eq!(
+            reject_request(&r, "omar", Some("no permanent loss on file")),
+            Ok(RejectionDecision::Reject)
+        );
+        assert_eq!(
+            reject_request(&r, "omar", None),
+            Ok(RejectionDecision::Reject),
+            "a screen asking before the reason is typed"
+        );
+        let done = rejected("alice", "omar", "no permanent loss on file");
+        assert_eq!(
+            reject_request(&done, "omar", Some("no permanent loss on file")),
+            Ok(RejectionDecision::AlreadyRejected)
+        );
+        assert_eq!(
+            reject_request(&done, "sofia", Some("no permanent loss on file")),
+            Ok(RejectionDecision::AlreadyRejected),
+            "the same rejection by another supervisor changes nothing either"
+        );
+        assert_eq!(
+            reject_request(&done, "sofia", None),
+            Ok(RejectionDecision::AlreadyRejected)
+        );
+        let e = reject_request(&done, "omar", Some("duplicate")).expect_err("another reason");
+        assert_eq!(
+            e.to_string(),
+            "request #7 was already rejected by omar with another reason; nothing changed"
+        );
+        assert!(
+            e.is_bad_input(),
+            "the same request with other parameters: exit 2, as for every credit action"
+        );
+    }
+
+    #[test]
+    fn nobody_rejects_their_own_request_nor_an_approved_one() {
+        let r = request("omar", "lost all", None);
+        let e = reject_request(&r, "omar", Some("changed my mind")).expect_err("own request");
+        assert_eq!(
+            e.to_string(),
+            "omar requested #7 and cannot reject it; another supervisor must"
+        );
+        assert!(!e.is_bad_input());
+        let approved = request("alice", "lost all", Some(42));
+        let e = reject_request(&approved, "omar", Some("too late")).expect_err("approved");
+        assert_eq!(
+            e.to_string(),
+            "request #7 was approved by sofia (credit #42) and cannot be rejected; a reversal undoes the credit"
+        );
+        assert!(!e.is_bad_input());
+    }
+
+    #[test]
+    fn a_rejected_request_is_never_approved() {
+        let done = rejected("alice", "omar", "duplicate of #6");
+        let e = approve_request(&done, "sofia").expect_err("rejected");
+        assert_eq!(
+            e.to_string(),
+            "request #7 was rejected by omar and cannot be approved; nothing changed"
+        );
+        assert!(!e.is_bad_input());
+        assert!(
+            !e.to_string().contains("duplicate"),
+            "the reason is the requester's to read on the account, not in a refusal"
+        );
+    }
+
+    #[test]
+    fn a_request_status_follows_its_decision() {
+        let at = Utc.timestamp_opt(0, 0).single().expect("time");
+        assert_eq!(RequestStatus::of(None, None), RequestStatus::Pending);
+        assert_eq!(
+            RequestStatus::of(Some(at), Some(3)),
+            RequestStatus::Approved
+        );
+        assert_eq!(RequestStatus::of(Some(at), None), RequestStatus::Rejected);
+        for s in RequestStatus::ALL {
+            assert_eq!(s.as_str().parse::<RequestStatus>(), Ok(s));
+            assert_eq!(
+                serde_json::to_string(&s).ok(),
+                Some(format!("\"{}\"", s.as_str()))
+            );
+        }
+        let e = "done".parse::<RequestStatus>().expect_err("unknown");
+        assert_eq!(
+            e.to_string(),
+            "\"done\" is not a request status; expected one of: pending, approved, rejected"
         );
     }
 

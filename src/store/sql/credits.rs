@@ -1,10 +1,13 @@
-//! Credits on a call: the incident credit, appreciation requests and approvals, goodwill, reversals, the billing export.
+//! Credits on a call: the incident credit, appreciation requests and their approval or
+//! rejection (and the queue of them), goodwill, reversals, the billing export.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Transaction};
 
 use super::*;
-use crate::domain::credit::{ApprovalDecision, RequestDecision, ReversalDecision};
+use crate::domain::credit::{
+    ApprovalDecision, RejectionDecision, RequestDecision, ReversalDecision,
+};
 use crate::domain::{self, CreditRefusal};
 use crate::error::{Error, Result};
 
@@ -25,6 +28,25 @@ pub(super) async fn credit_in_tx(tx: &mut Transaction<'_, Db>, id: i64) -> Resul
         .fetch_one(&mut **tx)
         .await?;
     credit(&row)
+}
+
+/// A request, its account's number and id, read in the transaction that decides it.
+async fn request_in_tx(
+    tx: &mut Transaction<'_, Db>,
+    request_id: i64,
+) -> Result<(CreditRequest, String, i64)> {
+    let Some(r) = sqlx::query("SELECT r.*, a.account_no FROM credit_requests r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1")
+        .bind(request_id)
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Err(Error::invalid(format!("there is no credit request #{request_id}")));
+    };
+    Ok((
+        request_row(&r)?,
+        r.try_get("account_no")?,
+        r.try_get("account_id")?,
+    ))
 }
 
 impl SqlStore {
@@ -178,6 +200,8 @@ impl SqlStore {
         Ok(RequestOutcome::Requested(req))
     }
 
+    /// A supervisor other than the requester approves a pending request: the credit and the
+    /// request's decision in one transaction with its audit record.
     pub async fn approve_request(
         &self,
         actor: &Actor,
@@ -185,16 +209,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<CreditOutcome> {
         let mut tx = self.begin_write().await?;
-        let Some(r) = sqlx::query("SELECT r.*, a.account_no FROM credit_requests r JOIN accounts a ON a.id = r.account_id WHERE r.id = $1")
-            .bind(request_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Err(Error::invalid(format!("there is no credit request #{request_id}")));
-        };
-        let req = request_row(&r)?;
-        let account_no: String = r.try_get("account_no")?;
-        let account_id: i64 = r.try_get("account_id")?;
+        let (req, account_no, account_id) = request_in_tx(&mut tx, request_id).await?;
         match domain::credit::rules::approve_request(&req, &actor.login)? {
             ApprovalDecision::AlreadyApproved { credit_id } => {
                 recheck_actor(&mut tx, actor).await?;
@@ -223,21 +238,38 @@ impl SqlStore {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(credit_id) = credit_id else {
-            return Err(CreditRefusal::AlreadyHolds {
-                account_no,
-                kind: req.kind,
-                incident: req.incident,
-            }
-            .into());
+        let marked = match credit_id {
+            Some(credit_id) => sqlx::query("UPDATE credit_requests SET decided_by = $1, decided_at = $2, credit_id = $3 WHERE id = $4 AND decided_at IS NULL")
+                .bind(&actor.login)
+                .bind(now)
+                .bind(credit_id)
+                .bind(request_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+            None => 0,
         };
-        sqlx::query("UPDATE credit_requests SET decided_by = $1, decided_at = $2, credit_id = $3 WHERE id = $4 AND decided_at IS NULL")
-            .bind(&actor.login)
-            .bind(now)
-            .bind(credit_id)
-            .bind(request_id)
-            .execute(&mut *tx)
-            .await?;
+        let Some(credit_id) = credit_id.filter(|_| marked == 1) else {
+            // Another supervisor decided the request (or credited the account) between the
+            // read and these writes (PostgreSQL; SQLite's write transaction excludes it): the
+            // rule decides again on what they committed, and this transaction, with any credit
+            // it wrote, is dropped.
+            let (now_req, _, _) = request_in_tx(&mut tx, request_id).await?;
+            return match domain::credit::rules::approve_request(&now_req, &actor.login)? {
+                ApprovalDecision::AlreadyApproved { credit_id } => {
+                    recheck_actor(&mut tx, actor).await?;
+                    Ok(CreditOutcome::AlreadyCredited(
+                        credit_in_tx(&mut tx, credit_id).await?,
+                    ))
+                }
+                ApprovalDecision::Approve => Err(CreditRefusal::AlreadyHolds {
+                    account_no,
+                    kind: req.kind,
+                    incident: req.incident,
+                }
+                .into()),
+            };
+        };
         append_audit(
             &mut tx,
             actor,
@@ -254,6 +286,100 @@ impl SqlStore {
         let c = credit_in_tx(&mut tx, credit_id).await?;
         tx.commit().await?;
         Ok(CreditOutcome::Credited(c))
+    }
+
+    /// A supervisor other than the requester rejects a pending request with a reason, which
+    /// the requester reads on the account. The audit record keeps the reason's length only:
+    /// typed by an agent, it may name the customer.
+    pub async fn reject_request(
+        &self,
+        actor: &Actor,
+        request_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<RejectOutcome> {
+        let mut tx = self.begin_write().await?;
+        let (req, account_no, _) = request_in_tx(&mut tx, request_id).await?;
+        match domain::credit::rules::reject_request(&req, &actor.login, Some(reason))? {
+            RejectionDecision::AlreadyRejected => {
+                recheck_actor(&mut tx, actor).await?;
+                return Ok(RejectOutcome::AlreadyRejected(req));
+            }
+            RejectionDecision::Reject => {}
+        }
+        let marked = sqlx::query("UPDATE credit_requests SET decided_by = $1, decided_at = $2, rejection_reason = $3 WHERE id = $4 AND decided_at IS NULL")
+            .bind(&actor.login)
+            .bind(now)
+            .bind(reason)
+            .bind(request_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if marked == 0 {
+            // Decided by another supervisor since it was read: the rule decides again on what
+            // they committed (the same rejection is a replay; anything else a refusal).
+            let (now_req, _, _) = request_in_tx(&mut tx, request_id).await?;
+            return match domain::credit::rules::reject_request(
+                &now_req,
+                &actor.login,
+                Some(reason),
+            )? {
+                RejectionDecision::AlreadyRejected => {
+                    recheck_actor(&mut tx, actor).await?;
+                    Ok(RejectOutcome::AlreadyRejected(now_req))
+                }
+                RejectionDecision::Reject => Err(Error::System(format!(
+                    "request #{request_id} is pending but could not be marked rejected"
+                ))),
+            };
+        }
+        append_audit(
+            &mut tx,
+            actor,
+            now,
+            &[AuditEntry::new(
+                "credit.reject",
+                "ok",
+                format!(
+                    "{} request {request_id}, {} cents; {} characters of reason",
+                    req.kind,
+                    req.amount_cents,
+                    reason.chars().count()
+                ),
+            )
+            .account(&account_no)
+            .object(format!("request {request_id}"))],
+        )
+        .await?;
+        let (rejected, _, _) = request_in_tx(&mut tx, request_id).await?;
+        tx.commit().await?;
+        Ok(RejectOutcome::Rejected(rejected))
+    }
+
+    /// The requests of every account in `status` (all when `None`), oldest first, at most
+    /// `limit`.
+    pub async fn credit_requests(
+        &self,
+        status: Option<RequestStatus>,
+        limit: i64,
+    ) -> Result<Vec<RequestView>> {
+        let sql = match status {
+            Some(RequestStatus::Pending) => SQL_REQUESTS_PENDING,
+            Some(RequestStatus::Approved) => request_select!(
+                "WHERE r.credit_id IS NOT NULL ORDER BY r.requested_at, r.id LIMIT $1"
+            ),
+            Some(RequestStatus::Rejected) => request_select!(
+                "WHERE r.decided_at IS NOT NULL AND r.credit_id IS NULL ORDER BY r.requested_at, r.id LIMIT $1"
+            ),
+            None => request_select!("ORDER BY r.requested_at, r.id LIMIT $1"),
+        };
+        sqlx::query(sql)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(request_view)
+            .collect()
     }
 
     /// A goodwill credit; `key` names the request so that a replay finds it.

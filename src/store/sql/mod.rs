@@ -13,8 +13,8 @@ use super::{BACKEND, Backend, Db};
 use crate::domain::{
     AccountDetail, AccountOutcome, AccountSummary, Actor, Agent, Backup, BackupCategory, BatchRun,
     CategoryState, Credit, CreditOutcome, CreditRequest, Incident, Note, Outcome, Plan,
-    RequestOutcome, RestoreCategory, RestoreOutcome, RestoreRecord, RestoreReport, ResyncReport,
-    Tally, TimelineEvent, UndoCategory, UndoReport,
+    RejectOutcome, RequestOutcome, RequestStatus, RequestView, RestoreCategory, RestoreOutcome,
+    RestoreRecord, RestoreReport, ResyncReport, Tally, TimelineEvent, UndoCategory, UndoReport,
 };
 use crate::error::{Error, Result};
 use crate::store::*;
@@ -92,6 +92,31 @@ hot_sql!(
      WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2",
     "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
      WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2"
+);
+
+/// The requests of every account with the account's number and name and the incident's
+/// currency (what `rows::request_view` reads), and `$tail`'s filter and order.
+macro_rules! request_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT r.*, a.account_no, a.name, i.currency FROM credit_requests r \
+             JOIN accounts a ON a.id = r.account_id JOIN incidents i ON i.id = r.incident_id ",
+            $tail
+        )
+    };
+}
+
+// The approvals queue, which every supervisor's screen re-reads as requests come and go: the
+// pending requests through their partial index, oldest first.
+hot_sql!(
+    SQL_REQUESTS_PENDING,
+    EXPLAIN_REQUESTS_PENDING,
+    "SELECT r.*, a.account_no, a.name, i.currency FROM credit_requests r \
+     JOIN accounts a ON a.id = r.account_id JOIN incidents i ON i.id = r.incident_id \
+     WHERE r.decided_at IS NULL ORDER BY r.requested_at, r.id LIMIT $1",
+    "SELECT r.*, a.account_no, a.name, i.currency FROM credit_requests r \
+     JOIN accounts a ON a.id = r.account_id JOIN incidents i ON i.id = r.incident_id \
+     WHERE r.decided_at IS NULL ORDER BY r.requested_at, r.id LIMIT $1"
 );
 
 #[derive(Clone)]

@@ -113,6 +113,8 @@ pub(super) fn agent_row(row: &DbRow) -> Result<Agent> {
 }
 
 pub(super) fn request_row(r: &DbRow) -> Result<CreditRequest> {
+    let decided_at: Option<chrono::DateTime<chrono::Utc>> = r.try_get("decided_at")?;
+    let credit_id: Option<i64> = r.try_get("credit_id")?;
     Ok(CreditRequest {
         id: r.try_get("id")?,
         incident: r.try_get("incident_id")?,
@@ -122,6 +124,21 @@ pub(super) fn request_row(r: &DbRow) -> Result<CreditRequest> {
         requested_by: r.try_get("requested_by")?,
         requested_at: r.try_get("requested_at")?,
         decided_by: r.try_get("decided_by")?,
-        credit_id: r.try_get("credit_id")?,
+        credit_id,
+        status: RequestStatus::of(decided_at, credit_id),
+        decided_at,
+        rejection_reason: r.try_get("rejection_reason")?,
+    })
+}
+
+/// A request as the approvals queue lists it (`request_row`'s columns, and the account's
+/// number and name and the incident's currency).
+pub(super) fn request_view(r: &DbRow) -> Result<RequestView> {
+    Ok(RequestView {
+        request: request_row(r)?,
+        account_id: r.try_get("account_id")?,
+        account_no: r.try_get("account_no")?,
+        customer: r.try_get("name")?,
+        currency: r.try_get("currency")?,
     })
 }

@@ -225,6 +225,13 @@ impl SqlStore {
                     .fetch_all(&mut *conn)
                     .await?,
             ),
+            (
+                "approvals queue",
+                sqlx::query(EXPLAIN_REQUESTS_PENDING)
+                    .bind(200_i64)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
         ];
         if BACKEND == Backend::Postgres {
             sqlx::query("RESET enable_seqscan")

@@ -69,7 +69,8 @@ impl App {
         self.beat_if_moved()
     }
 
-    /// A command finished: say how, and reload the account it changed if it is on screen.
+    /// A command finished: say how, and reload the account it changed if it is on screen, and
+    /// the approvals queue if that is (a decision made there leaves it).
     pub(super) fn on_done(
         &mut self,
         result: Result<String, String>,
@@ -80,12 +81,16 @@ impl App {
             Ok(m) => self.info(m),
             Err(e) => self.error(e),
         }
-        match reload {
+        let mut effects = match reload {
             Some(id) if self.account.as_ref().is_some_and(|a| a.summary.id == id) => {
                 vec![self.load_account(id)]
             }
             _ => Vec::new(),
+        };
+        if self.approvals_visible() {
+            effects.extend(self.load_approvals());
         }
+        effects
     }
 
     /// The credit dialog shows the amount and why; refusals the rules already know are told
@@ -177,29 +182,6 @@ impl App {
                 )));
             }
         }
-        Vec::new()
-    }
-
-    pub(super) fn ask_approve(&mut self, a: AccountDetail) -> Vec<Effect> {
-        if !self.allowed(domain::Permission::ApproveCredit) {
-            return Vec::new();
-        }
-        let Some(r) = a.requests.iter().find(|r| r.decided_by.is_none()) else {
-            self.info("no request is waiting for approval on this account");
-            return Vec::new();
-        };
-        if let Err(refused) = domain::credit::rules::approve_request(r, &self.actor.login) {
-            self.error(refused.to_string());
-            return Vec::new();
-        }
-        self.open_dialog(Confirm::Approve {
-            account_id: a.summary.id,
-            account_no: a.summary.account_no.clone(),
-            request_id: r.id,
-            requested_by: r.requested_by.clone(),
-            amount_cents: r.amount_cents,
-            reason: r.reason.clone(),
-        });
         Vec::new()
     }
 

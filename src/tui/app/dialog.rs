@@ -48,6 +48,15 @@ pub enum Confirm {
         amount_cents: i64,
         reason: String,
     },
+    /// Reject a request with `reason` (the supervisor's, which the requester reads).
+    Reject {
+        account_id: i64,
+        account_no: String,
+        request_id: i64,
+        requested_by: String,
+        amount_cents: i64,
+        reason: String,
+    },
     Note {
         account_id: i64,
         account_no: String,
@@ -114,6 +123,16 @@ impl Confirm {
             } => Command::Approve {
                 account_id,
                 request_id,
+            },
+            Confirm::Reject {
+                account_id,
+                request_id,
+                reason,
+                ..
+            } => Command::Reject {
+                account_id,
+                request_id,
+                reason,
             },
             Confirm::Note {
                 account_id,
@@ -201,6 +220,15 @@ pub enum InputPurpose {
         incident: String,
         category: Category,
     },
+    /// Why a request is rejected; the request travels with the field, which may be opened
+    /// from the approvals queue with no account on screen.
+    RejectReason {
+        account_id: i64,
+        account_no: String,
+        request_id: i64,
+        requested_by: String,
+        amount_cents: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -242,34 +270,60 @@ impl App {
                     return Vec::new();
                 }
                 self.close();
-                let Some(a) = self.account.clone() else {
-                    return Vec::new();
-                };
-                let (account_id, account_no) = (a.summary.id, a.summary.account_no.clone());
-                self.open_dialog(match purpose {
-                    InputPurpose::Note => Confirm::Note {
+                let on_screen = self
+                    .account
+                    .as_ref()
+                    .map(|a| (a.summary.id, a.summary.account_no.clone()));
+                let confirm = match (purpose, on_screen) {
+                    // The request travels with its field: the queue has no account on screen.
+                    (
+                        InputPurpose::RejectReason {
+                            account_id,
+                            account_no,
+                            request_id,
+                            requested_by,
+                            amount_cents,
+                        },
+                        _,
+                    ) => Confirm::Reject {
+                        account_id,
+                        account_no,
+                        request_id,
+                        requested_by,
+                        amount_cents,
+                        reason: text,
+                    },
+                    (InputPurpose::Note, Some((account_id, account_no))) => Confirm::Note {
                         account_id,
                         account_no,
                         text,
                     },
-                    InputPurpose::AppreciationReason {
-                        incident,
-                        amount_cents,
-                    } => Confirm::Appreciation {
+                    (
+                        InputPurpose::AppreciationReason {
+                            incident,
+                            amount_cents,
+                        },
+                        Some((account_id, account_no)),
+                    ) => Confirm::Appreciation {
                         account_id,
                         account_no,
                         incident,
                         amount_cents,
                         reason: text,
                     },
-                    InputPurpose::LossReason { incident, category } => Confirm::DeclareLoss {
+                    (
+                        InputPurpose::LossReason { incident, category },
+                        Some((account_id, account_no)),
+                    ) => Confirm::DeclareLoss {
                         account_id,
                         account_no,
                         incident,
                         category,
                         reason: text,
                     },
-                });
+                    (_, None) => return Vec::new(),
+                };
+                self.open_dialog(confirm);
             }
             KeyCode::Char(c)
                 if !k.modifiers.contains(KeyModifiers::CONTROL)

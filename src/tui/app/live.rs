@@ -2,7 +2,7 @@
 //! press, who else has the account open, and a link that drops and comes back.
 //!
 //! Changes arrive as hints (`Feed`); the screen re-reads only what is in view (the account on
-//! screen, the worklist, the dashboard), never moving the selection or touching an open dialog
+//! screen, the worklist, the approvals queue, the dashboard), never moving the selection or touching an open dialog
 //! or field. Every `RECHECK_SECS` it re-reads them anyway, since hints are lost while the link
 //! is down.
 
@@ -174,11 +174,12 @@ impl App {
         effects
     }
 
-    /// The worklist or dashboard in view, re-read; one re-read at a time.
+    /// The worklist, approvals queue or dashboard in view, re-read; one re-read at a time.
     fn reload_counts(&mut self) -> Vec<Effect> {
         let busy = match self.screen {
             Screen::Worklist => self.loading_worklist,
             Screen::Dashboard => self.loading_dashboard,
+            Screen::Approvals => self.loading_approvals,
             _ => return Vec::new(),
         };
         if busy {
@@ -188,11 +189,12 @@ impl App {
         match self.screen {
             Screen::Worklist => self.load_worklist(),
             Screen::Dashboard => self.load_dashboard(),
+            Screen::Approvals => self.load_approvals(),
             _ => Vec::new(),
         }
     }
 
-    /// A worklist or dashboard answer came: re-read once more if a change came meanwhile.
+    /// A worklist, queue or dashboard answer came: re-read once more if a change came meanwhile.
     pub(super) fn counts_answered(&mut self) -> Vec<Effect> {
         if std::mem::take(&mut self.live.counts_stale) {
             self.reload_counts()

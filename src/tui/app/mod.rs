@@ -4,6 +4,7 @@
 //! its answers in its own module; this one decides which of them has the keys (`Mode`).
 
 mod account;
+mod approvals;
 mod dashboard;
 mod dialog;
 mod help;
@@ -20,9 +21,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 
 use super::keymap::{Action, Keymap};
 use crate::domain::{self, CategoryStatus};
-use crate::domain::{AccountDetail, AccountSummary, Actor};
+use crate::domain::{AccountDetail, AccountSummary, Actor, RequestView};
 use crate::store::IncidentTotals;
 
+pub use approvals::APPROVALS_LIMIT;
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
 pub use live::{Live, RECHECK_SECS};
 pub use msg::{Command, Effect, Msg};
@@ -37,6 +39,7 @@ pub enum Screen {
     Account,
     Worklist,
     Dashboard,
+    Approvals,
 }
 
 /// A panel drawn over the screen that takes the keys while it is open.
@@ -98,6 +101,13 @@ pub struct App {
     /// The batch runs going now, as last read with the dashboard.
     pub runs: Vec<domain::BatchRun>,
 
+    /// The pending appreciation requests of every account, oldest first.
+    pub approvals: Vec<RequestView>,
+    pub approvals_selected: usize,
+    pub loading_approvals: bool,
+    /// When the queue on screen was read: the requests' ages count from it.
+    pub approvals_at: chrono::DateTime<chrono::Utc>,
+
     /// Open overlays, the topmost last (an undo dialog can arrive over another one).
     overlays: Vec<Overlay>,
     pub message: Option<(Level, String)>,
@@ -134,6 +144,10 @@ impl App {
             totals: None,
             loading_dashboard: false,
             runs: Vec::new(),
+            approvals: Vec::new(),
+            approvals_selected: 0,
+            loading_approvals: false,
+            approvals_at: chrono::DateTime::UNIX_EPOCH,
             overlays: Vec::new(),
             message: None,
             running: 0,
@@ -196,6 +210,7 @@ impl App {
             || self.loading_account()
             || self.loading_worklist
             || self.loading_dashboard
+            || self.loading_approvals
             || self.running > 0
             || self.restore().is_some_and(|r| r.loading)
     }
@@ -263,6 +278,7 @@ impl App {
             Msg::WorklistLoaded(r) => self.on_worklist_loaded(r),
             Msg::DashboardLoaded(r) => self.on_dashboard_loaded(r),
             Msg::RunsLoaded(r) => self.on_runs_loaded(r),
+            Msg::ApprovalsLoaded { at, result } => self.on_approvals_loaded(at, result),
             Msg::RestorePreviewed { seq, result } => self.on_restore_previewed(seq, result),
             Msg::UndoCandidate { account_id, result } => self.on_undo_candidate(account_id, result),
             Msg::Done { result, reload } => self.on_done(result, reload),
@@ -329,6 +345,7 @@ impl App {
                 self.go(Screen::Dashboard);
                 self.load_dashboard()
             }
+            Action::Approvals => self.open_approvals(),
             Action::Refresh => self.refresh(),
             Action::Up | Action::Down => {
                 self.move_selection(if action == Action::Up { -1 } else { 1 });
@@ -337,12 +354,16 @@ impl App {
             Action::Open => match self.screen {
                 Screen::Search => self.open_selected_result(),
                 Screen::Worklist => self.open_selected_worklist_row(),
+                Screen::Approvals => self.open_selected_request(),
                 _ => Vec::new(),
             },
             Action::Filter if self.screen == Screen::Worklist => self.next_worklist_filter(),
             Action::Credit => self.on_account(Self::ask_credit),
             Action::Appreciation => self.on_account(Self::ask_appreciation),
-            Action::Approve => self.on_account(Self::ask_approve),
+            Action::Approve if self.screen == Screen::Approvals => self.ask_approve(),
+            Action::Approve => self.on_account(|app, _| app.ask_approve()),
+            Action::Reject if self.screen == Screen::Approvals => self.ask_reject(),
+            Action::Reject => self.on_account(|app, _| app.ask_reject()),
             Action::Note => self.on_account(|app, _| {
                 app.open(Overlay::Input(TextInput::new(InputPurpose::Note)));
                 Vec::new()
@@ -376,6 +397,7 @@ impl App {
             },
             Screen::Worklist => self.load_worklist(),
             Screen::Dashboard => self.load_dashboard(),
+            Screen::Approvals => self.load_approvals(),
         }
     }
 
@@ -383,6 +405,7 @@ impl App {
         let (sel, len) = match self.screen {
             Screen::Search => (&mut self.selected, self.results.len()),
             Screen::Worklist => (&mut self.worklist_selected, self.worklist.len()),
+            Screen::Approvals => (&mut self.approvals_selected, self.approvals.len()),
             Screen::Account => (
                 &mut self.category_selected,
                 self.account.as_ref().map_or(0, |a| a.categories.len()),

@@ -4,7 +4,9 @@
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::domain::restore::Mode;
-use crate::domain::{AccountDetail, AccountSummary, Actor, RestoreRecord, RestoreReport};
+use crate::domain::{
+    AccountDetail, AccountSummary, Actor, RequestView, RestoreRecord, RestoreReport,
+};
 use crate::domain::{BatchRun, Feed, PresenceReply};
 use crate::domain::{Category, CategoryStatus};
 use crate::store::IncidentTotals;
@@ -29,6 +31,8 @@ pub enum Effect {
     LoadDashboard,
     /// The batch runs going now (the dashboard shows how far each is).
     LoadRuns,
+    /// The pending appreciation requests of every account (the approvals queue).
+    LoadApprovals,
     /// What restoring would do (writes nothing).
     RestorePreview {
         seq: u64,
@@ -73,6 +77,11 @@ pub enum Command {
     Approve {
         account_id: i64,
         request_id: i64,
+    },
+    Reject {
+        account_id: i64,
+        request_id: i64,
+        reason: String,
     },
     AddNote {
         account_id: i64,
@@ -140,6 +149,11 @@ pub enum Msg {
     WorklistLoaded(Result<Vec<AccountSummary>, String>),
     DashboardLoaded(Result<IncidentTotals, String>),
     RunsLoaded(Result<Vec<BatchRun>, String>),
+    /// The approvals queue, and when it was read (what the ages on screen count from).
+    ApprovalsLoaded {
+        at: chrono::DateTime<chrono::Utc>,
+        result: Result<Vec<RequestView>, String>,
+    },
     /// A command finished: what to tell the agent, and the account to reload.
     Done {
         result: Result<String, String>,

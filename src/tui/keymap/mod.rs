@@ -33,6 +33,7 @@ pub enum Action {
     Credit,
     Appreciation,
     Approve,
+    Reject,
     Restore,
     Undo,
     Resync,
@@ -41,6 +42,7 @@ pub enum Action {
     DeclareLoss,
     Worklist,
     Dashboard,
+    Approvals,
     Filter,
     Refresh,
     Help,
@@ -88,7 +90,7 @@ impl Action {
         }
     }
 
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 22] = [
         Action::Search,
         Action::Open,
         Action::Back,
@@ -97,6 +99,7 @@ impl Action {
         Action::Credit,
         Action::Appreciation,
         Action::Approve,
+        Action::Reject,
         Action::Restore,
         Action::Undo,
         Action::Resync,
@@ -105,6 +108,7 @@ impl Action {
         Action::DeclareLoss,
         Action::Worklist,
         Action::Dashboard,
+        Action::Approvals,
         Action::Filter,
         Action::Refresh,
         Action::Help,
@@ -121,6 +125,7 @@ impl Action {
             Action::Credit => "credit",
             Action::Appreciation => "appreciation",
             Action::Approve => "approve",
+            Action::Reject => "reject",
             Action::Restore => "restore",
             Action::Undo => "undo",
             Action::Resync => "resync",
@@ -129,6 +134,7 @@ impl Action {
             Action::DeclareLoss => "declare-loss",
             Action::Worklist => "worklist",
             Action::Dashboard => "dashboard",
+            Action::Approvals => "approvals",
             Action::Filter => "filter",
             Action::Refresh => "refresh",
             Action::Help => "help",
@@ -153,6 +159,7 @@ impl Action {
             Action::Credit => "apply the incident credit",
             Action::Appreciation => "request the appreciation credit",
             Action::Approve => "approve a pending request (supervisor)",
+            Action::Reject => "reject a pending request with a reason (supervisor)",
             Action::Restore => "restore from a backup",
             Action::Undo => "undo the last restore (supervisor)",
             Action::Resync => "record that the phone re-synced the selected category",
@@ -161,6 +168,7 @@ impl Action {
             Action::DeclareLoss => "declare a category permanently lost (supervisor)",
             Action::Worklist => "worklist",
             Action::Dashboard => "dashboard",
+            Action::Approvals => "approvals: the pending requests, oldest first (supervisors)",
             Action::Filter => "filter the worklist by status",
             Action::Refresh => "reload",
             Action::Help => "this help",
@@ -197,6 +205,7 @@ impl Default for Keymap {
             (Key::char('c'), Action::Credit),
             (Key::char('a'), Action::Appreciation),
             (Key::char('A'), Action::Approve),
+            (Key::char('x'), Action::Reject),
             (Key::char('r'), Action::Restore),
             (Key::char('u'), Action::Undo),
             (Key::char('s'), Action::Resync),
@@ -205,6 +214,7 @@ impl Default for Keymap {
             (Key::char('L'), Action::DeclareLoss),
             (Key::char('w'), Action::Worklist),
             (Key::char('d'), Action::Dashboard),
+            (Key::char('p'), Action::Approvals),
             (Key::char('f'), Action::Filter),
             (Key::char('R'), Action::Refresh),
             (Key::char('?'), Action::Help),
@@ -393,6 +403,8 @@ mod tests {
             ('n', Action::Note),
             ('w', Action::Worklist),
             ('d', Action::Dashboard),
+            ('p', Action::Approvals),
+            ('x', Action::Reject),
             ('?', Action::Help),
             ('q', Action::Quit),
         ] {
@@ -443,6 +455,18 @@ mod tests {
         assert_eq!(k.hint(Action::Confirm), "y", "Y is shown with y once");
         assert_eq!(k.hint(Action::Cancel), "n/Esc");
         assert_eq!(k.first_key(Action::Cancel), "n");
+    }
+
+    #[test]
+    fn the_approvals_keys_are_rebound_like_the_others() {
+        let file: ConfigFile =
+            toml::from_str("[keys]\nreject = \"X\"\napprovals = \"F7\"\n").expect("toml");
+        let k = Keymap::default().with_overrides(&file.keys).expect("keys");
+        assert_eq!(k.action(&press(KeyCode::Char('X'))), Some(Action::Reject));
+        assert_eq!(k.action(&press(KeyCode::Char('x'))), None);
+        assert_eq!(k.action(&press(KeyCode::F(7))), Some(Action::Approvals));
+        assert_eq!(k.action(&press(KeyCode::Char('p'))), None);
+        assert_eq!(k.hint(Action::Reject), "X");
     }
 
     #[test]

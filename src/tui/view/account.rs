@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Theme, badge, clean, wrapped_height};
-use crate::domain::format_cents;
+use crate::domain::{RequestStatus, format_cents};
 use crate::tui::app::App;
 use crate::tui::keymap::Action;
 
@@ -215,10 +215,13 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
         )));
     }
     for r in &a.requests {
-        let state = if r.credit_id.is_some() {
-            "approved"
-        } else {
-            "pending"
+        let state = match (r.status, &r.rejection_reason) {
+            (RequestStatus::Rejected, Some(why)) => format!(
+                "rejected by {}: {}",
+                clean(r.decided_by.as_deref().unwrap_or("?")),
+                clean(why)
+            ),
+            (status, _) => status.to_string(),
         };
         lines.push(Line::from(format!(
             "request #{} {} {} {state}",
@@ -262,19 +265,6 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
 /// An incident's id without the prefix every incident's id shares, so a narrow column tells
 /// them apart (`danger-2009-10`, `danger-2010-03` → `2009-10`, `2010-03`).
 fn short_id<'a>(incidents: &[crate::domain::Incident], id: &'a str) -> &'a str {
-    let Some(first) = incidents.first() else {
-        return id;
-    };
-    let common = incidents.iter().fold(first.id.len(), |n, i| {
-        first
-            .id
-            .bytes()
-            .zip(i.id.bytes())
-            .take(n)
-            .take_while(|(a, b)| a == b)
-            .count()
-    });
-    // Cut at a dash, never inside a word.
-    let cut = first.id[..common].rfind('-').map_or(0, |p| p + 1);
-    id.get(cut..).filter(|s| !s.is_empty()).unwrap_or(id)
+    let ids: Vec<&str> = incidents.iter().map(|i| i.id.as_str()).collect();
+    super::short_incident(&ids, id)
 }

@@ -25,6 +25,7 @@ pub fn title(c: &Confirm) -> &'static str {
         Confirm::Credit { .. } => "Apply the incident credit",
         Confirm::Appreciation { .. } => "Request the appreciation credit",
         Confirm::Approve { .. } => "Approve the appreciation credit",
+        Confirm::Reject { .. } => "Reject the appreciation request",
         Confirm::Note { .. } => "Add the note",
         Confirm::DeclareLoss { .. } => "Declare a permanent loss",
         Confirm::Restore { .. } => "Restore from the backup",
@@ -100,6 +101,27 @@ pub fn prose(c: &Confirm) -> Prose {
                 format!("Reason given: {reason}"),
             ],
             "Approve",
+        ),
+        Confirm::Reject {
+            account_no,
+            request_id,
+            requested_by,
+            amount_cents,
+            reason,
+            ..
+        } => (
+            vec![
+                format!(
+                    "Reject request #{request_id} by {requested_by}: {} for account {account_no}.",
+                    format_cents(*amount_cents, "USD"),
+                ),
+                format!(
+                    "Your reason, which {requested_by} reads on the account: \"{}\"",
+                    quoted(reason)
+                ),
+                "Nothing is credited; a rejected request cannot be approved later.".to_string(),
+            ],
+            "Reject",
         ),
         Confirm::Note {
             account_no, text, ..
@@ -222,6 +244,9 @@ pub fn input_title(purpose: &InputPurpose) -> String {
         }
         InputPurpose::LossReason { category, .. } => {
             format!("Why are {category} permanently lost?")
+        }
+        InputPurpose::RejectReason { request_id, .. } => {
+            format!("Why is request #{request_id} rejected? (the requester reads it)")
         }
     }
 }

@@ -8,7 +8,35 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::{Theme, centered};
 use crate::tui::app::App;
-use crate::tui::keymap::Action;
+use crate::tui::keymap::{Action, Keymap};
+
+/// Screen actions said on one line, so that every screen key shows at 80x24.
+const SHARED_LINES: [(&[Action], &str); 2] = [
+    (&[Action::Up, Action::Down], "previous / next row"),
+    (
+        &[Action::Worklist, Action::Dashboard, Action::Approvals],
+        "worklist / dashboard / approvals (supervisors)",
+    ),
+];
+
+/// The screens' keys as (keys, what they do): one line per action, or per shared line.
+fn screen_lines(k: &Keymap) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for action in Action::ALL {
+        match SHARED_LINES
+            .iter()
+            .find(|(group, _)| group.contains(&action))
+        {
+            Some((group, words)) if group.first() == Some(&action) => {
+                let keys: Vec<String> = group.iter().map(|a| k.hint(*a)).collect();
+                out.push((keys.join(", "), *words));
+            }
+            Some(_) => {}
+            None => out.push((k.hint(action), action.describe())),
+        }
+    }
+    out
+}
 
 pub(super) fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let k = &app.keymap;
@@ -20,22 +48,33 @@ pub(super) fn render_help(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
         ),
         theme.dim(),
     )];
-    let row = |action: Action| {
+    let line = |keys: String, words: &'static str| {
         Line::from(vec![
-            Span::styled(format!("{:>12}  ", k.hint(action)), theme.title()),
-            Span::raw(action.describe()),
+            Span::styled(format!("{keys:>12}  "), theme.title()),
+            Span::raw(words),
         ])
     };
-    lines.extend(Action::ALL.into_iter().map(row));
-    let screens = lines.len();
-    lines.push(Line::styled("In the restore panel:", theme.dim()));
-    lines.extend(Action::RESTORE.into_iter().map(row));
-    lines.push(Line::styled("In a dialog:", theme.dim()));
-    lines.extend(Action::DIALOG.into_iter().map(row));
-    // The screens' keys set the least height (as before the panel's and the dialogs' keys were
-    // listed); those follow when the terminal has the rows, above the status bar.
+    let row = |action: Action| line(k.hint(action), action.describe());
+    lines.extend(
+        screen_lines(k)
+            .into_iter()
+            .map(|(keys, words)| line(keys, words)),
+    );
+    // The screens' keys set the least height; the panel's and the dialogs' keys follow, each
+    // section whole, when the terminal has the rows above the status bar.
     let rows = |n: usize| u16::try_from(n).unwrap_or(u16::MAX).saturating_add(2);
-    let height = rows(lines.len()).min(rows(screens).max(area.height.saturating_sub(1)));
+    let room = area.height.saturating_sub(1);
+    for (heading, actions) in [
+        ("In the restore panel:", &Action::RESTORE[..]),
+        ("In a dialog:", &Action::DIALOG[..]),
+    ] {
+        if rows(lines.len() + 1 + actions.len()) > room {
+            break;
+        }
+        lines.push(Line::styled(heading, theme.dim()));
+        lines.extend(actions.iter().copied().map(row));
+    }
+    let height = rows(lines.len());
     let popup = centered(area, 70, height);
     f.render_widget(Clear, popup);
     f.render_widget(
@@ -90,5 +129,15 @@ mod tests {
         }
         let short = help_at(80, 24);
         assert!(short.contains("q  quit") && !short.contains("In a dialog:"));
+        for words in [
+            "k/Up, j/Down  previous / next row",
+            "w, d, p  worklist / dashboard / approvals (supervisors)",
+            "x  reject a pending request with a reason (supervisor)",
+        ] {
+            assert!(
+                short.contains(words),
+                "every screen key at 80x24: {words}: {short}"
+            );
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! One module per screen and overlay; the words of dialogs are made here, from their data.
 
 mod account;
+mod approvals;
 mod dashboard;
 pub mod dialog;
 mod help;
@@ -55,6 +56,7 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
         Screen::Account => account::render_account(f, app, theme, body),
         Screen::Worklist => worklist::render_worklist(f, app, theme, body),
         Screen::Dashboard => dashboard::render_dashboard(f, app, theme, body),
+        Screen::Approvals => approvals::render_approvals(f, app, theme, body),
     }
     status::render_message(f, app, theme, msg);
     status::render_status(f, app, theme, bar);
@@ -67,6 +69,25 @@ pub fn render(f: &mut Frame, app: &App, theme: Theme) {
             Overlay::Dialog(d) => dialog::render_dialog(f, d, &app.keymap, theme, area),
         }
     }
+}
+
+/// An incident's id without the prefix all of `ids` share, cut at a dash, so a narrow column
+/// tells them apart (`danger-2009-10`, `danger-2010-03` → `2009-10`, `2010-03`).
+fn short_incident<'a>(ids: &[&str], id: &'a str) -> &'a str {
+    let Some(first) = ids.first() else {
+        return id;
+    };
+    let common = ids.iter().fold(first.len(), |n, i| {
+        first
+            .bytes()
+            .zip(i.bytes())
+            .take(n)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    // Cut at a dash, never inside a word.
+    let cut = first[..common].rfind('-').map_or(0, |p| p + 1);
+    id.get(cut..).filter(|s| !s.is_empty()).unwrap_or(id)
 }
 
 /// Rows `lines` take when a paragraph wraps them at `width`, as it will be drawn.

@@ -13,12 +13,21 @@ use crate::tui::keymap::Action;
 
 pub(super) fn render_top(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut spans = vec![Span::styled(" caredesk ", theme.title())];
+    // The queue's tab only for the roles that may open it.
+    let approvals = app
+        .actor
+        .role
+        .allows(crate::domain::Permission::ViewRequests);
     for (screen, label) in [
         (Screen::Search, "Search"),
         (Screen::Account, "Account"),
         (Screen::Worklist, "Worklist"),
         (Screen::Dashboard, "Dashboard"),
+        (Screen::Approvals, "Approvals"),
     ] {
+        if screen == Screen::Approvals && !approvals {
+            continue;
+        }
         let style = if app.screen == screen {
             theme.selected()
         } else {
@@ -80,6 +89,14 @@ pub(super) fn render_status(f: &mut Frame, app: &App, theme: Theme, area: Rect) 
         Screen::Dashboard => format!(
             "{} reload · {} back · {} help",
             k.hint(Action::Refresh),
+            k.hint(Action::Back),
+            k.hint(Action::Help)
+        ),
+        Screen::Approvals => format!(
+            "{} open · {} approve · {} reject · {} back · {} help",
+            k.hint(Action::Open),
+            k.hint(Action::Approve),
+            k.hint(Action::Reject),
             k.hint(Action::Back),
             k.hint(Action::Help)
         ),

@@ -9,6 +9,7 @@ use crate::domain::{RestoreRecord, RestoreReport};
 use crate::tui::view::dialog::prose;
 use chrono::{TimeZone, Utc};
 
+mod approvals;
 mod live;
 mod restore;
 
@@ -290,6 +291,9 @@ fn a_supervisor_cannot_approve_their_own_request() {
         requested_at: t(2009, 10, 14),
         decided_by: None,
         credit_id: None,
+        status: domain::RequestStatus::Pending,
+        decided_at: None,
+        rejection_reason: None,
     });
     let mut agent = opened(Role::Agent, d.clone());
     agent.update(key('A'));
