@@ -167,3 +167,116 @@ async fn two_screens_through_a_server_see_each_others_work_and_survive_its_resta
     b.keys(&["q"]);
     db.cleanup().await;
 }
+
+/// Declares a lost category of `wanted` demo accounts permanently lost (as the supervisor), so
+/// their appreciation credit may be requested; answers their numbers.
+fn permanently_lost(db: &TestDb, wanted: usize) -> Vec<String> {
+    let url = &db.url_text;
+    let list = json_of(cli(url, None).args(["worklist", "--status", "lost", "--limit", "200"]));
+    let mut found = Vec::new();
+    for row in list["results"].as_array().expect("results") {
+        let no = row["account_no"].as_str().expect("account_no");
+        let shown = json_of(cli(url, None).args(["show", no]));
+        for c in shown["categories"].as_array().expect("categories") {
+            if c["status"] != "lost" {
+                continue;
+            }
+            let category = c["category"].as_str().expect("category");
+            let out = cli(url, None)
+                .args(["declare-loss", no, "--category", category])
+                .args(["--reason", "no source left after the snapshot"])
+                .output()
+                .expect("declare-loss");
+            if out.status.success() {
+                found.push(no.to_string());
+                break;
+            }
+        }
+        if found.len() == wanted {
+            return found;
+        }
+    }
+    panic!("the demo has fewer than {wanted} accounts whose loss can be declared");
+}
+
+#[test]
+fn a_request_reaches_the_supervisors_queue_at_once_and_the_requester_sees_the_decision() {
+    if !tmux_available() {
+        return;
+    }
+    let db = TestDb::sqlite();
+    let out = cli(&db.url_text, None)
+        .args(["demo", "--no-tui", "--accounts", "400"])
+        .output()
+        .expect("demo");
+    assert!(out.status.success(), "{out:?}");
+    let lost = permanently_lost(&db, 2);
+    let (first, second) = (&lost[0], &lost[1]);
+    let bin = env!("CARGO_BIN_EXE_caredesk");
+    let url = &db.url_text;
+
+    // The supervisor's queue is open, empty; the agent has the first account open.
+    let sofia = Tmux::start("queue-sofia", &format!("{bin} --db {url} --agent sofia"));
+    sofia.resize(120, 30);
+    sofia.wait_for("Search: name, phone");
+    sofia.keys(&["Escape"]);
+    sofia.keys(&["p"]);
+    sofia.wait_for("no request is waiting for a decision");
+    let alice = Tmux::start("queue-alice", &format!("{bin} --db {url} --agent alice"));
+    alice.resize(120, 30);
+    alice.wait_for("Search: name, phone");
+    alice.literal(first);
+    alice.wait_for(&format!("{first}  "));
+    alice.keys(&["Enter"]);
+    alice.wait_for("no credit yet");
+
+    // Requests made on the command line reach the queue without a key press, oldest first.
+    for (no, why) in [
+        (first, "calendar gone for good"),
+        (second, "contacts gone for good"),
+    ] {
+        let v = json_of(cli(url, Some("alice")).args(["credit", "request", no, "--reason", why]));
+        assert_eq!(v["result"], "requested", "{v}");
+    }
+    let s = sofia.wait_until("both requests in the queue", |s| {
+        s.contains(first.as_str()) && s.contains(second.as_str())
+    });
+    assert!(
+        s.find(first.as_str()) < s.find(second.as_str()),
+        "oldest first: {s}"
+    );
+    alice.wait_for("pending");
+
+    // Rejected in place, with a reason: the requester's screen shows it without a key press.
+    sofia.keys(&["x"]);
+    sofia.wait_for("rejected? (the requester reads it)");
+    sofia.literal("the customer was given goodwill instead");
+    sofia.keys(&["Enter"]);
+    sofia.wait_for("Reject the appreciation request");
+    sofia.keys(&["y"]);
+    let s = sofia.wait_until("the first request gone from the queue", |s| {
+        !s.contains(first.as_str()) && s.contains(second.as_str())
+    });
+    assert!(s.contains("rejected"), "{s}");
+    alice.wait_for("rejected by sofia");
+
+    // Approved in place: the queue empties; the command line agrees.
+    sofia.keys(&["A"]);
+    sofia.wait_for("> Cancel (n) <");
+    sofia.keys(&["y"]);
+    sofia.wait_for("no request is waiting for a decision");
+    let approved = json_of(cli(url, None).args(["credit", "requests", "--status", "approved"]));
+    let rejected = json_of(cli(url, None).args(["credit", "requests", "--status", "rejected"]));
+    assert_eq!(
+        approved["results"][0]["account_no"],
+        second.as_str(),
+        "{approved}"
+    );
+    assert_eq!(
+        rejected["results"][0]["account_no"],
+        first.as_str(),
+        "{rejected}"
+    );
+    sofia.keys(&["q"]);
+    alice.keys(&["q"]);
+}
