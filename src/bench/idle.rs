@@ -54,25 +54,11 @@ pub async fn idle_cpu_percent(svc: &Service, actor: &Actor, account_id: i64) -> 
     second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while started.elapsed() < IDLE {
         for e in effects.drain(..) {
-            let msg = match e {
-                Effect::Beat { screen, account } => Msg::Presence {
-                    account,
-                    result: desk
-                        .presence(screen, account)
-                        .await
-                        .map_err(|e| e.to_string()),
-                },
-                Effect::RefreshAccount { id } => Msg::AccountAnswer {
-                    id,
-                    result: desk
-                        .refresh(id)
-                        .await
-                        .map(Box::new)
-                        .map_err(|e| e.to_string()),
-                },
-                _ => continue,
-            };
-            app.update(msg);
+            // The heartbeat and any re-read, run as the screen's worker runs them.
+            if matches!(e, Effect::Beat { .. } | Effect::RefreshAccount { .. }) {
+                let msg = crate::tui::worker::run(&desk, e).await;
+                app.update(msg);
+            }
         }
         terminal
             .draw(|f| render(f, &app, theme))

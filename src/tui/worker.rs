@@ -121,7 +121,8 @@ fn ordered_lane<R: Runner>(
     lane
 }
 
-async fn run(desk: &Desk, effect: Effect) -> Msg {
+/// Runs one effect on `desk` and answers with its message (what each lane does with it).
+pub(crate) async fn run(desk: &Desk, effect: Effect) -> Msg {
     match effect {
         Effect::Search { seq, query } => {
             let result = desk
