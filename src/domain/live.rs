@@ -40,6 +40,10 @@ pub struct Change {
     /// Too many accounts to name, or something that is not one account's: re-read everything.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub all: bool,
+    /// An agent was added, disabled, enabled or given another role: each screen checks its
+    /// own agent again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub agents: bool,
 }
 
 impl Change {
@@ -48,6 +52,7 @@ impl Change {
         Self {
             accounts: Vec::new(),
             all: true,
+            agents: false,
         }
     }
 
@@ -63,6 +68,7 @@ impl Change {
                 continue;
             }
             any = true;
+            change.agents |= action.starts_with("agent.");
             change.add(account);
         }
         any.then_some(change)
@@ -85,6 +91,7 @@ impl Change {
 
     /// Both changes in one.
     pub fn merge(&mut self, other: &Change) {
+        self.agents |= other.agents;
         if other.all {
             self.all = true;
             self.accounts.clear();
@@ -99,28 +106,33 @@ impl Change {
         self.all || self.accounts.iter().any(|a| a == account_no)
     }
 
-    /// The text a notification carries (ids only): account numbers separated by commas, or
-    /// `*` for everything.
+    /// The text a notification carries (ids only): account numbers separated by commas, `*`
+    /// for everything, and `!` when an agent changed.
     pub fn to_payload(&self) -> String {
-        if self.all {
-            "*".to_string()
+        let mut parts: Vec<&str> = if self.all {
+            vec!["*"]
         } else {
-            self.accounts.join(",")
+            self.accounts.iter().map(String::as_str).collect()
+        };
+        if self.agents {
+            parts.push("!");
         }
+        parts.join(",")
     }
 
     /// The change a notification's payload names; anything unreadable is "everything".
     pub fn from_payload(payload: &str) -> Self {
         let mut change = Self::default();
-        for part in payload.split(',') {
-            let part = part.trim();
-            if part.is_empty() || part == "*" || !super::is_account_no(part) {
-                return Self::everything();
+        for part in payload.split(',').map(str::trim) {
+            match part {
+                "*" => change.add(None),
+                "!" => change.agents = true,
+                a if super::is_account_no(a) => change.add(Some(a)),
+                _ => return Self::everything(),
             }
-            change.add(Some(part));
         }
-        if change.accounts.is_empty() {
-            return Self::everything();
+        if change.accounts.is_empty() && !change.all {
+            change.all = true;
         }
         change
     }
@@ -249,6 +261,15 @@ mod tests {
         c.add(Some("310000006"));
         assert_eq!(Change::from_payload(&c.to_payload()), c);
         assert_eq!(Change::from_payload("*"), Change::everything());
+        let agent = Change::of_records([("agent.disable", None)]).expect("a change");
+        assert!(agent.all && agent.agents);
+        assert_eq!(agent.to_payload(), "*,!");
+        assert_eq!(Change::from_payload(&agent.to_payload()), agent);
+        assert!(
+            !Change::of_records([("incident.edit", None)])
+                .expect("a change")
+                .agents
+        );
         assert_eq!(Change::from_payload(""), Change::everything());
         assert_eq!(
             Change::from_payload("310000005,'; DROP"),

@@ -14,6 +14,11 @@ use crate::domain::{Actor, Change, Feed, Presence, PresenceReply};
 /// Seconds between two re-reads of what is in view when no change was told.
 pub const RECHECK_SECS: u64 = 30;
 
+/// Seconds at least between two re-reads for changes that name no account ("everything": a
+/// batch run's chunks, an import), so a run going at full speed does not make every screen
+/// re-read all the time.
+pub const EVERYTHING_SECS: u64 = 2;
+
 /// The screen's side of presence and of the change feed.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -27,6 +32,9 @@ pub struct Live {
     since_beat: u64,
     beat_secs: u64,
     since_check: u64,
+    /// Seconds since "everything changed" was last acted on, and whether one waits.
+    since_everything: u64,
+    everything_waits: bool,
     /// Why the change feed is down; `None` while it works.
     pub down: Option<String>,
     /// A re-read of the worklist or dashboard was wanted while one was in flight.
@@ -49,6 +57,8 @@ impl Default for Live {
             since_beat: 0,
             beat_secs: 10,
             since_check: 0,
+            since_everything: EVERYTHING_SECS,
+            everything_waits: false,
             down: None,
             counts_stale: false,
             stopped: None,
@@ -104,6 +114,7 @@ impl App {
         }
         self.live.since_beat += 1;
         self.live.since_check += 1;
+        self.live.since_everything += 1;
         let mut effects = self.beat_if_moved();
         if effects.is_empty()
             && self.live.beat_account.is_some()
@@ -111,7 +122,9 @@ impl App {
         {
             effects = self.beat(self.live.beat_account);
         }
-        if self.live.since_check >= RECHECK_SECS {
+        if self.live.since_check >= RECHECK_SECS
+            || (self.live.everything_waits && self.live.since_everything >= EVERYTHING_SECS)
+        {
             effects.extend(self.on_change(&Change::everything()));
         }
         effects
@@ -153,12 +166,20 @@ impl App {
         if self.live.stopped.is_some() {
             return Vec::new();
         }
-        self.live.since_check = 0;
         let mut effects = Vec::new();
-        if change.all {
-            // An agent change is not one account's: this agent may have been disabled.
+        if change.agents {
+            // This agent may have been disabled, or given another role.
             effects.push(Effect::CheckMe);
         }
+        if change.all {
+            if self.live.since_everything < EVERYTHING_SECS {
+                self.live.everything_waits = true;
+                return effects;
+            }
+            self.live.since_everything = 0;
+            self.live.everything_waits = false;
+        }
+        self.live.since_check = 0;
         if let Some(a) = &self.account
             && change.touches(&a.summary.account_no)
             && !self.loading_account()

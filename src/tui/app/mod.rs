@@ -26,7 +26,7 @@ use crate::store::IncidentTotals;
 
 pub use approvals::APPROVALS_LIMIT;
 pub use dialog::{Button, Confirm, Dialog, InputPurpose, TextInput};
-pub use live::{Live, RECHECK_SECS};
+pub use live::{EVERYTHING_SECS, Live, RECHECK_SECS};
 pub use msg::{Command, Effect, Msg};
 pub use restore::RestorePanel;
 
