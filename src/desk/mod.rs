@@ -307,7 +307,12 @@ impl Desk {
                 tokio::spawn(async move {
                     use tokio::sync::broadcast::error::RecvError;
                     loop {
-                        let feed = match rx.recv().await {
+                        let next = tokio::select! {
+                            next = rx.recv() => next,
+                            // The screen went: stop at once, not at the next change.
+                            _ = tx.closed() => return,
+                        };
+                        let feed = match next {
                             Ok(feed) => feed,
                             Err(RecvError::Lagged(_)) => Feed::Change(Change::everything()),
                             Err(RecvError::Closed) => return,

@@ -19,7 +19,7 @@ const FEED_BACKLOG: usize = 256;
 const MAX_SCREEN_ID: usize = 64;
 
 /// One watcher of the database per process, shared by every listener, started at the first
-/// and stopped after the last one goes.
+/// and running until the service is dropped or closed.
 #[derive(Clone, Default)]
 pub struct Hub {
     inner: Arc<Mutex<Option<Watcher>>>,
@@ -61,7 +61,8 @@ impl Service {
             return tx.subscribe();
         }
         let (tx, rx) = broadcast::channel(FEED_BACKLOG);
-        let task = tokio::spawn(crate::store::watch::watch(self.store.clone(), tx.clone()));
+        // The watcher holds the feed weakly: it stops when the service (its hub) is gone.
+        let task = tokio::spawn(crate::store::watch::watch(self.store.clone(), tx.downgrade()));
         *slot = Some((tx, task));
         rx
     }

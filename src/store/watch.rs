@@ -22,20 +22,27 @@ const TAIL_LIMIT: i64 = 200;
 /// How long to wait before trying a lost database again.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Sends what changes into `feed` until nobody listens any more.
-pub async fn watch(store: Store, feed: broadcast::Sender<Feed>) {
+/// Sends what changes into `feed` for as long as its sender lives (the service's hub) and the
+/// store is open.
+pub async fn watch(store: Store, feed: broadcast::WeakSender<Feed>) {
     match store {
         Store::Sqlite(s) => watch_sqlite(s, feed).await,
         Store::Postgres(s) => watch_postgres(s, feed).await,
     }
 }
 
-/// Sends `event`; false when nobody listens any more.
-fn tell(feed: &broadcast::Sender<Feed>, event: Feed) -> bool {
-    feed.send(event).is_ok()
+/// Sends `event` to whoever listens now (nobody may); false once the feed itself is gone.
+fn tell(feed: &broadcast::WeakSender<Feed>, event: Feed) -> bool {
+    match feed.upgrade() {
+        Some(tx) => {
+            let _ = tx.send(event);
+            true
+        }
+        None => false,
+    }
 }
 
-async fn watch_sqlite(store: sqlite::SqlStore, feed: broadcast::Sender<Feed>) {
+async fn watch_sqlite(store: sqlite::SqlStore, feed: broadcast::WeakSender<Feed>) {
     let options = (*store.pool().connect_options()).clone();
     let mut conn: Option<sqlx::SqliteConnection> = None;
     let mut version: Option<i64> = None;
@@ -45,7 +52,7 @@ async fn watch_sqlite(store: sqlite::SqlStore, feed: broadcast::Sender<Feed>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if feed.receiver_count() == 0 {
+        if feed.strong_count() == 0 || store.pool().is_closed() {
             return;
         }
         if conn.is_none() {
@@ -116,7 +123,7 @@ async fn watch_sqlite(store: sqlite::SqlStore, feed: broadcast::Sender<Feed>) {
     }
 }
 
-async fn watch_postgres(store: postgres::SqlStore, feed: broadcast::Sender<Feed>) {
+async fn watch_postgres(store: postgres::SqlStore, feed: broadcast::WeakSender<Feed>) {
     use sqlx::postgres::{PgListener, PgPoolOptions};
     let options = (*store.pool().connect_options()).clone();
     let mut down = false;
@@ -147,7 +154,7 @@ async fn watch_postgres(store: postgres::SqlStore, feed: broadcast::Sender<Feed>
                         return;
                     }
                 }
-                if feed.receiver_count() == 0 {
+                if feed.strong_count() == 0 || store.pool().is_closed() {
                     return;
                 }
                 tokio::time::sleep(RETRY).await;
