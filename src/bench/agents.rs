@@ -28,6 +28,9 @@ pub struct AgentsBench {
     pub agents: usize,
     /// Mean pause between one agent's actions (an agent on a call reads and types).
     pub think_ms: u64,
+    /// Whether each agent had a live screen (change feed, heartbeat, re-read); without, the
+    /// load is the actions alone, to tell what the screens cost.
+    pub screens: bool,
     /// Agents that keep one chosen account open for the whole run (no other actions), while
     /// the others add some of their notes to those accounts.
     pub watchers: usize,
@@ -67,6 +70,9 @@ pub struct Phase {
     pub refresh: Percentiles,
     /// Events the screens received (each screen its own stream).
     pub events: usize,
+    /// Of those, the ones saying "everything may have changed" (a listener that fell behind,
+    /// a link that came back), on which every screen re-reads its account.
+    pub everything_events: usize,
     /// Times a screen's feed said it could not hear the database.
     pub feed_down: usize,
     /// Notes added to the watched accounts.
@@ -188,6 +194,7 @@ pub async fn run(
     seconds: u64,
     pool: u32,
     think_ms: u64,
+    screens: bool,
 ) -> Result<AgentsBench> {
     if agents == 0 || agents > 500 || seconds == 0 || seconds > 600 {
         return Err(Error::invalid(
@@ -215,7 +222,11 @@ pub async fn run(
     }
     // At least one agent does the actions; each phase watches accounts of its own, so the
     // second finds them as the first found its own.
-    let watchers = (agents / 10).clamp(usize::from(agents > 1), MAX_WATCHERS);
+    let watchers = if screens {
+        (agents / 10).clamp(usize::from(agents > 1), MAX_WATCHERS)
+    } else {
+        0
+    };
     let watched = |phase: usize| -> Vec<String> {
         (0..watchers)
             .map(|i| accounts[accounts.len() - 1 - (phase * watchers + i) % accounts.len()].clone())
@@ -228,6 +239,7 @@ pub async fn run(
         accounts: Arc::new(accounts.clone()),
         watched: Arc::new(watched(phase)),
         tag,
+        screens,
     };
     let local = Desk::Local(Local::new(svc.clone(), actor.login.clone()));
     let direct = phase(vec![local], plan(0, "d")).await?;
@@ -289,6 +301,7 @@ pub async fn run(
         backend: url.backend().as_str().to_string(),
         agents,
         think_ms,
+        screens,
         watchers,
         p95_ratio: served.all.p95_ms / direct.all.p95_ms.max(1e-9),
         direct,
@@ -355,6 +368,8 @@ struct Plan {
     watched: Arc<Vec<String>>,
     /// Tells this phase's screen ids from the other's.
     tag: &'static str,
+    /// Each agent has a live screen.
+    screens: bool,
 }
 
 /// What one simulated agent did.
@@ -366,6 +381,7 @@ struct Tally {
     refresh: Vec<Duration>,
     errors: Vec<String>,
     events: usize,
+    everything_events: usize,
     feed_down: usize,
     /// Notes added to a watched account: its number, the note's id, when the commit returned.
     commits: Vec<(String, i64, Instant)>,
@@ -384,7 +400,8 @@ async fn phase(desks: Vec<Desk>, plan: Plan) -> Result<Phase> {
     let mut tasks = Vec::new();
     for agent in 0..plan.agents {
         let desk = desks[agent % desks.len()].clone();
-        let screen = Screen::new(desk, format!("bench-{pid}-{}-{agent}", plan.tag));
+        let id = format!("bench-{pid}-{}-{agent}", plan.tag);
+        let screen = Screen::new(desk, id, plan.screens);
         let (accounts, watched) = (plan.accounts.clone(), plan.watched.clone());
         let think_ms = plan.think_ms;
         tasks.push(tokio::spawn(async move {
@@ -413,7 +430,7 @@ async fn phase(desks: Vec<Desk>, plan: Plan) -> Result<Phase> {
 fn sum_up(tallies: Vec<Tally>, start: Instant) -> Phase {
     let mut by_kind: [Vec<Duration>; 4] = Default::default();
     let (mut presence, mut refresh, mut errors) = (Vec::new(), Vec::new(), Vec::<String>::new());
-    let (mut events, mut feed_down) = (0, 0);
+    let (mut events, mut everything_events, mut feed_down) = (0, 0, 0);
     let mut commits: HashMap<(String, i64), Instant> = HashMap::new();
     let mut sightings = Vec::new();
     let mut end = start;
@@ -425,6 +442,7 @@ fn sum_up(tallies: Vec<Tally>, start: Instant) -> Phase {
         refresh.extend(t.refresh);
         errors.extend(t.errors);
         events += t.events;
+        everything_events += t.everything_events;
         feed_down += t.feed_down;
         commits.extend(t.commits.into_iter().map(|(a, id, at)| ((a, id), at)));
         sightings.extend(t.sightings);
@@ -472,6 +490,7 @@ fn sum_up(tallies: Vec<Tally>, start: Instant) -> Phase {
         presence: percentiles(presence),
         refresh: percentiles(refresh),
         events,
+        everything_events,
         feed_down,
         watched_notes: commits.len(),
         unseen_notes: commits.len() - shown.len(),
@@ -600,6 +619,8 @@ async fn work(
 struct Screen {
     desk: Desk,
     id: String,
+    /// A live screen; without, the agent only acts.
+    live: bool,
     feed: mpsc::UnboundedReceiver<Feed>,
     listening: bool,
     /// The account on screen: its id and number.
@@ -613,15 +634,18 @@ struct Screen {
 }
 
 impl Screen {
-    /// A screen whose event stream opens now.
-    fn new(desk: Desk, id: String) -> Self {
+    /// A screen whose event stream opens now (when `live`).
+    fn new(desk: Desk, id: String, live: bool) -> Self {
         let (tx, feed) = mpsc::unbounded_channel();
-        desk.listen(tx);
+        if live {
+            desk.listen(tx);
+        }
         Self {
             desk,
             id,
+            live,
             feed,
-            listening: true,
+            listening: live,
             open: None,
             beat_every: Duration::from_secs(10),
             next_beat: tokio::time::Instant::now(),
@@ -633,6 +657,9 @@ impl Screen {
 
     /// The account `detail` shows is now the one on screen: a heartbeat names it at once.
     async fn opened(&mut self, detail: &AccountDetail) {
+        if !self.live {
+            return;
+        }
         self.open = Some((detail.summary.id, detail.summary.account_no.clone()));
         self.known_notes.clear();
         self.saw(detail);
@@ -666,8 +693,10 @@ impl Screen {
         let mut next = Some(first);
         while let Some(feed) = next {
             self.tally.events += 1;
-            if matches!(feed, Feed::Down { .. }) {
-                self.tally.feed_down += 1;
+            match &feed {
+                Feed::Down { .. } => self.tally.feed_down += 1,
+                Feed::Change(c) if c.all => self.tally.everything_events += 1,
+                _ => {}
             }
             touched |= self.touches(&feed);
             next = self.feed.try_recv().ok();
@@ -723,7 +752,9 @@ impl Screen {
 
     /// The screen closes: its presence goes (not timed: every screen closes at once).
     async fn close(mut self) -> Tally {
-        if let Err(e) = bounded(self.desk.presence(self.id.clone(), None)).await {
+        if self.live
+            && let Err(e) = bounded(self.desk.presence(self.id.clone(), None)).await
+        {
             self.tally.errors.push(e.to_string());
         }
         self.tally
@@ -743,10 +774,15 @@ pub fn table(b: &AgentsBench) -> String {
     };
     let (d, s) = (&b.direct, &b.served);
     let mut out = format!(
-        "{} simulated agents (mean pause {} ms, {} watching an account) on {}, {:.0} s each way: direct {} actions ({:.0}/s, {} errors, {} locked); through two servers {} actions ({:.0}/s, {} errors, {} locked), at most {} database connections; {} double credits, audit chain {}\n\
+        "{} simulated agents (mean pause {} ms, {}, {} watching an account) on {}, {:.0} s each way: direct {} actions ({:.0}/s, {} errors, {} locked); through two servers {} actions ({:.0}/s, {} errors, {} locked), at most {} database connections; {} double credits, audit chain {}\n\
          | action | direct n | direct p95 ms | served n | served p95 ms | ratio |\n|---|---|---|---|---|---|\n",
         b.agents,
         b.think_ms,
+        if b.screens {
+            "each with a live screen"
+        } else {
+            "no live screens"
+        },
         b.watchers,
         b.backend,
         d.seconds,
@@ -780,7 +816,7 @@ pub fn table(b: &AgentsBench) -> String {
     ));
     out.push_str(&format!(
         "| live screens | direct | served |\n|---|---|---|\n\
-         | events received | {} | {} |\n\
+         | events received (\"everything\") | {} ({}) | {} ({}) |\n\
          | feed down | {} | {} |\n\
          | presence heartbeats | {} | {} |\n\
          | refreshes | {} | {} |\n\
@@ -789,7 +825,9 @@ pub fn table(b: &AgentsBench) -> String {
          | notes never shown | {} | {} |\n\
          | errors (locked) | {} ({}) | {} ({}) |\n",
         d.events,
+        d.everything_events,
         s.events,
+        s.everything_events,
         d.feed_down,
         s.feed_down,
         d.presence.n,
