@@ -241,8 +241,11 @@ pub enum BenchCommand {
     /// The agents' screen and lookups on an existing database (default: the demo database):
     /// first frame, keystroke to results, lookup percentiles beside a LIKE scan, memory
     Tui,
-    /// Many simulated agents at once (search, show, note, credit) on an existing database for
-    /// a bounded time: throughput, latency percentiles, errors, double credits, audit chain
+    /// Many simulated agents at once (search, show, note, credit), each with a live screen
+    /// (change feed, presence heartbeat, re-read of the open account), on an existing database
+    /// for a bounded time, directly and through two servers: throughput, latency percentiles,
+    /// a change until another agent's screen shows it, connections, errors, double credits,
+    /// audit chain
     Agents {
         /// Simulated agents working at once
         #[arg(long, default_value_t = 50)]
@@ -256,6 +259,10 @@ pub enum BenchCommand {
         /// Mean pause between one agent's actions, in ms (0: as fast as possible)
         #[arg(long, default_value_t = 200)]
         think_ms: u64,
+        /// The agents act without live screens (no change feed, heartbeat or re-read), to
+        /// measure what the screens cost
+        #[arg(long)]
+        no_screens: bool,
     },
     /// Restore preview, apply (with its archive) and undo of one account with many backup
     /// items, against one hand-written INSERT … SELECT. SQLite unless --db names PostgreSQL

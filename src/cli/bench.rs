@@ -59,11 +59,13 @@ pub async fn run(command: BenchCommand, g: &Global, explicit_db: Option<DbUrl>) 
             seconds,
             pool,
             think_ms,
+            no_screens,
         } => {
             let url = explicit_db.unwrap_or_else(default_demo_db);
             let agent =
                 matches!(url, DbUrl::Sqlite(_)).then(|| g.agent.as_deref().unwrap_or("alice"));
-            let b = bench::agents::run(&url, agent, agents, seconds, pool, think_ms).await?;
+            let b = bench::agents::run(&url, agent, agents, seconds, pool, think_ms, !no_screens)
+                .await?;
             print(g.format, bench::agents::table(&b), to_json(&b)?)?;
             let errors = b.direct.errors + b.served.errors;
             if errors > 0 || b.double_credits > 0 || !b.audit_valid {
