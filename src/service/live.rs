@@ -62,7 +62,10 @@ impl Service {
         }
         let (tx, rx) = broadcast::channel(FEED_BACKLOG);
         // The watcher holds the feed weakly: it stops when the service (its hub) is gone.
-        let task = tokio::spawn(crate::store::watch::watch(self.store.clone(), tx.downgrade()));
+        let task = tokio::spawn(crate::store::watch::watch(
+            self.store.clone(),
+            tx.downgrade(),
+        ));
         *slot = Some((tx, task));
         rx
     }
