@@ -220,6 +220,8 @@ fn a_request_reaches_the_supervisors_queue_at_once_and_the_requester_sees_the_de
     sofia.resize(120, 30);
     sofia.wait_for("Search: name, phone");
     sofia.keys(&["Escape"]);
+    // Out of the field (an Esc and a key sent at once would read as Alt and the key).
+    sofia.wait_for("/ search · w worklist");
     sofia.keys(&["p"]);
     sofia.wait_for("no request is waiting for a decision");
     let alice = Tmux::start("queue-alice", &format!("{bin} --db {url} --agent alice"));
