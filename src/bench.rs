@@ -396,7 +396,7 @@ pub async fn tui(url: &DbUrl, login: Option<&str>) -> Result<TuiBench> {
     draw(&mut terminal, &app)?;
     let first_frame = started.elapsed();
 
-    let accounts = svc.totals(&actor).await?.accounts;
+    let accounts = svc.totals(&actor, None).await?.accounts;
     let mut keystrokes = Vec::new();
     let mut substring = Vec::new();
     let mut exact = Vec::new();

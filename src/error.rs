@@ -322,6 +322,22 @@ impl From<crate::domain::RestoreRefusal> for Error {
     }
 }
 
+impl From<crate::domain::ContactRefusal> for Error {
+    fn from(r: crate::domain::ContactRefusal) -> Self {
+        if r.is_bad_input() {
+            Self::Invalid(r.to_string())
+        } else {
+            Self::Refused(r.to_string())
+        }
+    }
+}
+
+impl From<crate::domain::when::WhenError> for Error {
+    fn from(r: crate::domain::when::WhenError) -> Self {
+        Self::Invalid(r.to_string())
+    }
+}
+
 impl From<crate::domain::LossRefusal> for Error {
     fn from(r: crate::domain::LossRefusal) -> Self {
         if r.is_bad_input() {

@@ -97,7 +97,7 @@ async fn both_paths_agree_with_the_rule(histories: Vec<Vec<GenPlan>>) {
     let inc = svc.incident(None).await.expect("incident");
     clear_plans(svc).await;
     let ids: Vec<i64> = svc
-        .worklist(sup, None, histories.len())
+        .worklist_accounts(sup, None, histories.len())
         .await
         .expect("accounts")
         .iter()

@@ -338,7 +338,11 @@ async fn a_role_that_sees_less_gets_masked_customers_and_every_reveal_is_audited
         by_name.iter().all(|a| a.name != full.name),
         "masked by name too"
     );
-    for a in aud_svc.worklist(&aud, None, 50).await.expect("worklist") {
+    for a in aud_svc
+        .worklist_accounts(&aud, None, 50)
+        .await
+        .expect("worklist")
+    {
         assert!(a.msisdn.starts_with('…'), "{}", a.msisdn);
     }
     let shown = aud_svc.show(&aud, account).await.expect("show");

@@ -102,7 +102,7 @@ async fn at_risk_account(f: &Fixture) -> String {
         .worklist(&f.actor, Some(caredesk::domain::CategoryStatus::AtRisk), 1)
         .await
         .expect("worklist");
-    list[0].account_no.clone()
+    list.entries[0].account.account_no.clone()
 }
 
 #[tokio::test]
@@ -270,7 +270,10 @@ async fn the_credit_dialog_help_worklist_and_dashboard_render_at_both_sizes() {
     dash.update(code(KeyCode::Esc));
     dash.update(key('d'));
     dash.update(Msg::DashboardLoaded(
-        f.svc.totals(&f.actor).await.map_err(|e| e.to_string()),
+        f.svc
+            .totals(&f.actor, None)
+            .await
+            .map_err(|e| e.to_string()),
     ));
     insta::assert_snapshot!("dashboard_80x24", draw(&dash, 80, 24, COLOR).backend());
     insta::assert_snapshot!("dashboard_50x14", draw(&dash, 50, 14, COLOR).backend());
@@ -288,7 +291,11 @@ async fn the_approvals_queue_shows_the_pending_requests_oldest_first_with_their_
         .svc
         .worklist(&sofia, Some(CategoryStatus::Lost), 3)
         .await
-        .expect("worklist");
+        .expect("worklist")
+        .entries
+        .into_iter()
+        .map(|e| e.account)
+        .collect::<Vec<_>>();
     assert_eq!(lost.len(), 3, "the demo has accounts with lost data");
     for (i, a) in lost.iter().enumerate() {
         let d = f.svc.detail(&sofia, a.id).await.expect("detail");
@@ -540,6 +547,9 @@ async fn an_account_two_incidents_touched_shows_both_and_acts_on_the_selected_ro
         )
         .await
         .expect("worklist")
+        .entries
+        .into_iter()
+        .map(|e| e.account)
     {
         let d = f.svc.show(&f.actor, &a.account_no).await.expect("show");
         if d.advisories().len() == 2 {

@@ -212,8 +212,9 @@ pub async fn run(
     let accounts: Vec<String> = svc
         .worklist(&actor, None, 5000)
         .await?
+        .entries
         .into_iter()
-        .map(|a| a.account_no)
+        .map(|e| e.account.account_no)
         .collect();
     if accounts.is_empty() {
         return Err(Error::invalid(

@@ -6,7 +6,10 @@ use std::io::{BufRead, Read};
 use serde_json::json;
 
 use super::Format;
-use super::print::{clean, detail_json, detail_text, print, summaries_json, summaries_text};
+use super::print::{
+    clean, detail_json, detail_text, print, summaries_json, summaries_text, worklist_json,
+    worklist_text,
+};
 use crate::desk::Desk;
 use crate::domain::{Category, CategoryStatus, MAX_QUERY_CHARS, QueryTooLong, check_query};
 use crate::error::{Error, Result};
@@ -118,7 +121,7 @@ pub async fn worklist(
         .transpose()
         .map_err(Error::invalid)?;
     let list = desk.worklist(status, limit).await?;
-    print(format, summaries_text(&list), summaries_json(&list))
+    print(format, worklist_text(&list), worklist_json(&list))
 }
 
 pub async fn note(desk: &Desk, format: Format, account: &str, text: &str) -> Result<()> {

@@ -145,6 +145,25 @@ pub enum Command {
         /// The note's text
         text: String,
     },
+    /// Record that the customer of an at-risk account was read the incident's advisory
+    #[command(after_help = super::help::ADVISE)]
+    Advise {
+        /// Account number or phone number in any common format
+        account: String,
+        /// How the customer was told: call, sms or email
+        #[arg(long, default_value = "call", value_name = "CHANNEL")]
+        channel: String,
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
+        incident: Option<String>,
+    },
+    /// Promise a customer a call back (`callback ACCOUNT --at TIME`), list the callbacks, or
+    /// mark one done or cancelled
+    #[command(after_help = super::help::CALLBACK)]
+    Callback(CallbackArgs),
+    /// Reach the at-risk customers nobody has advised: a contact list for an SMS or e-mail
+    /// gateway, and the gateway's delivery report fed back
+    #[command(subcommand, after_help = super::help::OUTREACH)]
+    Outreach(OutreachCommand),
     /// Credits: the incident credit, appreciation, goodwill, reversals, batch runs, export
     #[command(subcommand)]
     Credit(CreditCommand),
@@ -280,6 +299,73 @@ pub enum BenchCommand {
         /// Where SQLite bench databases live (the pristine demo is kept for the next run)
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CallbackArgs {
+    #[command(subcommand)]
+    pub command: Option<CallbackCommand>,
+    /// Account number or phone number in any common format
+    #[arg(required = true)]
+    pub account: Option<String>,
+    /// When to call back, in your local time: "14:30", "2pm", "tomorrow 9", "wed 10:15",
+    /// "+2h", "in 45 min", "2026-10-14 09:00"
+    #[arg(long, required = true, value_name = "TIME")]
+    pub at: Option<String>,
+    /// What the call back is about (at most 500 characters)
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub note: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallbackCommand {
+    /// Pending callbacks, earliest first
+    List {
+        /// Only the callbacks you promised
+        #[arg(long)]
+        mine: bool,
+        /// Only those whose time has come
+        #[arg(long)]
+        due: bool,
+        /// Most callbacks to list
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// The customer was called back
+    Done {
+        /// The callback's id, as `callback` and `callback list` print it
+        id: i64,
+    },
+    /// The call back will not happen (the customer called in, or asked not to be called)
+    Cancel {
+        /// The callback's id, as `callback` and `callback list` print it
+        id: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutreachCommand {
+    /// Write the at-risk accounts nobody has advised as a gateway's contact list on standard
+    /// output (CSV with a header; JSON Lines with --format json); counts on standard error
+    #[command(after_help = super::help::OUTREACH)]
+    Export {
+        #[arg(long, value_name = "ID", help = super::help::INCIDENT)]
+        incident: Option<String>,
+        /// sms (to the phone number) or email
+        #[arg(long, default_value = "sms", value_name = "CHANNEL")]
+        channel: String,
+        /// Most contacts to write (default: all)
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Read a gateway's delivery report (CSV: outreach_id, status delivered|failed, time) and
+    /// mark the delivered rows' accounts advised; all or nothing, and a replay changes nothing
+    #[command(after_help = super::help::OUTREACH)]
+    Delivered {
+        /// The delivery report ("-" for standard input)
+        file: PathBuf,
     },
 }
 

@@ -252,6 +252,13 @@ async fn as_agent(desk: &Desk, format: Format, command: Command) -> Result<()> {
             accounts::worklist(desk, format, status, limit).await
         }
         Command::Note { account, text } => accounts::note(desk, format, &account, &text).await,
+        Command::Advise {
+            account,
+            channel,
+            incident,
+        } => super::contact::advise(desk, format, &account, &channel, incident).await,
+        Command::Callback(args) => super::contact::callback(desk, format, args).await,
+        Command::Outreach(command) => super::contact::outreach(desk, format, command).await,
         Command::DeclareLoss {
             account,
             category,
@@ -323,6 +330,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Show { .. } => "show",
         Command::Worklist { .. } => "worklist",
         Command::Note { .. } => "note",
+        Command::Advise { .. } => "advise",
+        Command::Callback(_) => "callback",
+        Command::Outreach(_) => "outreach",
         Command::Credit(_) => "credit",
         Command::DeclareLoss { .. } => "declare-loss",
         Command::Restore(_) => "restore",

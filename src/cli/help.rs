@@ -81,6 +81,28 @@ Examples:
   caredesk restore list 310000001
   caredesk restore undo 12";
 
+pub const ADVISE: &str = "\
+Examples:
+  caredesk advise 310000001                    # read on a call
+  caredesk advise \"(206) 555-0101\" --channel sms
+Advising an account that is not at risk is refused; advising twice changes nothing.";
+
+pub const CALLBACK: &str = "\
+Examples:
+  caredesk callback 310000001 --at 14:30 --note \"after her shift\"
+  caredesk callback 310000001 --at \"tomorrow 9\"
+  caredesk callback 310000001 --at +2h
+  caredesk callback list --mine --due
+  caredesk callback done 17
+Times are in your local zone (TZ); a time of day alone is its next occurrence.";
+
+pub const OUTREACH: &str = "\
+Examples:
+  caredesk outreach export --channel sms > sms.csv
+  caredesk outreach export --channel email --format json > email.jsonl
+  caredesk outreach delivered delivery-report.csv
+File formats, with samples: docs/outreach.md and assets/outreach/.";
+
 pub const SERVE: &str = "\
 Examples:
   caredesk serve --db sqlite:/srv/caredesk/caredesk.db
@@ -127,6 +149,9 @@ mod tests {
             super::TOP_SHORT,
             super::LOOKUP,
             super::IMPORT,
+            super::ADVISE,
+            super::CALLBACK,
+            super::OUTREACH,
             super::CREDIT_RUN,
             super::RESTORE,
             super::SERVE,

@@ -10,6 +10,7 @@ mod audit;
 mod batch;
 #[cfg(feature = "bench")]
 mod bench;
+mod contact;
 mod credit;
 mod demo;
 pub mod dispatch;

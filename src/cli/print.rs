@@ -16,7 +16,12 @@ use serde_json::{Value, json};
 
 use super::Format;
 use crate::domain::text::terminal_text;
-use crate::domain::{AccountDetail, AccountSummary, Agent, RequestStatus};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{
+    AccountDetail, AccountSummary, Agent, RequestStatus, Worklist, WorklistReason, advice_for,
+    advice_words, callback_words,
+};
 use crate::domain::{format_cents, sanitize};
 use crate::error::{Error, Result};
 use crate::store::{AuditRecord, AuditVerification};
@@ -111,22 +116,81 @@ pub fn summaries_text(list: &[AccountSummary]) -> String {
     }
     let mut out = String::new();
     for a in list {
-        let _ = writeln!(
-            out,
-            "{:<10} {:<13} {:<17} {:<9} {} {}",
-            clean(&a.account_no),
-            clean(&a.msisdn),
-            format!("[{}]", a.status.as_str()),
-            a.account_status.as_str(),
-            clean(&a.name),
-            if a.email.is_empty() {
-                String::new()
-            } else {
-                format!("<{}>", clean(&a.email))
-            }
-        );
+        let _ = writeln!(out, "{}", summary_line(a));
     }
     out
+}
+
+fn summary_line(a: &AccountSummary) -> String {
+    format!(
+        "{:<10} {:<13} {:<17} {:<9} {} {}",
+        clean(&a.account_no),
+        clean(&a.msisdn),
+        format!("[{}]", a.status.as_str()),
+        a.account_status.as_str(),
+        clean(&a.name),
+        if a.email.is_empty() {
+            String::new()
+        } else {
+            format!("<{}>", clean(&a.email))
+        }
+    )
+}
+
+/// A time as the reader's clock shows it, with its offset from UTC.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M %:z")
+        .to_string()
+}
+
+/// The worklist: its true size, then one line per account with why it is on the list.
+pub fn worklist_text(list: &Worklist) -> String {
+    if list.entries.is_empty() {
+        return "the worklist is empty\n".to_string();
+    }
+    let shown = list.entries.len() as i64;
+    let mut out = if shown < list.total {
+        format!(
+            "{} accounts in the worklist, the first {shown}:\n",
+            list.total
+        )
+    } else {
+        format!("{} accounts in the worklist:\n", list.total)
+    };
+    for e in &list.entries {
+        let why = match &e.reason {
+            WorklistReason::CallbackDue { due_at } => {
+                format!("callback due {}", local_time(*due_at))
+            }
+            WorklistReason::NotAdvised => "not advised".to_string(),
+            WorklistReason::Status => String::new(),
+        };
+        let _ = writeln!(out, "{:<32} {}", why, summary_line(&e.account));
+    }
+    out
+}
+
+/// `{"total": N, "results": [summary + "reason" (+ "due_at")]}`.
+pub fn worklist_json(list: &Worklist) -> Value {
+    let results = list
+        .entries
+        .iter()
+        .map(|e| {
+            let mut v = summary_json(&e.account);
+            let (reason, due) = match &e.reason {
+                WorklistReason::CallbackDue { due_at } => ("callback_due", Some(*due_at)),
+                WorklistReason::NotAdvised => ("not_advised", None),
+                WorklistReason::Status => ("status", None),
+            };
+            v["reason"] = json!(reason);
+            if let Some(due) = due {
+                v["due_at"] = json!(due);
+            }
+            v
+        })
+        .collect::<Vec<_>>();
+    json!({ "total": list.total, "results": results })
 }
 
 pub fn detail_json(d: &AccountDetail) -> Value {
@@ -196,6 +260,8 @@ pub fn detail_json(d: &AccountDetail) -> Value {
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "notes": d.notes,
+        "advice": d.advice,
+        "callbacks": d.callbacks,
         "timeline": d.timeline,
     })
 }
@@ -291,6 +357,27 @@ pub fn detail_text(d: &AccountDetail) -> String {
                 String::new()
             },
             clean(&inc.advisory)
+        );
+        let now = Utc::now();
+        match advice_for(&d.advice, Some(&inc.id)).filter(|a| a.incident == inc.id) {
+            Some(a) => {
+                let _ = writeln!(o, "  {}", clean(&advice_words(a, now, &chrono::Local)));
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  not advised yet: `caredesk advise {}` once you have read it",
+                    clean(&s.account_no)
+                );
+            }
+        }
+    }
+    for c in &d.callbacks {
+        let _ = writeln!(
+            o,
+            "  callback #{}: {}",
+            c.id,
+            clean(&callback_words(c, Utc::now(), &chrono::Local))
         );
     }
     let _ = writeln!(

@@ -17,16 +17,17 @@ use serde::{Deserialize, Serialize};
 use crate::audit::checkpoint::{Checkpoint, Entry, Mismatch};
 use crate::domain::restore::Mode;
 use crate::domain::{
-    AccountDetail, AccountSummary, Actor, Agent, Category, CategoryStatus, Change, Credit,
-    CreditOutcome, Feed, Incident, MaskPolicy, PresenceReply, RejectOutcome, RequestOutcome,
-    RequestStatus, RequestView, RestoreRecord, RestoreReport, ResyncReport, Role, UndoReport,
+    AccountDetail, AccountSummary, Actor, Agent, Callback, CallbackState, Category, CategoryStatus,
+    Change, Channel, Credit, CreditOutcome, Feed, Incident, MaskPolicy, PresenceReply,
+    RejectOutcome, RequestOutcome, RequestStatus, RequestView, RestoreRecord, RestoreReport,
+    ResyncReport, Role, UndoReport,
 };
 use crate::error::{Error, Result};
 use crate::service::Service;
 use crate::service::batch::{RunRequest, RunSummary};
 use crate::service::credit::IncidentCredit;
 use crate::service::incident::{IncidentChange, IncidentView};
-use crate::store::{AuditRecord, AuditVerification, ImportCounts, IncidentTotals};
+use crate::store::{AdviceOutcome, AuditRecord, AuditVerification, ImportCounts, IncidentTotals};
 pub use remote::Remote;
 
 /// The in-process implementation: the service on this process's own connection, acting as
@@ -205,7 +206,8 @@ operations! {
         = |svc, actor| svc.presence_beat(actor, &screen, account).await;
     /// The account on this agent's screen, re-read after it changed (not a new view).
     refresh / Refresh(id: i64) -> AccountDetail = |svc, actor| svc.refresh(actor, id).await;
-    worklist / Worklist(status: Option<CategoryStatus>, limit: usize) -> Vec<AccountSummary>
+    /// This agent's worklist: due callbacks, at-risk accounts nobody advised, then by status.
+    worklist / Worklist(status: Option<CategoryStatus>, limit: usize) -> crate::domain::Worklist
         = |svc, actor| svc.worklist(actor, status, limit).await;
     add_note / AddNote(account: String, text: String) -> (AccountSummary, i64)
         = |svc, actor| svc.add_note(actor, &account, &text).await;
@@ -220,7 +222,25 @@ operations! {
         = |svc, actor| svc.incident_create(actor, &incident).await;
     incident_edit / IncidentEdit(id: String, edit: crate::domain::IncidentEdit) -> IncidentChange
         = |svc, actor| svc.incident_edit(actor, &id, &edit).await;
-    totals / Totals() -> IncidentTotals = |svc, actor| svc.totals(actor).await;
+    /// The dashboard's figures (callbacks due by `day_end`, the end of the asker's day).
+    totals / Totals(day_end: Option<DateTime<Utc>>) -> IncidentTotals
+        = |svc, actor| svc.totals(actor, day_end).await;
+    /// The customer was read the advisory (`incident`: the one the account is at risk in).
+    advise / Advise(account: String, incident: Option<String>, channel: Channel) -> AdviceOutcome
+        = |svc, actor| svc.advise(actor, &account, incident.as_deref(), channel).await;
+    callback_add / CallbackAdd(account: String, due_at: DateTime<Utc>, note: String) -> Callback
+        = |svc, actor| svc.callback_add(actor, &account, due_at, &note).await;
+    /// A callback done or cancelled, and whether this call changed it.
+    callback_close / CallbackClose(id: i64, state: CallbackState) -> (Callback, bool)
+        = |svc, actor| svc.callback_close(actor, id, state).await;
+    /// Pending callbacks, earliest first (`mine`: this agent's; `due`: due now).
+    callbacks / Callbacks(mine: bool, due: bool, limit: usize) -> Vec<Callback>
+        = |svc, actor| svc.callbacks(actor, mine, due, limit).await;
+    outreach_export / OutreachExport(incident: Option<String>, channel: Channel, limit: Option<usize>) -> crate::domain::OutreachExport
+        = |svc, actor| svc.outreach_export(actor, incident.as_deref(), channel, limit).await;
+    /// A gateway's delivery report, as its file's bytes.
+    outreach_delivered / OutreachDelivered(source: String, data: HexBytes) -> crate::domain::DeliveryOutcome
+        = |svc, actor| svc.outreach_delivered(actor, &source, &data.0).await;
 
     credit_apply / CreditApply(account: String, incident: Option<String>, dry_run: bool) -> IncidentCredit
         = |svc, actor| svc.credit_apply(actor, &account, incident.as_deref(), dry_run).await;

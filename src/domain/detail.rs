@@ -59,6 +59,12 @@ pub struct AccountDetail {
     pub timeline: Vec<TimelineEvent>,
     /// The database's incidents, oldest first (the account's categories name theirs).
     pub incidents: Vec<Incident>,
+    /// Each incident's advisory as given to the customer (one per incident at most).
+    #[serde(default)]
+    pub advice: Vec<super::contact::Advice>,
+    /// Callbacks still pending, earliest first.
+    #[serde(default)]
+    pub callbacks: Vec<super::contact::Callback>,
     /// The name, e-mail and phone number are masked (the viewer's role sees less).
     pub masked: bool,
 }

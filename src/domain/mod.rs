@@ -9,6 +9,7 @@ pub mod backup;
 pub mod batch;
 pub mod category;
 pub mod clock;
+pub mod contact;
 pub mod credit;
 pub mod detail;
 pub mod incident;
@@ -25,6 +26,7 @@ pub mod role;
 pub mod status;
 pub mod text;
 pub mod timeline;
+pub mod when;
 
 pub use account::{AccountStatus, AccountSummary, Plan, is_account_no};
 pub use agent::{Actor, Agent, AgentChange, AgentRefusal, AgentState, decide_change, recheck};
@@ -32,6 +34,11 @@ pub use backup::{Backup, BackupCategory, NoRestoreSource, Verification, restore_
 pub use batch::{AccountOutcome, BatchRun, Outcome, RunState, Tally};
 pub use category::Category;
 pub use clock::{Clock, FixedClock, SystemClock, truncate_micros};
+pub use contact::{
+    Advice, AdviceDecision, Callback, CallbackState, Channel, ContactRefusal, Delivery,
+    DeliveryOutcome, OutreachContact, OutreachExport, OutreachSkip, Worklist, WorklistEntry,
+    WorklistReason, advice_for, advice_words, callback_words, local_words,
+};
 pub use credit::{
     Credit, CreditKind, CreditOutcome, CreditRefusal, CreditRequest, IncidentCreditDecision,
     Ineligible, PlanPeriod, RejectOutcome, RequestOutcome, RequestStatus, RequestView,

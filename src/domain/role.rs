@@ -39,8 +39,8 @@ impl Role {
     /// Whether this role may do what `p` guards.
     pub fn allows(self, p: Permission) -> bool {
         use Permission::{
-            AddNote, ApplyIncidentCredit, Read, RecordResync, RequestAppreciation, RestoreMerge,
-            ViewAccount, ViewRequests,
+            AddNote, ApplyIncidentCredit, Contact, Read, RecordResync, RequestAppreciation,
+            RestoreMerge, ViewAccount, ViewRequests,
         };
         match self {
             Role::Supervisor => true,
@@ -52,6 +52,7 @@ impl Role {
                     | RequestAppreciation
                     | RestoreMerge
                     | RecordResync
+                    | Contact
             ),
             Role::Auditor => matches!(p, Read | ViewAccount | ViewRequests),
         }
@@ -111,10 +112,14 @@ pub enum Permission {
     /// List the appreciation requests of every account (the approvals queue): the work of
     /// those who decide them and of those who check the decisions.
     ViewRequests,
+    /// Record that a customer was given the advisory, and schedule or close callbacks.
+    Contact,
+    /// Export outreach lists for a gateway and read its delivery reports back.
+    Outreach,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 24] = [
         Permission::Read,
         Permission::ViewAccount,
         Permission::AddNote,
@@ -137,6 +142,8 @@ impl Permission {
         Permission::ResetPassword,
         Permission::GrantRights,
         Permission::ViewRequests,
+        Permission::Contact,
+        Permission::Outreach,
     ];
 
     /// What the permission lets someone do, worded to finish "… may not ", so a refusal
@@ -165,6 +172,8 @@ impl Permission {
             Permission::ResetPassword => "reset an agent's password",
             Permission::GrantRights => "grant rights on the database",
             Permission::ViewRequests => "list the appreciation requests of every account",
+            Permission::Contact => "record advice or callbacks",
+            Permission::Outreach => "export outreach lists or read delivery reports",
         }
     }
 }
@@ -235,7 +244,8 @@ mod tests {
                 ApplyIncidentCredit,
                 RequestAppreciation,
                 RestoreMerge,
-                RecordResync
+                RecordResync,
+                Contact
             ]
         );
     }

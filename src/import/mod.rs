@@ -19,12 +19,14 @@ mod backups;
 mod batch;
 mod impact;
 mod incident;
+mod outreach;
 
 pub use accounts::{parse_accounts, parse_accounts_chunks};
 pub use backups::{parse_backups, parse_backups_chunks, snapshot_checksum};
 pub use batch::{BatchFile, BatchRef, parse_batch_accounts};
 pub use impact::{parse_impact, parse_impact_chunks};
 pub use incident::parse_incident;
+pub use outreach::parse_delivery;
 
 /// Most bad rows listed in one error before the rest are only counted.
 const MAX_REPORTED: usize = 20;
@@ -161,29 +163,43 @@ impl Problems {
         self.lines.truncate(MAX_REPORTED);
     }
 
-    fn finish(mut self) -> Result<()> {
+    fn finish(self) -> Result<()> {
+        self.finish_as("nothing was imported")
+    }
+
+    /// The file's verdict, saying `what_happened` when it is refused.
+    fn finish_as(mut self, what_happened: &str) -> Result<()> {
         if self.count == 0 {
             return Ok(());
         }
         self.trim();
-        let shown: Vec<&str> = self.lines.iter().map(|(_, m)| m.as_str()).collect();
-        if self.count == 1 {
-            return Err(Error::invalid(format!(
-                "{}; nothing was imported",
-                shown.join("")
-            )));
-        }
-        let mut msg = format!(
-            "{} has {} bad row(s); nothing was imported:\n{}",
-            self.source,
-            self.count,
-            shown.join("\n")
-        );
-        if self.count > shown.len() {
-            msg.push_str(&format!("\n… and {} more", self.count - shown.len()));
-        }
-        Err(Error::invalid(msg))
+        let shown = self.lines.into_iter().map(|(_, m)| m).collect();
+        Err(refusal(&self.source, shown, self.count, what_happened))
     }
+}
+
+/// Bad rows found after a file was read (by the store, against the database), as one error
+/// naming the first `MAX_REPORTED` and how many there were; `what_happened` says what was not
+/// done ("nothing was recorded").
+pub fn bad_rows(source: &str, mut problems: Vec<String>, what_happened: &str) -> Error {
+    let count = problems.len();
+    problems.truncate(MAX_REPORTED);
+    refusal(source, problems, count, what_happened)
+}
+
+/// One error for `count` bad rows of which `shown` are named.
+fn refusal(source: &str, shown: Vec<String>, count: usize, what_happened: &str) -> Error {
+    if count == 1 {
+        return Error::invalid(format!("{}; {what_happened}", shown.join("")));
+    }
+    let mut msg = format!(
+        "{source} has {count} bad row(s); {what_happened}:\n{}",
+        shown.join("\n")
+    );
+    if count > shown.len() {
+        msg.push_str(&format!("\n… and {} more", count - shown.len()));
+    }
+    Error::invalid(msg)
 }
 
 fn reader(data: &[u8]) -> csv::Reader<&[u8]> {

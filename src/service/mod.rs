@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod batch;
+pub mod contact;
 pub mod credit;
 pub mod incident;
 pub mod live;
@@ -11,12 +12,12 @@ pub mod session;
 
 use std::sync::Arc;
 
-use crate::domain::{self, CategoryStatus, Clock, MaskPolicy, Permission, Role};
+use crate::domain::{self, Clock, MaskPolicy, Permission, Role};
 use crate::domain::{AccountDetail, AccountSummary, Actor, Agent, AgentChange, Incident};
 use crate::error::{Error, Result};
 use crate::store::{
-    AuditRecord, AuditVerification, ConnectOptions, DbUrl, ImportCounts, ImportRows,
-    IncidentTotals, NewAccount, NewImpact, ParsedChunk, Store,
+    AuditRecord, AuditVerification, ConnectOptions, DbUrl, ImportCounts, ImportRows, NewAccount,
+    NewImpact, ParsedChunk, Store,
 };
 use crate::with_store;
 
@@ -483,21 +484,6 @@ impl Service {
         Ok(results)
     }
 
-    pub async fn worklist(
-        &self,
-        actor: &Actor,
-        status: Option<CategoryStatus>,
-        limit: usize,
-    ) -> Result<Vec<AccountSummary>> {
-        Self::require(actor, Permission::Read)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut results = with_store!(&self.store, s => s.worklist(status, limit).await)?;
-        if self.masks(actor) {
-            results.iter_mut().for_each(AccountSummary::mask);
-        }
-        Ok(results)
-    }
-
     pub async fn add_note(
         &self,
         actor: &Actor,
@@ -517,11 +503,6 @@ impl Service {
         let a = self.resolve_account(account).await?;
         let id = with_store!(&self.store, s => s.add_note(actor, a.id, &body, self.now()).await)?;
         Ok((a, id))
-    }
-
-    pub async fn totals(&self, actor: &Actor) -> Result<IncidentTotals> {
-        Self::require(actor, Permission::Read)?;
-        with_store!(&self.store, s => s.totals().await)
     }
 
     // ----- imports ------------------------------------------------------------------------

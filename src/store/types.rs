@@ -151,6 +151,41 @@ pub struct IncidentTotals {
     pub net_credited_cents: i64,
     /// The same two figures for each incident, oldest first.
     pub by_incident: Vec<IncidentCredits>,
+    /// Advice and callbacks.
+    #[serde(default)]
+    pub contact: ContactTotals,
+}
+
+/// The first rows of a worklist's two first groups and its true size.
+#[derive(Debug, Clone, Default)]
+pub struct WorklistFacts {
+    /// This agent's due callbacks (accounts of the status range), earliest first.
+    pub due: Vec<(crate::domain::AccountSummary, DateTime<Utc>)>,
+    /// At-risk accounts with an incident nobody has advised them of.
+    pub not_advised: Vec<crate::domain::AccountSummary>,
+    /// Accounts of the range plus due callbacks' accounts outside it.
+    pub total: i64,
+}
+
+/// What recording advice came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct AdviceOutcome {
+    pub account_no: String,
+    pub advice: crate::domain::Advice,
+    /// False: the customer had been advised before (a replay that changed nothing).
+    pub recorded: bool,
+}
+
+/// The dashboard's contact figures: at-risk accounts advised, by channel, and callbacks due.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ContactTotals {
+    /// At-risk accounts advised (by any channel; an account counts once).
+    pub advised: i64,
+    pub advised_call: i64,
+    pub advised_sms: i64,
+    pub advised_email: i64,
+    /// Pending callbacks due by the end of the day asked about.
+    pub callbacks_due: i64,
 }
 
 /// One incident's credits on the dashboard.

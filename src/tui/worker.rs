@@ -150,9 +150,13 @@ pub(crate) async fn run(desk: &Desk, effect: Effect) -> Msg {
         Effect::LoadWorklist { status } => {
             Msg::WorklistLoaded(desk.worklist(status, 500).await.map_err(|e| e.to_string()))
         }
-        Effect::LoadDashboard => {
-            Msg::DashboardLoaded(desk.totals().await.map_err(|e| e.to_string()))
-        }
+        Effect::LoadDashboard => Msg::DashboardLoaded(
+            desk.totals(Some(crate::service::contact::end_of_local_day(
+                chrono::Utc::now(),
+            )))
+            .await
+            .map_err(|e| e.to_string()),
+        ),
         Effect::LoadRuns => Msg::RunsLoaded(desk.running_runs().await.map_err(|e| e.to_string())),
         Effect::RefreshAccount { id } => {
             let mut result = desk.refresh(id).await;

@@ -13,7 +13,7 @@ use caredesk::domain::restore::Mode;
 use caredesk::domain::{
     AccountDetail, AccountSummary, Actor, Category, CategoryStatus, Cents, CreditOutcome,
     RejectOutcome, RequestOutcome, RequestStatus, RequestView, RestoreRecord, RestoreReport,
-    ResyncReport, UndoReport,
+    ResyncReport, UndoReport, Worklist,
 };
 use caredesk::error::Result;
 use caredesk::service::Service;
@@ -138,11 +138,22 @@ impl Svc {
         actor: &Actor,
         status: Option<CategoryStatus>,
         limit: usize,
-    ) -> Result<Vec<AccountSummary>> {
+    ) -> Result<Worklist> {
         if !through_server() {
             return self.inner.worklist(actor, status, limit).await;
         }
         self.desk(actor).await.worklist(status, limit).await
+    }
+
+    /// The worklist's accounts, in its order.
+    pub async fn worklist_accounts(
+        &self,
+        actor: &Actor,
+        status: Option<CategoryStatus>,
+        limit: usize,
+    ) -> Result<Vec<AccountSummary>> {
+        let list = self.worklist(actor, status, limit).await?;
+        Ok(list.entries.into_iter().map(|e| e.account).collect())
     }
 
     pub async fn add_note(
@@ -296,10 +307,19 @@ impl Svc {
     }
 
     pub async fn totals(&self, actor: &Actor) -> Result<IncidentTotals> {
+        self.totals_until(actor, None).await
+    }
+
+    /// The dashboard's figures, with the callbacks due by `day_end`.
+    pub async fn totals_until(
+        &self,
+        actor: &Actor,
+        day_end: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<IncidentTotals> {
         if !through_server() {
-            return self.inner.totals(actor).await;
+            return self.inner.totals(actor, day_end).await;
         }
-        self.desk(actor).await.totals().await
+        self.desk(actor).await.totals(day_end).await
     }
 
     pub async fn credit_reverse(

@@ -199,6 +199,9 @@ pub(super) async fn read_detail(
         .map(incident)
         .collect::<Result<Vec<_>>>()?;
 
+    let advice = super::contact::advice_of(tx, account_id).await?;
+    let callbacks = super::contact::pending_callbacks_of(tx, account_id).await?;
+
     Ok(AccountDetail {
         summary,
         device_model,
@@ -211,6 +214,8 @@ pub(super) async fn read_detail(
         notes,
         timeline,
         incidents,
+        advice,
+        callbacks,
         masked: false,
     })
 }

@@ -81,17 +81,21 @@ hot_sql!(
     SQL_WORKLIST,
     EXPLAIN_WORKLIST,
     "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2",
+     WHERE a.loss_rank BETWEEN $1 AND $2 ORDER BY a.loss_rank, a.account_no LIMIT $3",
     "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-     WHERE a.loss_rank <= $1 ORDER BY a.loss_rank, a.account_no LIMIT $2"
+     WHERE a.loss_rank BETWEEN $1 AND $2 ORDER BY a.loss_rank, a.account_no LIMIT $3"
 );
 hot_sql!(
-    SQL_WORKLIST_STATUS,
-    EXPLAIN_WORKLIST_STATUS,
+    SQL_NOT_ADVISED,
+    EXPLAIN_NOT_ADVISED,
     "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2",
+     WHERE a.loss_rank = 0 AND EXISTS (SELECT 1 FROM impact i WHERE i.account_id = a.id AND i.status = 'at-risk' \
+       AND NOT EXISTS (SELECT 1 FROM advice v WHERE v.account_id = i.account_id AND v.incident_id = i.incident_id)) \
+     ORDER BY a.loss_rank, a.account_no LIMIT $1",
     "SELECT a.id, a.account_no, a.msisdn, a.name, a.email, a.status, a.loss_rank FROM accounts a \
-     WHERE a.loss_rank = $1 ORDER BY a.account_no LIMIT $2"
+     WHERE a.loss_rank = 0 AND EXISTS (SELECT 1 FROM impact i WHERE i.account_id = a.id AND i.status = 'at-risk' \
+       AND NOT EXISTS (SELECT 1 FROM advice v WHERE v.account_id = i.account_id AND v.incident_id = i.incident_id)) \
+     ORDER BY a.loss_rank, a.account_no LIMIT $1"
 );
 
 /// The requests of every account with the account's number and name and the incident's
@@ -154,6 +158,7 @@ mod admin;
 mod agents;
 mod audit;
 mod batch;
+mod contact;
 mod credits;
 mod demo_load;
 mod eligibility;

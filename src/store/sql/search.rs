@@ -3,7 +3,6 @@
 use sqlx::Row;
 
 use super::*;
-use crate::domain::CategoryStatus;
 use crate::error::Result;
 use crate::store::*;
 
@@ -114,31 +113,6 @@ impl SqlStore {
         summaries_from_json(json.as_deref())
     }
 
-    /// Accounts needing action, most urgent first (or all accounts of one status).
-    pub async fn worklist(
-        &self,
-        status: Option<CategoryStatus>,
-        limit: i64,
-    ) -> Result<Vec<AccountSummary>> {
-        let rows = match status {
-            Some(s) => {
-                sqlx::query(SQL_WORKLIST_STATUS)
-                    .bind(s.rank())
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query(SQL_WORKLIST)
-                    .bind(CategoryStatus::RestoredPartial.rank())
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        rows.iter().map(summary).collect()
-    }
-
     // ----- query plans --------------------------------------------------------------------
 
     /// The plan of every hot query, as (name, plan text). On PostgreSQL sequential scans are
@@ -212,6 +186,7 @@ impl SqlStore {
             (
                 "worklist",
                 sqlx::query(EXPLAIN_WORKLIST)
+                    .bind(0_i64)
                     .bind(4_i64)
                     .bind(50_i64)
                     .fetch_all(&mut *conn)
@@ -219,8 +194,16 @@ impl SqlStore {
             ),
             (
                 "worklist by status",
-                sqlx::query(EXPLAIN_WORKLIST_STATUS)
-                    .bind(0_i64)
+                sqlx::query(EXPLAIN_WORKLIST)
+                    .bind(2_i64)
+                    .bind(2_i64)
+                    .bind(50_i64)
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            (
+                "at risk, not advised",
+                sqlx::query(EXPLAIN_NOT_ADVISED)
                     .bind(50_i64)
                     .fetch_all(&mut *conn)
                     .await?,

@@ -235,7 +235,7 @@ impl App {
             Err((reason, true)) => {
                 self.account = None;
                 self.results.clear();
-                self.worklist.clear();
+                self.worklist = Default::default();
                 self.overlays.clear();
                 self.live.others.clear();
                 let reason = reason.trim_end_matches("; nothing was done").to_string();

@@ -91,7 +91,7 @@ pub struct App {
     revealed: Option<i64>,
     pub category_selected: usize,
 
-    pub worklist: Vec<AccountSummary>,
+    pub worklist: crate::domain::Worklist,
     pub worklist_filter: Option<CategoryStatus>,
     pub worklist_selected: usize,
     pub loading_worklist: bool,
@@ -137,7 +137,7 @@ impl App {
             account_request: None,
             revealed: None,
             category_selected: 0,
-            worklist: Vec::new(),
+            worklist: Default::default(),
             worklist_filter: None,
             worklist_selected: 0,
             loading_worklist: false,
@@ -404,7 +404,7 @@ impl App {
     fn move_selection(&mut self, delta: isize) {
         let (sel, len) = match self.screen {
             Screen::Search => (&mut self.selected, self.results.len()),
-            Screen::Worklist => (&mut self.worklist_selected, self.worklist.len()),
+            Screen::Worklist => (&mut self.worklist_selected, self.worklist.entries.len()),
             Screen::Approvals => (&mut self.approvals_selected, self.approvals.len()),
             Screen::Account => (
                 &mut self.category_selected,

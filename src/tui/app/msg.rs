@@ -146,7 +146,7 @@ pub enum Msg {
     /// An account as a test or a bench hands it over (the worker answers `AccountAnswer`);
     /// it is taken only when it is the account asked for or on screen.
     AccountLoaded(Result<Box<AccountDetail>, String>),
-    WorklistLoaded(Result<Vec<AccountSummary>, String>),
+    WorklistLoaded(Result<crate::domain::Worklist, String>),
     DashboardLoaded(Result<IncidentTotals, String>),
     RunsLoaded(Result<Vec<BatchRun>, String>),
     /// The approvals queue, and when it was read (what the ages on screen count from).

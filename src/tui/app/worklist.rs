@@ -1,8 +1,7 @@
 //! The worklist screen: accounts needing action, filtered by status.
 
 use super::{App, Effect};
-use crate::domain::AccountSummary;
-use crate::domain::CategoryStatus;
+use crate::domain::{CategoryStatus, Worklist};
 
 impl App {
     pub(super) fn load_worklist(&mut self) -> Vec<Effect> {
@@ -19,28 +18,29 @@ impl App {
     }
 
     pub(super) fn open_selected_worklist_row(&mut self) -> Vec<Effect> {
-        match self.worklist.get(self.worklist_selected) {
-            Some(a) => {
-                let id = a.id;
+        match self.worklist.entries.get(self.worklist_selected) {
+            Some(e) => {
+                let id = e.account.id;
                 self.open_account(id)
             }
             None => Vec::new(),
         }
     }
 
-    pub(super) fn on_worklist_loaded(
-        &mut self,
-        r: Result<Vec<AccountSummary>, String>,
-    ) -> Vec<Effect> {
+    pub(super) fn on_worklist_loaded(&mut self, r: Result<Worklist, String>) -> Vec<Effect> {
         self.loading_worklist = false;
         match r {
             Ok(list) => {
                 // The selection stays on its account when the list changes under it.
-                let selected = self.worklist.get(self.worklist_selected).map(|a| a.id);
+                let selected = self
+                    .worklist
+                    .entries
+                    .get(self.worklist_selected)
+                    .map(|e| e.account.id);
                 self.worklist_selected = selected
-                    .and_then(|id| list.iter().position(|a| a.id == id))
+                    .and_then(|id| list.entries.iter().position(|e| e.account.id == id))
                     .unwrap_or(self.worklist_selected)
-                    .min(list.len().saturating_sub(1));
+                    .min(list.entries.len().saturating_sub(1));
                 self.worklist = list;
             }
             Err(e) => self.error(e),

@@ -62,6 +62,11 @@ impl Theme {
         }
     }
 
+    /// Something that asks for action (a callback due, a customer not yet advised).
+    pub(super) fn warn(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
     pub(super) fn error(&self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }

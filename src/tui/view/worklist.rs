@@ -1,24 +1,33 @@
-//! The worklist screen: accounts needing action, most urgent first, with the filter in view.
+//! The worklist screen: accounts needing action, most urgent first, each with why it is on
+//! the list, under a header with the list's true size and the filter in view.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Paragraph, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 
-use super::Theme;
-use super::search::summary_table;
+use super::{Theme, badge, clean};
+use crate::domain::{WorklistEntry, WorklistReason, local_words};
 use crate::tui::app::App;
 
 pub(super) fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let filter = app
         .worklist_filter
         .map_or("needing action".to_string(), |s| s.as_str().to_string());
-    let title = format!(
-        " worklist: {} accounts {} (most urgent first) ",
-        app.worklist.len(),
-        filter
-    );
-    if app.worklist.is_empty() {
+    let list = &app.worklist;
+    let shown = list.entries.len() as i64;
+    let title = if shown < list.total {
+        format!(
+            " worklist: {} accounts {filter}, first {shown} shown (most urgent first) ",
+            list.total
+        )
+    } else {
+        format!(
+            " worklist: {} accounts {filter} (most urgent first) ",
+            list.total
+        )
+    };
+    if list.entries.is_empty() {
         let text = if app.loading_worklist {
             "loading…"
         } else {
@@ -30,11 +39,61 @@ pub(super) fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect
         );
         return;
     }
-    let table = summary_table(&app.worklist, theme, area.width).block(
+    let table = worklist_table(&list.entries, app, theme, area.width).block(
         Block::default()
             .borders(Borders::TOP)
             .title(Span::styled(title, theme.title())),
     );
     let mut state = TableState::default().with_selected(Some(app.worklist_selected));
     f.render_stateful_widget(table, area, &mut state);
+}
+
+/// Why, status, account and name; the phone when it fits.
+fn worklist_table<'a>(
+    entries: &'a [WorklistEntry],
+    app: &App,
+    theme: Theme,
+    width: u16,
+) -> Table<'a> {
+    let phone = width >= 72;
+    let now = app.live.now;
+    let rows: Vec<Row> = entries
+        .iter()
+        .map(|e| {
+            let a = &e.account;
+            let why = match &e.reason {
+                WorklistReason::CallbackDue { due_at } => Span::styled(
+                    format!("call back {}", local_words(*due_at, now, &chrono::Local)),
+                    theme.warn(),
+                ),
+                WorklistReason::NotAdvised => Span::styled("not advised", theme.warn()),
+                WorklistReason::Status => Span::raw(""),
+            };
+            let mut cells = vec![
+                why,
+                Span::styled(badge(a.status), theme.status(a.status)),
+                Span::raw(clean(&a.account_no)),
+                Span::raw(clean(&a.name)),
+            ];
+            if phone {
+                cells.push(Span::raw(clean(&a.msisdn)));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(17),
+        Constraint::Length(18),
+        Constraint::Length(10),
+        Constraint::Fill(3),
+    ];
+    let mut header = vec!["why", "status", "account", "name"];
+    if phone {
+        widths.push(Constraint::Length(13));
+        header.push("phone");
+    }
+    Table::new(rows, widths)
+        .header(Row::new(header).style(theme.dim()))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("> ")
 }

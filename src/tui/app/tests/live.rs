@@ -73,11 +73,11 @@ fn the_worklist_rereads_on_a_change_keeping_its_selected_account() {
         account_no: no.to_string(),
         ..summary(AccountStatus::Active)
     };
-    a.update(Msg::WorklistLoaded(Ok(vec![
+    a.update(Msg::WorklistLoaded(Ok(listed(vec![
         row(1, "310000001"),
         row(2, "310000002"),
         row(3, "310000003"),
-    ])));
+    ]))));
     a.update(code(KeyCode::Down));
     assert_eq!(a.worklist_selected, 1);
     let e = a.update(change(&["310000003"]));
@@ -85,10 +85,10 @@ fn the_worklist_rereads_on_a_change_keeping_its_selected_account() {
     // A second change while that one is read waits for it, then reads once more.
     assert!(a.update(change(&["310000001"])).is_empty());
     // Account 1 left the list: the selection follows account 2.
-    let e = a.update(Msg::WorklistLoaded(Ok(vec![
+    let e = a.update(Msg::WorklistLoaded(Ok(listed(vec![
         row(2, "310000002"),
         row(3, "310000003"),
-    ])));
+    ]))));
     assert_eq!(a.worklist_selected, 0);
     assert_eq!(e, vec![Effect::LoadWorklist { status: None }]);
 }
@@ -206,4 +206,18 @@ fn a_disabled_agent_is_stopped_at_once_and_keys_do_nothing_but_quit() {
     assert!(a.update(change(&["310000001"])).is_empty());
     a.update(key('q'));
     assert!(a.quit);
+}
+
+/// A worklist of accounts listed by their status.
+fn listed(accounts: Vec<AccountSummary>) -> crate::domain::Worklist {
+    crate::domain::Worklist {
+        total: accounts.len() as i64,
+        entries: accounts
+            .into_iter()
+            .map(|account| crate::domain::WorklistEntry {
+                account,
+                reason: crate::domain::WorklistReason::Status,
+            })
+            .collect(),
+    }
 }

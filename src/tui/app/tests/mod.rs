@@ -87,6 +87,8 @@ pub(super) fn detail(status: AccountStatus) -> AccountDetail {
         credits: Vec::new(),
         requests: Vec::new(),
         notes: Vec::new(),
+        advice: Vec::new(),
+        callbacks: Vec::new(),
         timeline: Vec::new(),
         incidents: vec![crate::demo::incident().expect("demo incident")],
         masked: false,
