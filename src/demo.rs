@@ -748,7 +748,73 @@ pub async fn build_with(
         total.accounts, total.backups, total.backup_items
     );
     with_store!(store, s => s.demo_finish(&admin, &agents, &detail, seed, now).await)?;
+    contact(svc, &defined, &admin).await?;
     Ok(total)
+}
+
+/// Some of what the agents did on the phone, so the screens show it on first run: at-risk
+/// customers advised by call, SMS and e-mail, and callbacks (one due now, one later today,
+/// one tomorrow), each recorded through the service as its agent, audited as theirs.
+async fn contact(
+    svc: &crate::service::Service,
+    incidents: &[Incident],
+    admin: &Actor,
+) -> Result<()> {
+    use crate::domain::Channel;
+    let at_risk = svc
+        .worklist(admin, Some(crate::domain::CategoryStatus::AtRisk), 12)
+        .await?;
+    let alice = Actor {
+        login: "alice".to_string(),
+        role: Role::Agent,
+    };
+    let bob = Actor {
+        login: "bob".to_string(),
+        role: Role::Agent,
+    };
+    let advised_by = [
+        (&alice, Channel::Call),
+        (&alice, Channel::Call),
+        (&bob, Channel::Call),
+        (&bob, Channel::Sms),
+        (admin, Channel::Email),
+    ];
+    let mut accounts = at_risk.entries.iter().map(|e| e.account.account_no.clone());
+    for (actor, channel) in advised_by {
+        let Some(account) = accounts.next() else {
+            return Ok(());
+        };
+        // The incident the account is at risk in (with two incidents, either).
+        let mut advised = false;
+        for inc in incidents {
+            match svc.advise(actor, &account, Some(&inc.id), channel).await {
+                Ok(_) => {
+                    advised = true;
+                    break;
+                }
+                Err(e) if e.exit_code() == 3 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        if !advised {
+            return Err(Error::System(format!(
+                "demo account {account} is at risk in no incident"
+            )));
+        }
+    }
+    let now = svc.now();
+    let callbacks = [
+        (&alice, now, "wants to know when her photos come back"),
+        (&alice, now + chrono::TimeDelta::hours(3), ""),
+        (&bob, now + chrono::TimeDelta::days(1), "call after 5pm"),
+    ];
+    for (actor, due, note) in callbacks {
+        let Some(account) = accounts.next() else {
+            return Ok(());
+        };
+        svc.callback_add(actor, &account, due, note).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

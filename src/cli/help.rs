@@ -85,7 +85,7 @@ pub const ADVISE: &str = "\
 Examples:
   caredesk advise 310000001                    # read on a call
   caredesk advise \"(206) 555-0101\" --channel sms
-Advising an account that is not at risk is refused; advising twice changes nothing.";
+Advising an account not at risk is refused; advising twice changes nothing.";
 
 pub const CALLBACK: &str = "\
 Examples:

@@ -124,19 +124,23 @@ impl FromStr for CallbackState {
     }
 }
 
-/// A time as an agent reads it in their own zone: the clock time when it falls on the same
-/// day as `now` there, else the date too.
+/// A time as an agent reads it in their own zone, as words that follow a verb: "at 14:30"
+/// on `now`'s day there, "tomorrow at 09:00", "yesterday at 16:10", else "on Wed 2026-12-09
+/// at 09:00".
 pub fn local_words<Tz: chrono::TimeZone>(t: DateTime<Utc>, now: DateTime<Utc>, tz: &Tz) -> String
 where
     Tz::Offset: fmt::Display,
 {
     let (t, now) = (t.with_timezone(tz), now.with_timezone(tz));
-    if t.date_naive() == now.date_naive() {
-        t.format("%H:%M").to_string()
-    } else if t.date_naive() == now.date_naive() + chrono::Days::new(1) {
-        t.format("tomorrow %H:%M").to_string()
+    let (day, today) = (t.date_naive(), now.date_naive());
+    if day == today {
+        t.format("at %H:%M").to_string()
+    } else if today.succ_opt() == Some(day) {
+        t.format("tomorrow at %H:%M").to_string()
+    } else if today.pred_opt() == Some(day) {
+        t.format("yesterday at %H:%M").to_string()
     } else {
-        t.format("%a %Y-%m-%d %H:%M").to_string()
+        t.format("on %a %Y-%m-%d at %H:%M").to_string()
     }
 }
 
@@ -146,7 +150,7 @@ where
     Tz::Offset: fmt::Display,
 {
     format!(
-        "advised by {} at {} ({})",
+        "advised by {} {} ({})",
         a.agent,
         local_words(a.advised_at, now, tz),
         a.channel.words()
@@ -161,9 +165,9 @@ where
 {
     let when = local_words(c.due_at, now, tz);
     let mut s = if c.is_due(now) {
-        format!("callback by {} due since {when}", c.agent)
+        format!("{} was to call back {when}", c.agent)
     } else {
-        format!("{} will call back at {when}", c.agent)
+        format!("{} will call back {when}", c.agent)
     };
     if !c.note.is_empty() {
         s.push_str(": ");
@@ -673,7 +677,7 @@ mod tests {
         assert!(check_callback(at(9), "", now).is_err());
         assert_eq!(
             check_callback(now - TimeDelta::seconds(30), " hi\u{1b}[2J ", now),
-            Ok("hi[2J".to_string())
+            Ok("hi".to_string())
         );
         assert!(matches!(
             check_callback(now + TimeDelta::days(91), "", now),

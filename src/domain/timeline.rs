@@ -122,6 +122,28 @@ pub fn sentence(r: &Record<'_>, currency: &str) -> String {
         }),
         "db.grant" => Some(format!("database rights granted by {by}: {d}")),
         "demo.build" => Some(format!("demo database built by {by}")),
+        "advice.record" => advice_sentence(d, by),
+        "callback.add" => d
+            .strip_prefix("due ")
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|due| chrono::DateTime::parse_from_rfc3339(due.trim()).ok())
+            .map(|due| {
+                let due = due.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC");
+                match r.object_id {
+                    Some(id) => format!("callback #{id} set by {by} for {due}"),
+                    None => format!("callback set by {by} for {due}"),
+                }
+            }),
+        "callback.done" => Some(match r.object_id {
+            Some(id) => format!("called back by {by} (callback #{id})"),
+            None => format!("called back by {by}"),
+        }),
+        "callback.cancelled" => Some(match r.object_id {
+            Some(id) => format!("callback #{id} cancelled by {by}"),
+            None => format!("callback cancelled by {by}"),
+        }),
+        "outreach.export" => Some(format!("outreach list exported by {by}: {d}")),
+        "outreach.delivered" => Some(format!("delivery report read by {by}: {d}")),
         "incident.define" => Some(match r.object_id {
             Some(id) => format!("incident {id} defined by {by}"),
             None => format!("incident defined by {by}"),
@@ -129,6 +151,23 @@ pub fn sentence(r: &Record<'_>, currency: &str) -> String {
         _ => None,
     };
     said.unwrap_or_else(|| fallback(r))
+}
+
+/// "advised by alice (call)", or for a gateway's delivery "advised by SMS (outreach out-7,
+/// recorded by sofia)".
+fn advice_sentence(d: &str, by: &str) -> Option<String> {
+    let (channel, outreach) = match d.split_once(';') {
+        Some((c, o)) => (c.trim(), Some(o.trim())),
+        None => (d, None),
+    };
+    let channel: super::Channel = channel.parse().ok()?;
+    Some(match outreach {
+        Some(o) => format!(
+            "advised by {} (outreach {o}, recorded by {by})",
+            channel.words()
+        ),
+        None => format!("advised by {by} ({})", channel.words()),
+    })
 }
 
 /// An action without its own sentence, or whose detail did not read as expected: what
@@ -327,6 +366,36 @@ mod tests {
     }
 
     #[test]
+    fn advice_and_callbacks_read_as_what_happened() {
+        assert_eq!(say("advice.record", Some("i1"), "call"), "advised by alice (call)");
+        assert_eq!(
+            say("advice.record", Some("i1"), "sms; out-7"),
+            "advised by SMS (outreach out-7, recorded by alice)"
+        );
+        assert_eq!(
+            say(
+                "callback.add",
+                Some("4"),
+                "due 2009-10-14T09:00:00Z; note of 12 characters"
+            ),
+            "callback #4 set by alice for 2009-10-14 09:00 UTC"
+        );
+        assert_eq!(
+            say("callback.done", Some("4"), ""),
+            "called back by alice (callback #4)"
+        );
+        assert_eq!(
+            say("callback.cancelled", Some("4"), ""),
+            "callback #4 cancelled by alice"
+        );
+        // A detail that does not read as expected still names what happened.
+        assert_eq!(
+            say("advice.record", Some("i1"), "pigeon"),
+            "advice record by alice: pigeon"
+        );
+    }
+
+    #[test]
     fn views_notes_and_declarations_read_as_what_happened() {
         assert_eq!(say("account.view", None, ""), "viewed by alice");
         assert_eq!(
@@ -453,6 +522,6 @@ mod tests {
             say("credit.incident", None, "a lot"),
             "credit incident by alice: a lot"
         );
-        assert_eq!(say("callback.done", None, ""), "callback done by alice");
+        assert_eq!(say("callback.snooze", None, ""), "callback snooze by alice");
     }
 }

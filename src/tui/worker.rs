@@ -318,6 +318,43 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
                 .map(|(_, id)| format!("note #{id} added"));
             (r.map_err(|e| e.to_string()), account_id)
         }
+        Command::Advise {
+            account_id,
+            account_no,
+            incident,
+        } => {
+            let r = desk
+                .advise(account_no, Some(incident), crate::domain::Channel::Call)
+                .await
+                .map(|o| {
+                    let words = crate::domain::advice_words(
+                        &o.advice,
+                        chrono::Utc::now(),
+                        &chrono::Local,
+                    );
+                    if o.recorded {
+                        format!("recorded: {words}")
+                    } else {
+                        format!("already {words}; nothing changed")
+                    }
+                });
+            (r.map_err(|e| e.to_string()), account_id)
+        }
+        Command::Callback {
+            account_id,
+            account_no,
+            due_at,
+            note,
+        } => {
+            let r = desk.callback_add(account_no, due_at, note).await.map(|c| {
+                format!(
+                    "callback #{} set: you will call back {}",
+                    c.id,
+                    crate::domain::local_words(c.due_at, chrono::Utc::now(), &chrono::Local)
+                )
+            });
+            (r.map_err(|e| e.to_string()), account_id)
+        }
         Command::Restore {
             account_id,
             account_no,

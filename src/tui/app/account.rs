@@ -254,4 +254,50 @@ impl App {
         }
         Vec::new()
     }
+
+    /// `k`: the agent read the customer the advisory. The domain says whether there is one to
+    /// read and for which incident (the selected category's when it is at risk there); a
+    /// customer advised before is told, not asked again.
+    pub(super) fn ask_advise(&mut self, a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::Contact) {
+            return Vec::new();
+        }
+        let selected = a
+            .categories
+            .get(self.category_selected)
+            .filter(|c| c.status == domain::CategoryStatus::AtRisk)
+            .map(|c| c.incident.clone());
+        let decided = domain::contact::decide_advice(&a, &a.advice, selected.as_deref())
+            .or_else(|e| match selected {
+                // The selected category's incident was advised or is not at risk: ask about
+                // the account as a whole.
+                Some(_) => domain::contact::decide_advice(&a, &a.advice, None),
+                None => Err(e),
+            });
+        match decided {
+            Ok(domain::AdviceDecision::Record { incident }) => {
+                self.open_dialog(Confirm::Advise {
+                    account_id: a.summary.id,
+                    account_no: a.summary.account_no.clone(),
+                    name: a.summary.name.clone(),
+                    incident,
+                });
+            }
+            Ok(domain::AdviceDecision::Already(given)) => {
+                let words = domain::advice_words(&given, self.live.now, &chrono::Local);
+                self.info(format!("already {words}; nothing to record"));
+            }
+            Err(refused) => self.error(refused.to_string()),
+        }
+        Vec::new()
+    }
+
+    /// `b`: a call back; the field reads the time as the agent types it.
+    pub(super) fn ask_callback(&mut self, _a: AccountDetail) -> Vec<Effect> {
+        if !self.allowed(domain::Permission::Contact) {
+            return Vec::new();
+        }
+        self.open(Overlay::Input(TextInput::new(InputPurpose::CallbackTime)));
+        Vec::new()
+    }
 }

@@ -62,6 +62,22 @@ pub enum Confirm {
         account_no: String,
         text: String,
     },
+    /// Record that the agent read the customer `incident`'s advisory on this call.
+    Advise {
+        account_id: i64,
+        account_no: String,
+        name: String,
+        incident: String,
+    },
+    /// Promise the customer a call back at `due_at`.
+    Callback {
+        account_id: i64,
+        account_no: String,
+        due_at: DateTime<Utc>,
+        /// How the agent reads that time ("tomorrow at 09:00").
+        when: String,
+        note: String,
+    },
     DeclareLoss {
         account_id: i64,
         account_no: String,
@@ -142,6 +158,28 @@ impl Confirm {
                 account_id,
                 account_no,
                 text,
+            },
+            Confirm::Advise {
+                account_id,
+                account_no,
+                incident,
+                ..
+            } => Command::Advise {
+                account_id,
+                account_no,
+                incident,
+            },
+            Confirm::Callback {
+                account_id,
+                account_no,
+                due_at,
+                note,
+                ..
+            } => Command::Callback {
+                account_id,
+                account_no,
+                due_at,
+                note,
             },
             Confirm::DeclareLoss {
                 account_id,
@@ -229,12 +267,26 @@ pub enum InputPurpose {
         requested_by: String,
         amount_cents: i64,
     },
+    /// When to call the customer back, as the agent types it ("14:30", "tomorrow 9", "+2h").
+    CallbackTime,
+    /// What the call back is about (may be left empty).
+    CallbackNote { due_at: DateTime<Utc>, when: String },
+}
+
+impl InputPurpose {
+    /// Whether Enter may take an empty field.
+    fn may_be_empty(&self) -> bool {
+        matches!(self, InputPurpose::CallbackNote { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextInput {
     pub text: String,
     pub purpose: InputPurpose,
+    /// What the field's text means so far (a callback time as the agent's clock reads it,
+    /// or why it is not a time yet).
+    pub hint: Option<Result<String, String>>,
 }
 
 impl TextInput {
@@ -242,8 +294,22 @@ impl TextInput {
         Self {
             text: String::new(),
             purpose,
+            hint: None,
         }
     }
+}
+
+/// A callback time typed so far, read in the agent's zone at `now`: the instant and how the
+/// agent reads it, or why it is not a time (the domain decides; the field only shows it).
+pub(super) fn read_callback_time(
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, String), String> {
+    let local = now.with_timezone(&chrono::Local);
+    let due = crate::domain::when::parse_when(text, &local).map_err(|e| e.to_string())?;
+    crate::domain::contact::check_callback(due, "", now).map_err(|e| e.to_string())?;
+    let words = crate::domain::local_words(due, now, &chrono::Local);
+    Ok((due, format!("{words} ({})", due.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M %:z"))))
 }
 
 impl App {
@@ -261,12 +327,25 @@ impl App {
             }
             KeyCode::Backspace => {
                 input.text.pop();
+                self.hint_input();
             }
             KeyCode::Enter => {
                 let text = input.text.trim().to_string();
                 let purpose = input.purpose.clone();
-                if text.is_empty() {
+                if text.is_empty() && !purpose.may_be_empty() {
                     self.error("type something first, or Esc to cancel");
+                    return Vec::new();
+                }
+                if purpose == InputPurpose::CallbackTime {
+                    match read_callback_time(&text, self.live.now) {
+                        Ok((due_at, when)) => {
+                            self.close();
+                            self.open(Overlay::Input(TextInput::new(
+                                InputPurpose::CallbackNote { due_at, when },
+                            )));
+                        }
+                        Err(e) => self.error(e),
+                    }
                     return Vec::new();
                 }
                 self.close();
@@ -321,7 +400,16 @@ impl App {
                         category,
                         reason: text,
                     },
-                    (_, None) => return Vec::new(),
+                    (InputPurpose::CallbackNote { due_at, when }, Some((account_id, account_no))) => {
+                        Confirm::Callback {
+                            account_id,
+                            account_no,
+                            due_at,
+                            when,
+                            note: text,
+                        }
+                    }
+                    (InputPurpose::CallbackTime, _) | (_, None) => return Vec::new(),
                 };
                 self.open_dialog(confirm);
             }
@@ -330,10 +418,22 @@ impl App {
                     && input.text.chars().count() < crate::service::MAX_NOTE_CHARS =>
             {
                 input.text.push(c);
+                self.hint_input();
             }
             _ => {}
         }
         Vec::new()
+    }
+
+    /// The open field's hint, re-read after its text changed.
+    fn hint_input(&mut self) {
+        let now = self.live.now;
+        if let Some(Overlay::Input(input)) = self.overlays.last_mut()
+            && input.purpose == InputPurpose::CallbackTime
+        {
+            input.hint = (!input.text.trim().is_empty())
+                .then(|| read_callback_time(input.text.trim(), now).map(|(_, w)| w));
+        }
     }
 
     pub(super) fn on_dialog_key(&mut self, k: KeyEvent) -> Vec<Effect> {

@@ -368,6 +368,8 @@ impl App {
                 app.open(Overlay::Input(TextInput::new(InputPurpose::Note)));
                 Vec::new()
             }),
+            Action::Advise => self.on_account(Self::ask_advise),
+            Action::Callback => self.on_account(Self::ask_callback),
             Action::DeclareLoss => self.on_account(Self::ask_declare_loss),
             Action::Restore => self.on_account(Self::open_restore),
             Action::Undo => self.on_account(Self::find_undo),

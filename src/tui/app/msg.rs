@@ -95,6 +95,17 @@ pub enum Command {
         category: Category,
         reason: String,
     },
+    Advise {
+        account_id: i64,
+        account_no: String,
+        incident: String,
+    },
+    Callback {
+        account_id: i64,
+        account_no: String,
+        due_at: chrono::DateTime<chrono::Utc>,
+        note: String,
+    },
     Restore {
         account_id: i64,
         account_no: String,

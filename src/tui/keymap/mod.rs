@@ -39,6 +39,8 @@ pub enum Action {
     Resync,
     Reveal,
     Note,
+    Advise,
+    Callback,
     DeclareLoss,
     Worklist,
     Dashboard,
@@ -90,7 +92,7 @@ impl Action {
         }
     }
 
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 24] = [
         Action::Search,
         Action::Open,
         Action::Back,
@@ -105,6 +107,8 @@ impl Action {
         Action::Resync,
         Action::Reveal,
         Action::Note,
+        Action::Advise,
+        Action::Callback,
         Action::DeclareLoss,
         Action::Worklist,
         Action::Dashboard,
@@ -131,6 +135,8 @@ impl Action {
             Action::Resync => "resync",
             Action::Reveal => "reveal",
             Action::Note => "note",
+            Action::Advise => "advise",
+            Action::Callback => "callback",
             Action::DeclareLoss => "declare-loss",
             Action::Worklist => "worklist",
             Action::Dashboard => "dashboard",
@@ -165,6 +171,8 @@ impl Action {
             Action::Resync => "record that the phone re-synced the selected category",
             Action::Reveal => "show a masked customer in full (audited)",
             Action::Note => "add a note",
+            Action::Advise => "record that you read the customer the advisory (advised the customer)",
+            Action::Callback => "promise the customer a call back at a time you type",
             Action::DeclareLoss => "declare a category permanently lost (supervisor)",
             Action::Worklist => "worklist",
             Action::Dashboard => "dashboard",
@@ -199,7 +207,6 @@ impl Default for Keymap {
             (Key::plain(K::Enter), Action::Open),
             (Key::plain(K::Esc), Action::Back),
             (Key::plain(K::Up), Action::Up),
-            (Key::char('k'), Action::Up),
             (Key::plain(K::Down), Action::Down),
             (Key::char('j'), Action::Down),
             (Key::char('c'), Action::Credit),
@@ -211,6 +218,8 @@ impl Default for Keymap {
             (Key::char('s'), Action::Resync),
             (Key::char('v'), Action::Reveal),
             (Key::char('n'), Action::Note),
+            (Key::char('k'), Action::Advise),
+            (Key::char('b'), Action::Callback),
             (Key::char('L'), Action::DeclareLoss),
             (Key::char('w'), Action::Worklist),
             (Key::char('d'), Action::Dashboard),

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Theme, badge, clean, wrapped_height};
-use crate::domain::{RequestStatus, format_cents};
+use crate::domain::{RequestStatus, advice_words, callback_words, format_cents};
 use crate::tui::app::App;
 use crate::tui::keymap::Action;
 
@@ -85,11 +85,24 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
             theme.banner(),
         ));
     }
+    // Who promised to call the customer back, and when (in this agent's zone).
+    for c in &a.callbacks {
+        header.push(Line::styled(
+            format!(
+                " callback #{}: {}",
+                c.id,
+                clean(&callback_words(c, app.live.now, &chrono::Local))
+            ),
+            theme.warn(),
+        ));
+    }
     let head_h = u16::try_from(header.len()).unwrap_or(2);
     let at_risk = a.at_risk();
     let several = a.touched_by().len() > 1;
     // One warning per incident with categories at risk: its own words to read out.
+    // Each with whether the customer was advised, and by whom.
     let mut banner_text = Vec::new();
+    let mut banner_style = Vec::new();
     for (inc, cats) in a.advisories() {
         let cats: Vec<&str> = cats.iter().map(|c| c.as_str()).collect();
         banner_text.push(format!(
@@ -101,7 +114,25 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
                 String::new()
             }
         ));
+        banner_style.push(theme.banner());
         banner_text.push(format!(" \"{}\"", clean(&inc.advisory)));
+        banner_style.push(Style::default());
+        match a.advice.iter().find(|g| g.incident == inc.id) {
+            Some(given) => {
+                banner_text.push(format!(
+                    " {}",
+                    clean(&advice_words(given, app.live.now, &chrono::Local))
+                ));
+                banner_style.push(theme.dim());
+            }
+            None => {
+                banner_text.push(format!(
+                    " not advised yet: {} once you have read it (advised the customer)",
+                    app.keymap.hint(Action::Advise)
+                ));
+                banner_style.push(theme.warn());
+            }
+        }
     }
     let banner_h = if at_risk.is_empty() {
         0
@@ -123,14 +154,8 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
     if !at_risk.is_empty() {
         let text: Vec<Line> = banner_text
             .iter()
-            .enumerate()
-            .map(|(n, t)| {
-                if n % 2 == 0 {
-                    Line::styled(t.clone(), theme.banner())
-                } else {
-                    Line::from(t.clone())
-                }
-            })
+            .zip(&banner_style)
+            .map(|(t, style)| Line::styled(t.clone(), *style))
             .collect();
         f.render_widget(
             Paragraph::new(text)

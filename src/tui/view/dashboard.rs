@@ -35,13 +35,18 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
             0.0
         }
     };
-    let mut figures = vec![format!(
-        "accounts {} · affected {} · at-risk {} · restored {}",
-        t.accounts,
-        t.affected,
-        count(CategoryStatus::AtRisk),
-        restored
-    )];
+    let at_risk = count(CategoryStatus::AtRisk);
+    let c = &t.contact;
+    let mut figures = vec![
+        format!(
+            "accounts {} · affected {} · at-risk {at_risk} · restored {}",
+            t.accounts, t.affected, restored
+        ),
+        format!(
+            "at-risk advised {} of {at_risk} (call {} · SMS {} · e-mail {}) · callbacks due today {}",
+            c.advised, c.advised_call, c.advised_sms, c.advised_email, c.callbacks_due
+        ),
+    ];
     // One line of credits per incident, in its own currency.
     let several = t.by_incident.len() > 1;
     for i in &t.by_incident {
@@ -70,8 +75,9 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
         ));
     }
     // On a narrow screen the figures wrap rather than lose the amount off the edge.
-    let [numbers, g1, g2, chart] = Layout::vertical([
+    let [numbers, g0, g1, g2, chart] = Layout::vertical([
         Constraint::Length(wrapped_height(&figures, area.width).min(8)),
+        Constraint::Length(2),
         Constraint::Length(2),
         Constraint::Length(2),
         Constraint::Min(0),
@@ -81,6 +87,19 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
         Paragraph::new(figures.into_iter().map(Line::from).collect::<Vec<_>>())
             .wrap(Wrap { trim: true }),
         numbers,
+    );
+    // Warning those whose phone holds the only copy comes first.
+    f.render_widget(
+        Gauge::default()
+            .block(Block::default().title("at-risk customers advised"))
+            .gauge_style(theme.status(CategoryStatus::AtRisk))
+            .ratio(ratio(c.advised, at_risk))
+            .label(format!(
+                "{} / {at_risk}, {} not yet",
+                c.advised,
+                (at_risk - c.advised).max(0)
+            )),
+        g0,
     );
     f.render_widget(
         Gauge::default()

@@ -27,6 +27,8 @@ pub fn title(c: &Confirm) -> &'static str {
         Confirm::Approve { .. } => "Approve the appreciation credit",
         Confirm::Reject { .. } => "Reject the appreciation request",
         Confirm::Note { .. } => "Add the note",
+        Confirm::Advise { .. } => "Record that the customer was advised",
+        Confirm::Callback { .. } => "Promise a call back",
         Confirm::DeclareLoss { .. } => "Declare a permanent loss",
         Confirm::Restore { .. } => "Restore from the backup",
         Confirm::Undo { .. } => "Undo a restore",
@@ -212,6 +214,37 @@ pub fn prose(c: &Confirm) -> Prose {
                 "Undo",
             )
         }
+        Confirm::Advise {
+            account_no,
+            name,
+            incident,
+            ..
+        } => (
+            vec![
+                format!(
+                    "You read the advisory of incident {incident} to {name} (account {account_no}) on this call."
+                ),
+                "Others see that the customer was advised, by you, now; the account leaves the not-advised list."
+                    .to_string(),
+            ],
+            "Advised",
+        ),
+        Confirm::Callback {
+            account_no,
+            when,
+            note,
+            ..
+        } => {
+            let mut lines = vec![format!("You will call back account {account_no} {when}.")];
+            if !note.is_empty() {
+                lines.push(format!("About: \"{}\"", quoted(note)));
+            }
+            lines.push(
+                "It comes first in your worklist when it is due; others see it on the account."
+                    .to_string(),
+            );
+            (lines, "Set")
+        }
         Confirm::Resync {
             account_no,
             category,
@@ -248,15 +281,26 @@ pub fn input_title(purpose: &InputPurpose) -> String {
         InputPurpose::RejectReason { request_id, .. } => {
             format!("Why is request #{request_id} rejected? (the requester reads it)")
         }
+        InputPurpose::CallbackTime => {
+            "Call back when? (14:30, 2pm, tomorrow 9, wed 10:15, +2h)".to_string()
+        }
+        InputPurpose::CallbackNote { when, .. } => {
+            format!("Call back {when}: about what? (Enter to leave empty)")
+        }
     }
 }
 
 pub(super) fn render_input(f: &mut Frame, input: &TextInput, theme: Theme, area: Rect) {
     let popup = centered(area, 70, 7);
     f.render_widget(Clear, popup);
+    let hint = match &input.hint {
+        Some(Ok(words)) => Line::from(format!("→ {}", clean(words))),
+        Some(Err(why)) => Line::styled(clean(why), theme.error()),
+        None => Line::from(""),
+    };
     let text = vec![
         Line::from(format!("{}▏", clean(&input.text))),
-        Line::from(""),
+        hint,
         Line::styled("Enter: continue   Esc: cancel", theme.dim()),
     ];
     f.render_widget(

@@ -82,7 +82,7 @@ fn worklist_table<'a>(
         })
         .collect();
     let mut widths = vec![
-        Constraint::Length(17),
+        Constraint::Length(22),
         Constraint::Length(18),
         Constraint::Length(10),
         Constraint::Fill(3),
