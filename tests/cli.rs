@@ -384,7 +384,7 @@ fn a_hand_edited_audit_record_fails_verification_by_name() {
             .execute(&mut c)
             .await
             .expect("drop");
-        sqlx::query("UPDATE audit SET agent = 'alice' WHERE seq = 2")
+        sqlx::query("UPDATE audit SET agent = 'mallory' WHERE seq = 2")
             .execute(&mut c)
             .await
             .expect("edit");

@@ -17,7 +17,7 @@ async fn every_hot_query_is_answered_through_an_index() {
         .await
         .expect("demo");
     let plans = with_store!(svc.store(), s => s.explain_hot_queries().await).expect("plans");
-    assert_eq!(plans.len(), 8);
+    assert_eq!(plans.len(), 9);
     for (name, plan) in &plans {
         if db.is_postgres() {
             assert!(!plan.contains("Seq Scan"), "{name} scans a table:\n{plan}");

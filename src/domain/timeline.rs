@@ -367,7 +367,10 @@ mod tests {
 
     #[test]
     fn advice_and_callbacks_read_as_what_happened() {
-        assert_eq!(say("advice.record", Some("i1"), "call"), "advised by alice (call)");
+        assert_eq!(
+            say("advice.record", Some("i1"), "call"),
+            "advised by alice (call)"
+        );
         assert_eq!(
             say("advice.record", Some("i1"), "sms; out-7"),
             "advised by SMS (outreach out-7, recorded by alice)"

@@ -327,11 +327,8 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
                 .advise(account_no, Some(incident), crate::domain::Channel::Call)
                 .await
                 .map(|o| {
-                    let words = crate::domain::advice_words(
-                        &o.advice,
-                        chrono::Utc::now(),
-                        &chrono::Local,
-                    );
+                    let words =
+                        crate::domain::advice_words(&o.advice, chrono::Utc::now(), &chrono::Local);
                     if o.recorded {
                         format!("recorded: {words}")
                     } else {

@@ -10,6 +10,7 @@ pub mod batch;
 pub mod binary;
 pub mod faults;
 pub mod restore;
+pub mod seat;
 pub mod through;
 pub mod tmux;
 pub mod world;

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use caredesk::desk::{Desk, Remote};
 use caredesk::domain::restore::Mode;
 use caredesk::domain::{
-    AccountDetail, AccountSummary, Actor, Category, CategoryStatus, Cents, CreditOutcome,
-    RejectOutcome, RequestOutcome, RequestStatus, RequestView, RestoreRecord, RestoreReport,
-    ResyncReport, UndoReport, Worklist,
+    AccountDetail, AccountSummary, Actor, Callback, CallbackState, Category, CategoryStatus, Cents,
+    Channel, CreditOutcome, RejectOutcome, RequestOutcome, RequestStatus, RequestView,
+    RestoreRecord, RestoreReport, ResyncReport, UndoReport, Worklist,
 };
 use caredesk::error::Result;
 use caredesk::service::Service;
 use caredesk::service::credit::IncidentCredit;
-use caredesk::store::{AuditRecord, AuditVerification, IncidentTotals};
+use caredesk::store::{AdviceOutcome, AuditRecord, AuditVerification, IncidentTotals};
 use tokio::sync::Mutex;
 
 pub fn through_server() -> bool {
@@ -154,6 +154,50 @@ impl Svc {
     ) -> Result<Vec<AccountSummary>> {
         let list = self.worklist(actor, status, limit).await?;
         Ok(list.entries.into_iter().map(|e| e.account).collect())
+    }
+
+    pub async fn advise(
+        &self,
+        actor: &Actor,
+        account: &str,
+        incident: Option<&str>,
+        channel: Channel,
+    ) -> Result<AdviceOutcome> {
+        if !through_server() {
+            return self.inner.advise(actor, account, incident, channel).await;
+        }
+        self.desk(actor)
+            .await
+            .advise(account.to_string(), incident.map(str::to_string), channel)
+            .await
+    }
+
+    pub async fn callback_add(
+        &self,
+        actor: &Actor,
+        account: &str,
+        due_at: chrono::DateTime<chrono::Utc>,
+        note: &str,
+    ) -> Result<Callback> {
+        if !through_server() {
+            return self.inner.callback_add(actor, account, due_at, note).await;
+        }
+        self.desk(actor)
+            .await
+            .callback_add(account.to_string(), due_at, note.to_string())
+            .await
+    }
+
+    pub async fn callback_close(
+        &self,
+        actor: &Actor,
+        id: i64,
+        to: CallbackState,
+    ) -> Result<(Callback, bool)> {
+        if !through_server() {
+            return self.inner.callback_close(actor, id, to).await;
+        }
+        self.desk(actor).await.callback_close(id, to).await
     }
 
     pub async fn add_note(

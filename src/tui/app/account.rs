@@ -267,12 +267,14 @@ impl App {
             .get(self.category_selected)
             .filter(|c| c.status == domain::CategoryStatus::AtRisk)
             .map(|c| c.incident.clone());
-        let decided = domain::contact::decide_advice(&a, &a.advice, selected.as_deref())
-            .or_else(|e| match selected {
-                // The selected category's incident was advised or is not at risk: ask about
-                // the account as a whole.
-                Some(_) => domain::contact::decide_advice(&a, &a.advice, None),
-                None => Err(e),
+        let decided =
+            domain::contact::decide_advice(&a, &a.advice, selected.as_deref()).or_else(|e| {
+                match selected {
+                    // The selected category's incident was advised or is not at risk: ask about
+                    // the account as a whole.
+                    Some(_) => domain::contact::decide_advice(&a, &a.advice, None),
+                    None => Err(e),
+                }
             });
         match decided {
             Ok(domain::AdviceDecision::Record { incident }) => {

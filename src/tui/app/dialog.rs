@@ -270,7 +270,10 @@ pub enum InputPurpose {
     /// When to call the customer back, as the agent types it ("14:30", "tomorrow 9", "+2h").
     CallbackTime,
     /// What the call back is about (may be left empty).
-    CallbackNote { due_at: DateTime<Utc>, when: String },
+    CallbackNote {
+        due_at: DateTime<Utc>,
+        when: String,
+    },
 }
 
 impl InputPurpose {
@@ -309,7 +312,14 @@ pub(super) fn read_callback_time(
     let due = crate::domain::when::parse_when(text, &local).map_err(|e| e.to_string())?;
     crate::domain::contact::check_callback(due, "", now).map_err(|e| e.to_string())?;
     let words = crate::domain::local_words(due, now, &chrono::Local);
-    Ok((due, format!("{words} ({})", due.with_timezone(&chrono::Local).format("%a %Y-%m-%d %H:%M %:z"))))
+    Ok((
+        due,
+        format!(
+            "{words} ({})",
+            due.with_timezone(&chrono::Local)
+                .format("%a %Y-%m-%d %H:%M %:z")
+        ),
+    ))
 }
 
 impl App {
@@ -340,9 +350,10 @@ impl App {
                     match read_callback_time(&text, self.live.now) {
                         Ok((due_at, when)) => {
                             self.close();
-                            self.open(Overlay::Input(TextInput::new(
-                                InputPurpose::CallbackNote { due_at, when },
-                            )));
+                            self.open(Overlay::Input(TextInput::new(InputPurpose::CallbackNote {
+                                due_at,
+                                when,
+                            })));
                         }
                         Err(e) => self.error(e),
                     }
@@ -400,15 +411,16 @@ impl App {
                         category,
                         reason: text,
                     },
-                    (InputPurpose::CallbackNote { due_at, when }, Some((account_id, account_no))) => {
-                        Confirm::Callback {
-                            account_id,
-                            account_no,
-                            due_at,
-                            when,
-                            note: text,
-                        }
-                    }
+                    (
+                        InputPurpose::CallbackNote { due_at, when },
+                        Some((account_id, account_no)),
+                    ) => Confirm::Callback {
+                        account_id,
+                        account_no,
+                        due_at,
+                        when,
+                        note: text,
+                    },
                     (InputPurpose::CallbackTime, _) | (_, None) => return Vec::new(),
                 };
                 self.open_dialog(confirm);

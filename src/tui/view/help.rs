@@ -130,7 +130,7 @@ mod tests {
         let short = help_at(80, 24);
         assert!(short.contains("q  quit") && !short.contains("In a dialog:"));
         for words in [
-            "k/Up, j/Down  previous / next row",
+            "Up, j/Down  previous / next row",
             "w, d, p  worklist / dashboard / approvals (supervisors)",
             "x  reject a pending request with a reason (supervisor)",
         ] {
