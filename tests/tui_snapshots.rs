@@ -48,12 +48,15 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// A screen whose clock is the fixture's (times on screen read the same on every run).
 fn new_app(actor: &Actor) -> App {
-    App::new(
+    let mut app = App::new(
         actor.clone(),
         "sqlite:demo.db".to_string(),
         Keymap::default(),
-    )
+    );
+    app.live.now = common::clock().now();
+    app
 }
 
 fn draw(app: &App, w: u16, h: u16, theme: Theme) -> Terminal<TestBackend> {

@@ -171,9 +171,7 @@ impl Action {
             Action::Resync => "record that the phone re-synced the selected category",
             Action::Reveal => "show a masked customer in full (audited)",
             Action::Note => "add a note",
-            Action::Advise => {
-                "record that you read the customer the advisory (advised the customer)"
-            }
+            Action::Advise => "advised the customer: you read them the advisory",
             Action::Callback => "promise the customer a call back at a time you type",
             Action::DeclareLoss => "declare a category permanently lost (supervisor)",
             Action::Worklist => "worklist",

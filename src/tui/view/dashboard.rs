@@ -43,8 +43,8 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
             t.accounts, t.affected, restored
         ),
         format!(
-            "at-risk advised {} of {at_risk} (call {} · SMS {} · e-mail {}) · callbacks due today {}",
-            c.advised, c.advised_call, c.advised_sms, c.advised_email, c.callbacks_due
+            "advised by call {} · SMS {} · e-mail {} · callbacks due today {}",
+            c.advised_call, c.advised_sms, c.advised_email, c.callbacks_due
         ),
     ];
     // One line of credits per incident, in its own currency.
@@ -75,14 +75,25 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
         ));
     }
     // On a narrow screen the figures wrap rather than lose the amount off the edge.
+    // On a short screen each gauge is one row, its title in its label.
+    let gauge_h = if area.height < 20 { 1 } else { 2 };
     let [numbers, g0, g1, g2, chart] = Layout::vertical([
         Constraint::Length(wrapped_height(&figures, area.width).min(8)),
-        Constraint::Length(2),
-        Constraint::Length(2),
-        Constraint::Length(2),
+        Constraint::Length(gauge_h),
+        Constraint::Length(gauge_h),
+        Constraint::Length(gauge_h),
         Constraint::Min(0),
     ])
     .areas(area);
+    let gauge = |title: &str, label: String| {
+        if gauge_h == 1 {
+            Gauge::default().label(format!("{title}: {label}"))
+        } else {
+            Gauge::default()
+                .block(Block::default().title(title.to_string()))
+                .label(label)
+        }
+    };
     f.render_widget(
         Paragraph::new(figures.into_iter().map(Line::from).collect::<Vec<_>>())
             .wrap(Wrap { trim: true }),
@@ -90,31 +101,28 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
     );
     // Warning those whose phone holds the only copy comes first.
     f.render_widget(
-        Gauge::default()
-            .block(Block::default().title("at-risk customers advised"))
-            .gauge_style(theme.status(CategoryStatus::AtRisk))
-            .ratio(ratio(c.advised, at_risk))
-            .label(format!(
+        gauge(
+            "at-risk customers advised",
+            format!(
                 "{} / {at_risk}, {} not yet",
                 c.advised,
                 (at_risk - c.advised).max(0)
-            )),
+            ),
+        )
+        .gauge_style(theme.status(CategoryStatus::AtRisk))
+        .ratio(ratio(c.advised, at_risk)),
         g0,
     );
     f.render_widget(
-        Gauge::default()
-            .block(Block::default().title("restored of affected"))
+        gauge("restored of affected", format!("{restored} / {}", t.affected))
             .gauge_style(theme.status(CategoryStatus::RestoredFull))
-            .ratio(ratio(restored, t.affected))
-            .label(format!("{restored} / {}", t.affected)),
+            .ratio(ratio(restored, t.affected)),
         g1,
     );
     f.render_widget(
-        Gauge::default()
-            .block(Block::default().title("accounts credited"))
+        gauge("accounts credited", format!("{} / {}", t.credited, t.accounts))
             .gauge_style(theme.title())
-            .ratio(ratio(t.credited, t.accounts))
-            .label(format!("{} / {}", t.credited, t.accounts)),
+            .ratio(ratio(t.credited, t.accounts)),
         g2,
     );
     let bars: Vec<Bar> = CategoryStatus::ALL

@@ -11,8 +11,16 @@ use crate::tui::app::App;
 use crate::tui::keymap::{Action, Keymap};
 
 /// Screen actions said on one line, so that every screen key shows at 80x24.
-const SHARED_LINES: [(&[Action], &str); 2] = [
+const SHARED_LINES: [(&[Action], &str); 4] = [
     (&[Action::Up, Action::Down], "previous / next row"),
+    (
+        &[Action::Credit, Action::Appreciation],
+        "incident credit / request the appreciation credit",
+    ),
+    (
+        &[Action::Advise, Action::Callback],
+        "advised the customer / promise a call back",
+    ),
     (
         &[Action::Worklist, Action::Dashboard, Action::Approvals],
         "worklist / dashboard / approvals (supervisors)",

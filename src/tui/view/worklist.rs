@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 
 use super::{Theme, badge, clean};
-use crate::domain::{WorklistEntry, WorklistReason, local_words};
+use crate::domain::{WorklistEntry, WorklistReason};
 use crate::tui::app::App;
 
 pub(super) fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -48,14 +48,27 @@ pub(super) fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect
     f.render_stateful_widget(table, area, &mut state);
 }
 
-/// Why, status, account and name; the phone when it fits.
+/// When a due callback was due, short enough for its column: "16:00" on the agent's day
+/// (in their zone), else "10-13 16:00".
+fn due_words(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let (due, now) = (due.with_timezone(&chrono::Local), now.with_timezone(&chrono::Local));
+    if due.date_naive() == now.date_naive() {
+        due.format("%H:%M").to_string()
+    } else {
+        due.format("%m-%d %H:%M").to_string()
+    }
+}
+
+/// Why, status, account and name; the phone when it fits; below 64 columns the status gives
+/// way to the name (the why says what to do).
 fn worklist_table<'a>(
     entries: &'a [WorklistEntry],
     app: &App,
     theme: Theme,
     width: u16,
 ) -> Table<'a> {
-    let phone = width >= 72;
+    let phone = width >= 96;
+    let narrow = width < 64;
     let now = app.live.now;
     let rows: Vec<Row> = entries
         .iter()
@@ -63,31 +76,38 @@ fn worklist_table<'a>(
             let a = &e.account;
             let why = match &e.reason {
                 WorklistReason::CallbackDue { due_at } => Span::styled(
-                    format!("call back {}", local_words(*due_at, now, &chrono::Local)),
+                    format!(
+                        "{} {}",
+                        if narrow { "call" } else { "call back" },
+                        due_words(*due_at, now)
+                    ),
                     theme.warn(),
                 ),
                 WorklistReason::NotAdvised => Span::styled("not advised", theme.warn()),
                 WorklistReason::Status => Span::raw(""),
             };
-            let mut cells = vec![
-                why,
-                Span::styled(badge(a.status), theme.status(a.status)),
-                Span::raw(clean(&a.account_no)),
-                Span::raw(clean(&a.name)),
-            ];
+            let mut cells = vec![why];
+            if !narrow {
+                cells.push(Span::styled(badge(a.status), theme.status(a.status)));
+            }
+            cells.push(Span::raw(clean(&a.account_no)));
+            cells.push(Span::raw(clean(&a.name)));
             if phone {
                 cells.push(Span::raw(clean(&a.msisdn)));
             }
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Length(22),
-        Constraint::Length(18),
-        Constraint::Length(10),
-        Constraint::Fill(3),
-    ];
-    let mut header = vec!["why", "status", "account", "name"];
+    let mut widths = vec![Constraint::Length(if narrow { 11 } else { 21 })];
+    if !narrow {
+        widths.push(Constraint::Length(18));
+    }
+    widths.extend([Constraint::Length(10), Constraint::Fill(3)]);
+    let mut header = if narrow {
+        vec!["why", "account", "name"]
+    } else {
+        vec!["why", "status", "account", "name"]
+    };
     if phone {
         widths.push(Constraint::Length(13));
         header.push("phone");
