@@ -10,7 +10,7 @@
 
 mod common;
 
-use caredesk::domain::{Actor, Category, RequestStatus, Role};
+use caredesk::domain::{Category, RequestStatus, Role};
 use common::World;
 use common::seat::Seat;
 use serde_json::Value;

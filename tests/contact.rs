@@ -173,7 +173,7 @@ async fn the_worklist_puts_due_callbacks_then_customers_not_advised_and_counts_t
     let order = |l: &caredesk::domain::Worklist| -> Vec<(String, WorklistReason)> {
         l.entries
             .iter()
-            .map(|e| (e.account.account_no.clone(), e.reason.clone()))
+            .map(|e| (e.account.account_no.clone(), e.reason))
             .collect()
     };
     let before = w.svc.worklist(&alice, None, 50).await.expect("worklist");

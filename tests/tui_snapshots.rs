@@ -56,6 +56,7 @@ fn new_app(actor: &Actor) -> App {
         Keymap::default(),
     );
     app.live.now = common::clock().now();
+    app.zone = caredesk::tui::zone::Zone::Utc;
     app
 }
 
@@ -140,6 +141,28 @@ async fn the_account_screen_shows_the_advisory_categories_backups_and_credits() 
         "account_at_risk_50x14",
         draw(&risky, 50, 14, COLOR).backend()
     );
+
+    // Advised on this call (`k`): the banner says by whom, when and how.
+    let no = at_risk_account(&f).await;
+    f.svc
+        .advise(&f.actor, &no, None, caredesk::domain::Channel::Call)
+        .await
+        .expect("advised");
+    let mut advised = account(&f, &no).await;
+    let screen = draw(&advised, 80, 24, COLOR).backend().to_string();
+    assert!(
+        screen.contains("advised by alice at 16:00 (call)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("account_advised_80x24", screen);
+    // `b`: the time field reads what the agent types, in their zone.
+    advised.update(key('b'));
+    for c in "tomorrow 9".chars() {
+        advised.update(key(c));
+    }
+    let screen = draw(&advised, 80, 24, COLOR).backend().to_string();
+    assert!(screen.contains("→ tomorrow at 09:00"), "{screen}");
+    insta::assert_snapshot!("callback_time_field_80x24", screen);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ pub mod app;
 pub mod keymap;
 pub mod view;
 pub mod worker;
+pub mod zone;
 
 use std::time::Duration;
 

@@ -5,6 +5,7 @@
 //! - counts: the worklist, the dashboard and the approvals queue, which may be slow on a big
 //!   incident.
 
+use crate::tui::zone::Zone;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -327,8 +328,7 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
                 .advise(account_no, Some(incident), crate::domain::Channel::Call)
                 .await
                 .map(|o| {
-                    let words =
-                        crate::domain::advice_words(&o.advice, chrono::Utc::now(), &chrono::Local);
+                    let words = Zone::Local.advice_words(&o.advice, chrono::Utc::now());
                     if o.recorded {
                         format!("recorded: {words}")
                     } else {
@@ -347,7 +347,7 @@ async fn execute(desk: &Desk, command: Command) -> (Result<String, String>, i64)
                 format!(
                     "callback #{} set: you will call back {}",
                     c.id,
-                    crate::domain::local_words(c.due_at, chrono::Utc::now(), &chrono::Local)
+                    Zone::Local.words(c.due_at, chrono::Utc::now())
                 )
             });
             (r.map_err(|e| e.to_string()), account_id)

@@ -286,7 +286,7 @@ impl App {
                 });
             }
             Ok(domain::AdviceDecision::Already(given)) => {
-                let words = domain::advice_words(&given, self.live.now, &chrono::Local);
+                let words = self.zone.advice_words(&given, self.live.now);
                 self.info(format!("already {words}; nothing to record"));
             }
             Err(refused) => self.error(refused.to_string()),

@@ -302,22 +302,21 @@ impl TextInput {
     }
 }
 
-/// A callback time typed so far, read in the agent's zone at `now`: the instant and how the
+/// A callback time typed so far, read on the agent's clock at `now`: the instant and how the
 /// agent reads it, or why it is not a time (the domain decides; the field only shows it).
 pub(super) fn read_callback_time(
     text: &str,
     now: DateTime<Utc>,
+    zone: crate::tui::zone::Zone,
 ) -> Result<(DateTime<Utc>, String), String> {
-    let local = now.with_timezone(&chrono::Local);
-    let due = crate::domain::when::parse_when(text, &local).map_err(|e| e.to_string())?;
+    let due = zone.parse_when(text, now).map_err(|e| e.to_string())?;
     crate::domain::contact::check_callback(due, "", now).map_err(|e| e.to_string())?;
-    let words = crate::domain::local_words(due, now, &chrono::Local);
     Ok((
         due,
         format!(
-            "{words} ({})",
-            due.with_timezone(&chrono::Local)
-                .format("%a %Y-%m-%d %H:%M %:z")
+            "{} ({})",
+            zone.words(due, now),
+            zone.format(due, "%a %Y-%m-%d %H:%M %:z")
         ),
     ))
 }
@@ -347,7 +346,7 @@ impl App {
                     return Vec::new();
                 }
                 if purpose == InputPurpose::CallbackTime {
-                    match read_callback_time(&text, self.live.now) {
+                    match read_callback_time(&text, self.live.now, self.zone) {
                         Ok((due_at, when)) => {
                             self.close();
                             self.open(Overlay::Input(TextInput::new(InputPurpose::CallbackNote {
@@ -439,12 +438,12 @@ impl App {
 
     /// The open field's hint, re-read after its text changed.
     fn hint_input(&mut self) {
-        let now = self.live.now;
+        let (now, zone) = (self.live.now, self.zone);
         if let Some(Overlay::Input(input)) = self.overlays.last_mut()
             && input.purpose == InputPurpose::CallbackTime
         {
             input.hint = (!input.text.trim().is_empty())
-                .then(|| read_callback_time(input.text.trim(), now).map(|(_, w)| w));
+                .then(|| read_callback_time(input.text.trim(), now, zone).map(|(_, w)| w));
         }
     }
 

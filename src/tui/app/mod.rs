@@ -116,6 +116,8 @@ pub struct App {
     pub quit: bool,
     /// Presence and the change feed.
     pub live: Live,
+    /// The zone times are shown and typed in (the agent's own).
+    pub zone: crate::tui::zone::Zone,
 }
 
 impl App {
@@ -154,6 +156,7 @@ impl App {
             spinner: 0,
             quit: false,
             live: Live::default(),
+            zone: crate::tui::zone::Zone::default(),
         }
     }
 

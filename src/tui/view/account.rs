@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState, Wrap};
 
 use super::{Theme, badge, clean, wrapped_height};
-use crate::domain::{RequestStatus, advice_words, callback_words, format_cents};
+use crate::domain::{RequestStatus, format_cents};
 use crate::tui::app::App;
 use crate::tui::keymap::Action;
 
@@ -91,7 +91,7 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
             format!(
                 " callback #{}: {}",
                 c.id,
-                clean(&callback_words(c, app.live.now, &chrono::Local))
+                clean(&app.zone.callback_words(c, app.live.now))
             ),
             theme.warn(),
         ));
@@ -121,7 +121,7 @@ pub(super) fn render_account(f: &mut Frame, app: &App, theme: Theme, area: Rect)
             Some(given) => {
                 banner_text.push(format!(
                     " {}",
-                    clean(&advice_words(given, app.live.now, &chrono::Local))
+                    clean(&app.zone.advice_words(given, app.live.now))
                 ));
                 banner_style.push(theme.dim());
             }

@@ -114,15 +114,21 @@ pub(super) fn render_dashboard(f: &mut Frame, app: &App, theme: Theme, area: Rec
         g0,
     );
     f.render_widget(
-        gauge("restored of affected", format!("{restored} / {}", t.affected))
-            .gauge_style(theme.status(CategoryStatus::RestoredFull))
-            .ratio(ratio(restored, t.affected)),
+        gauge(
+            "restored of affected",
+            format!("{restored} / {}", t.affected),
+        )
+        .gauge_style(theme.status(CategoryStatus::RestoredFull))
+        .ratio(ratio(restored, t.affected)),
         g1,
     );
     f.render_widget(
-        gauge("accounts credited", format!("{} / {}", t.credited, t.accounts))
-            .gauge_style(theme.title())
-            .ratio(ratio(t.credited, t.accounts)),
+        gauge(
+            "accounts credited",
+            format!("{} / {}", t.credited, t.accounts),
+        )
+        .gauge_style(theme.title())
+        .ratio(ratio(t.credited, t.accounts)),
         g2,
     );
     let bars: Vec<Bar> = CategoryStatus::ALL

@@ -50,13 +50,19 @@ pub(super) fn render_worklist(f: &mut Frame, app: &App, theme: Theme, area: Rect
 
 /// When a due callback was due, short enough for its column: "16:00" on the agent's day
 /// (in their zone), else "10-13 16:00".
-fn due_words(due: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    let (due, now) = (due.with_timezone(&chrono::Local), now.with_timezone(&chrono::Local));
-    if due.date_naive() == now.date_naive() {
-        due.format("%H:%M").to_string()
-    } else {
-        due.format("%m-%d %H:%M").to_string()
-    }
+fn due_words(
+    due: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    zone: crate::tui::zone::Zone,
+) -> String {
+    zone.format(
+        due,
+        if zone.same_day(due, now) {
+            "%H:%M"
+        } else {
+            "%m-%d %H:%M"
+        },
+    )
 }
 
 /// Why, status, account and name; the phone when it fits; below 64 columns the status gives
@@ -79,7 +85,7 @@ fn worklist_table<'a>(
                     format!(
                         "{} {}",
                         if narrow { "call" } else { "call back" },
-                        due_words(*due_at, now)
+                        due_words(*due_at, now, app.zone)
                     ),
                     theme.warn(),
                 ),

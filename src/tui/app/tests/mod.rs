@@ -10,6 +10,7 @@ use crate::tui::view::dialog::prose;
 use chrono::{TimeZone, Utc};
 
 mod approvals;
+mod contact;
 mod live;
 mod restore;
 
