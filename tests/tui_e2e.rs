@@ -243,3 +243,83 @@ fn disabled_while_open(through_server: bool) {
     assert_eq!(audit_records(), records + 1);
     t.keys(&["q"]);
 }
+
+#[test]
+fn an_agent_records_the_advice_and_promises_a_call_back_on_screen() {
+    if !tmux_available() {
+        return;
+    }
+    let db = TestDb::sqlite();
+    let url = db.url_text.clone();
+    let out = cli(&url, None)
+        .args(["demo", "--no-tui", "--accounts", "300"])
+        .output()
+        .expect("demo");
+    assert!(out.status.success());
+    // An at-risk customer nobody has advised yet.
+    let list = json_as_alice(&url, &["worklist", "--status", "at-risk", "--limit", "50"]);
+    let target = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .rfind(|r| r["reason"] == "not_advised")
+        .and_then(|r| r["account_no"].as_str())
+        .expect("an at-risk account not advised")
+        .to_string();
+
+    let bin = env!("CARGO_BIN_EXE_caredesk");
+    let t = Tmux::start(
+        "contact",
+        &format!("env TZ=UTC {bin} --db {url} --agent alice"),
+    );
+    t.wait_for("Search: name, phone");
+    t.literal(&target);
+    t.wait_for(&format!("for \"{target}\""));
+    t.keys(&["Enter"]);
+    t.wait_for("no credit yet");
+    let s = t.wait_for("not advised yet");
+    assert!(s.contains("k once you have read it"), "{s}");
+
+    // `k`: a dialog, focus on Cancel; yes records it and the banner says who, when, how.
+    t.keys(&["k"]);
+    let dialog = t.wait_for("Record that the customer was advised");
+    assert!(dialog.contains("> Cancel (n) <"), "{dialog}");
+    t.keys(&["y"]);
+    let s = t.wait_until("the banner names the advice", |s| {
+        s.contains("advised by alice at ") && s.contains("(call)") && !s.contains("not advised yet")
+    });
+    assert!(s.contains("recorded: advised by alice"), "{s}");
+
+    // `b`: the field reads "+2h" as a time on the agent's clock, then takes a note.
+    t.keys(&["b"]);
+    t.wait_for("Call back when?");
+    t.literal("+2h");
+    let s = t.wait_for("→ at ");
+    assert!(s.contains("+00:00"), "shown in the agent's zone: {s}");
+    t.keys(&["Enter"]);
+    t.wait_for("about what?");
+    t.literal("bring the charger");
+    t.keys(&["Enter"]);
+    let dialog = t.wait_for("Promise a call back");
+    assert!(dialog.contains("You will call back account"), "{dialog}");
+    t.keys(&["y"]);
+    t.wait_until("the account names the callback", |s| {
+        s.lines()
+            .any(|l| l.contains("alice will call back at ") && l.contains("bring the charger"))
+    });
+
+    // In the database: the advice by call, and the callback with its note.
+    let shown = json_as_alice(&url, &["show", &target]);
+    assert_eq!(shown["advice"][0]["channel"], "call");
+    assert_eq!(shown["advice"][0]["agent"], "alice");
+    let mine = json_as_alice(&url, &["callback", "list", "--mine"]);
+    assert!(
+        mine["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .any(|c| c["account_no"] == target.as_str() && c["note"] == "bring the charger"),
+        "{mine}"
+    );
+    t.keys(&["q"]);
+}
