@@ -233,6 +233,8 @@ pub enum ContactRefusal {
     },
     #[error("callback {id} cannot be made pending again; schedule a new one")]
     Reopen { id: i64 },
+    #[error("an outreach list is for sms or email; calls are made from the worklist")]
+    NotAnOutreachChannel,
 }
 
 impl ContactRefusal {
@@ -245,6 +247,7 @@ impl ContactRefusal {
                 | Self::TooFarAhead { .. }
                 | Self::NoteTooLong
                 | Self::Reopen { .. }
+                | Self::NotAnOutreachChannel
         )
     }
 }
@@ -480,6 +483,14 @@ fn usable_email(email: &str) -> bool {
         && !e
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == ',')
+}
+
+/// The channels a gateway sends by: SMS and e-mail (calls are made from the worklist).
+pub fn check_outreach_channel(channel: Channel) -> Result<(), ContactRefusal> {
+    match channel {
+        Channel::Call => Err(ContactRefusal::NotAnOutreachChannel),
+        Channel::Sms | Channel::Email => Ok(()),
+    }
 }
 
 /// An outreach id as it is printed: the row's number with a prefix a gateway keeps as text.

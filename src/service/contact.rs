@@ -8,7 +8,7 @@ use crate::domain::{
     Actor, Callback, CallbackState, CategoryStatus, Channel, DeliveryOutcome, OutreachExport,
     Permission, Worklist,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::{AdviceOutcome, IncidentTotals};
 use crate::with_store;
 
@@ -138,11 +138,7 @@ impl Service {
         limit: Option<usize>,
     ) -> Result<OutreachExport> {
         Self::require(actor, Permission::Outreach)?;
-        if channel == Channel::Call {
-            return Err(Error::invalid(
-                "an outreach list is for sms or email; calls are made from the worklist",
-            ));
-        }
+        crate::domain::contact::check_outreach_channel(channel)?;
         let incident = self.incident(incident).await?;
         with_store!(&self.store, s => s.outreach_export(actor, &incident, channel, limit, self.now()).await)
     }
