@@ -257,41 +257,32 @@ impl SqlStore {
         if claimed == 0 {
             return Ok(None);
         }
-        let already: i64 = sqlx::query_scalar(pick(
-            "SELECT COUNT(*) FROM credits c WHERE c.incident_id = $1 AND c.kind = 'incident' \
-             AND c.account_id > $2 AND c.account_id <= $3 AND c.account_id % $4 = $5 \
-             AND ($6 IS NULL OR c.account_id IN (SELECT value FROM jsonb_each(jsonb($6))))",
-            "SELECT COUNT(*) FROM credits c WHERE c.incident_id = $1 AND c.kind = 'incident' \
-             AND c.account_id > $2 AND c.account_id <= $3 AND c.account_id % $4 = $5 \
-             AND (CAST($6 AS jsonb) IS NULL OR c.account_id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($6 AS jsonb))))",
-        ))
-        .bind(&inc.id)
-        .bind(spec.from)
-        .bind(spec.to)
-        .bind(spec.n)
-        .bind(spec.k)
-        .bind(spec.ids.as_deref())
-        .fetch_one(&mut *tx)
-        .await?;
-        // One row holding the chunk's candidates as a JSON array: rows handed one by one from
-        // the driver cost more than the query itself. The credits lookup repeats the chunk's
-        // range so that any plan (PostgreSQL's generic plans guess from stale statistics
-        // right after a big run) reads only the chunk's part of the index.
-        let candidates: Option<String> = sqlx::query_scalar(pick(
-            "SELECT json_group_array(json_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) \
+        // The chunk's accounts in all, and as one row holding those without an incident credit
+        // (the candidates) as a JSON array: rows handed one by one from the driver cost more
+        // than the query itself. One statement, so both are read from one snapshot: an account
+        // another run credits meanwhile is counted once, as already credited, never lost
+        // between two reads. The credits lookup repeats the chunk's range so that any plan
+        // (PostgreSQL's generic plans guess from stale statistics right after a big run) reads
+        // only the chunk's part of the index.
+        let row = sqlx::query(pick(
+            "SELECT (SELECT COUNT(*) FROM accounts a WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
+             AND ($7 IS NULL OR a.id IN (SELECT value FROM jsonb_each(jsonb($7))))) AS n, \
+             (SELECT json_group_array(json_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) \
              FROM accounts a \
              LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2) \
              WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
              AND ($7 IS NULL OR a.id IN (SELECT value FROM jsonb_each(jsonb($7)))) \
              AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.account_id = a.id AND c.account_id > $3 AND c.account_id <= $4 \
-             AND c.incident_id = $1 AND c.kind = 'incident')",
-            "SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) AS TEXT) \
+             AND c.incident_id = $1 AND c.kind = 'incident')) AS candidates",
+            "SELECT (SELECT COUNT(*) FROM accounts a WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
+             AND (CAST($7 AS jsonb) IS NULL OR a.id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($7 AS jsonb))))) AS n, \
+             (SELECT CAST(json_agg(json_build_array(a.id, a.account_no, a.status, p.data_plan, p.price_cents, p.currency)) AS TEXT) \
              FROM accounts a \
              LEFT JOIN plans p ON p.account_id = a.id AND p.valid_from <= $2 AND (p.valid_to IS NULL OR p.valid_to > $2) \
              WHERE a.id > $3 AND a.id <= $4 AND a.id % $5 = $6 \
              AND (CAST($7 AS jsonb) IS NULL OR a.id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($7 AS jsonb)))) \
              AND NOT EXISTS (SELECT 1 FROM credits c WHERE c.account_id = a.id AND c.account_id > $3 AND c.account_id <= $4 \
-             AND c.incident_id = $1 AND c.kind = 'incident')",
+             AND c.incident_id = $1 AND c.kind = 'incident')) AS candidates",
         ))
         .bind(&inc.id)
         .bind(inc.started_at)
@@ -302,6 +293,8 @@ impl SqlStore {
         .bind(spec.ids.as_deref())
         .fetch_one(&mut *tx)
         .await?;
+        let in_chunk: i64 = row.try_get("n")?;
+        let candidates: Option<String> = row.try_get("candidates")?;
         let rows: Vec<CandidateRow> = match candidates.as_deref() {
             None | Some("") => Vec::new(),
             Some(json) => serde_json::from_str(json)
@@ -380,6 +373,8 @@ impl SqlStore {
                 None => o.outcome = Outcome::AlreadyCredited,
             }
         }
+        // The accounts of the chunk that held their credit before this chunk read them.
+        let already = in_chunk - outcomes.len() as i64;
         let mut tally = Tally {
             selected: already,
             already_credited: already,
