@@ -423,7 +423,15 @@ async fn a_batch_run_credits_every_eligible_account_once_and_reconciles() {
         "the ledger's sum for the run"
     );
 
+    // A byte order mark first, so a spreadsheet reads the file as UTF-8.
+    let bytes = std::fs::read(&report).expect("report");
+    assert!(
+        bytes.starts_with("\u{feff}account_no,outcome,".as_bytes()),
+        "{:?}",
+        &bytes[..bytes.len().min(40)]
+    );
     let mut rdr = csv::Reader::from_path(&report).expect("report");
+    assert_eq!(&rdr.headers().expect("header")[0], "account_no");
     let mut report_total = 0;
     let mut rows = 0;
     for rec in rdr.records() {

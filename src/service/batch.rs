@@ -429,7 +429,12 @@ impl Service {
                 e,
             )
         })?;
-        let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        // A UTF-8 byte order mark first: spreadsheets then read the file as UTF-8 (without it,
+        // LibreOffice and Excel read "…" as "â€¦").
+        let mut out = std::io::BufWriter::new(file);
+        out.write_all("\u{feff}".as_bytes())
+            .map_err(|e| Error::io(format!("cannot write the report {}", path.display()), e))?;
+        let mut w = csv::Writer::from_writer(out);
         let io = |e: csv::Error| {
             Error::System(format!("cannot write the report {}: {e}", path.display()))
         };
