@@ -437,31 +437,43 @@ impl SqlStore {
     ) -> Result<DeliveryOutcome> {
         let mut tx = self.begin_write().await?;
         let mut problems: Vec<String> = Vec::new();
-        let mut known: Vec<Option<(i64, String, String, Channel)>> = Vec::with_capacity(rows.len());
-        for row in rows {
-            let found = sqlx::query(
-                "SELECT o.account_id, a.account_no, o.incident_id, o.channel FROM outreach o \
-                 JOIN accounts a ON a.id = o.account_id WHERE o.id = $1",
-            )
-            .bind(row.outreach)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match found {
-                Some(r) => known.push(Some((
+        // Every id of the report in one query (a JSON array of ids), not one query per row.
+        let ids: Vec<i64> = rows.iter().map(|r| r.outreach).collect();
+        let json = serde_json::to_string(&ids).map_err(|e| Error::System(e.to_string()))?;
+        let mut by_id: std::collections::HashMap<i64, (i64, String, String, Channel)> =
+            std::collections::HashMap::with_capacity(ids.len());
+        for r in sqlx::query(pick(
+            "SELECT o.id, o.account_id, a.account_no, o.incident_id, o.channel FROM outreach o \
+             JOIN accounts a ON a.id = o.account_id WHERE o.id IN (SELECT value FROM json_each($1))",
+            "SELECT o.id, o.account_id, a.account_no, o.incident_id, o.channel FROM outreach o \
+             JOIN accounts a ON a.id = o.account_id \
+             WHERE o.id IN (SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb)))",
+        ))
+        .bind(json)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            by_id.insert(
+                r.try_get("id")?,
+                (
                     r.try_get("account_id")?,
                     r.try_get("account_no")?,
                     r.try_get("incident_id")?,
                     col(&r, "channel")?,
-                ))),
-                None => {
-                    problems.push(format!(
-                        "{source} line {}: no outreach export made the id {}",
-                        row.line,
-                        outreach_id(row.outreach)
-                    ));
-                    known.push(None);
-                }
+                ),
+            );
+        }
+        let mut known: Vec<Option<(i64, String, String, Channel)>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let found = by_id.get(&row.outreach).cloned();
+            if found.is_none() {
+                problems.push(format!(
+                    "{source} line {}: no outreach export made the id {}",
+                    row.line,
+                    outreach_id(row.outreach)
+                ));
             }
+            known.push(found);
         }
         if !problems.is_empty() {
             return Err(crate::import::bad_rows(
