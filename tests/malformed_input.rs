@@ -120,7 +120,8 @@ fn cases() -> Vec<(&'static str, &'static str, Vec<u8>, &'static str)> {
             "wrong-header",
             "accounts",
             b"name,phone,mail\nAnn,2065550123,a@example.com\n".to_vec(),
-            "the header lacks the column(s) account_no, msisdn",
+            // `phone` is a spelling of msisdn; `mail` is no spelling of email.
+            "the header lacks the column(s) account_no, email, status",
         ),
         ("empty", "accounts", Vec::new(), "holds no rows"),
         ("random-bytes", "accounts", random.clone(), "not"),

@@ -56,6 +56,10 @@ pub fn parse_accounts_chunks(
             return Ok(());
         }
         let account_no = h.get(rec, "account_no");
+        if let Some(problem) = h.scientific("account_no", account_no) {
+            problems.add(line, problem);
+            continue;
+        }
         if !domain::is_account_no(account_no) {
             problems.add(
                 line,
@@ -68,6 +72,10 @@ pub fn parse_accounts_chunks(
         }
         if !seen.insert(account_key(account_no)) {
             problems.add(line, format!("account {account_no} appears twice"));
+            continue;
+        }
+        if let Some(problem) = h.scientific("msisdn", h.get(rec, "msisdn")) {
+            problems.add(line, problem);
             continue;
         }
         let msisdn = match domain::normalize_msisdn(h.get(rec, "msisdn")) {

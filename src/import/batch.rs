@@ -21,15 +21,16 @@ pub enum BatchRef {
 }
 
 /// `credit run --accounts FILE`: a CSV with a header and an `account_no` or `msisdn` column
-/// (BOM, CRLF, quoted fields, phone numbers in any format). Returns the rows with their line
-/// numbers, and the bad rows' problems (line, message), for the caller to refuse or skip.
+/// (BOM, CRLF, quoted fields, phone numbers in any format, as spreadsheets save it in every
+/// locale: see `sheet`). Returns the rows with their line numbers, and the bad rows' problems
+/// (line, message), for the caller to refuse or skip.
 pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
     let (h, mut rows) = Records::open(source, data)?;
-    let has_no = h.names.iter().any(|n| n == "account_no");
-    let has_phone = h.names.iter().any(|n| n == "msisdn");
+    let has_no = h.has("account_no");
+    let has_phone = h.has("msisdn");
     if !has_no && !has_phone {
         return Err(Error::invalid(format!(
-            "{source}: the header has neither an account_no nor an msisdn column"
+            "{source}: the header has neither an account_no nor an msisdn column (spelled so, or \"Account No\", \"Phone\" and the like)"
         )));
     }
     let mut refs = Vec::new();
@@ -38,7 +39,9 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
         let no = if has_no { h.get(rec, "account_no") } else { "" };
         let phone = if has_phone { h.get(rec, "msisdn") } else { "" };
         if !no.is_empty() {
-            if domain::is_account_no(no) {
+            if let Some(problem) = h.scientific("account_no", no) {
+                bad.push((line, problem));
+            } else if domain::is_account_no(no) {
                 refs.push((line, BatchRef::AccountNo(no.to_string())));
             } else {
                 bad.push((
@@ -50,6 +53,12 @@ pub fn parse_batch_accounts(source: &str, data: &[u8]) -> Result<BatchFile> {
                 ));
             }
         } else if !phone.is_empty() {
+            // Masked below: a phone number is private. One in scientific notation holds none
+            // of the number's digits, so it is named as written.
+            if let Some(problem) = h.scientific("msisdn", phone) {
+                bad.push((line, problem));
+                continue;
+            }
             match domain::normalize_msisdn(phone) {
                 Ok(m) => refs.push((line, BatchRef::Msisdn(m.as_str().to_string()))),
                 Err(_) => bad.push((

@@ -49,6 +49,10 @@ pub fn parse_impact_chunks(
             return Ok(());
         }
         let account_no = h.get(rec, "account_no");
+        if let Some(problem) = h.scientific("account_no", account_no) {
+            problems.add(line, problem);
+            continue;
+        }
         if !domain::is_account_no(account_no) {
             problems.add(
                 line,

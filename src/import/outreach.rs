@@ -16,7 +16,7 @@ pub fn parse_delivery(source: &str, data: &[u8], now: DateTime<Utc>) -> Result<V
     h.require(source, &["outreach_id", "status"])?;
     let time_col = ["time", "delivered_at", "timestamp"]
         .into_iter()
-        .find(|c| h.names.iter().any(|n| n == c));
+        .find(|c| h.has(c));
     let mut problems = Problems::new(source);
     let mut out = Vec::new();
     while let Some((line, rec)) = rows.next()? {
