@@ -24,11 +24,7 @@ fn an_agent_finds_a_caller_by_name_and_credits_them_through_the_dialog() {
     }
     let db = TestDb::sqlite();
     let url = db.url_text.clone();
-    let out = cli(&url, None)
-        .args(["demo", "--no-tui", "--accounts", "3000"])
-        .output()
-        .expect("demo");
-    assert!(out.status.success());
+    db.demo_by_binary(3000);
 
     // The caller: a Núñez of the test's own, owed the incident credit.
     let target = "740000001".to_string();
@@ -139,11 +135,7 @@ fn an_agent_disabled_while_their_screen_is_open_through_a_server_is_stopped_at_o
 fn disabled_while_open(through_server: bool) {
     let db = TestDb::sqlite();
     let url = db.url_text.clone();
-    let out = cli(&url, None)
-        .args(["demo", "--no-tui", "--accounts", "300"])
-        .output()
-        .expect("demo");
-    assert!(out.status.success());
+    db.demo_by_binary(300);
     let target = "740000002".to_string();
     let accounts = db.dir().join("caller.csv");
     std::fs::write(
@@ -251,11 +243,7 @@ fn an_agent_records_the_advice_and_promises_a_call_back_on_screen() {
     }
     let db = TestDb::sqlite();
     let url = db.url_text.clone();
-    let out = cli(&url, None)
-        .args(["demo", "--no-tui", "--accounts", "300"])
-        .output()
-        .expect("demo");
-    assert!(out.status.success());
+    db.demo_by_binary(300);
     // An at-risk customer nobody has advised yet.
     let list = json_as_alice(&url, &["worklist", "--status", "at-risk", "--limit", "50"]);
     let target = list["results"]
